@@ -1,0 +1,67 @@
+"""Findings: what every layer reports, from the byte reader up to the drug-line rules.
+
+A finding is data, not an exception: bad input is reported and reading goes on, so one
+broken claim never hides the others.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Severity(enum.IntEnum):
+    """How much a finding blocks a submission; ordered so `>=` compares thresholds."""
+
+    WARNING = 1
+    ERROR = 2
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem, pinned to the file, claim, line and segment where it was seen.
+
+    `message` says what is wrong and quotes the value; `hint` says what to do instead;
+    `denial` names the CARC/RARC a payer is likely to answer with. None of them may carry
+    patient or subscriber data.
+    """
+
+    rule: str
+    severity: Severity
+    snip: int
+    message: str
+    hint: str = ""
+    denial: str = ""
+    claim_id: str | None = None
+    claim_index: int | None = None
+    line: int | None = None
+    code: str | None = None
+    segment: str | None = None
+    segment_index: int | None = None
+    element: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report's shape (schemas/report.schema.json): fixed keys, nulls kept."""
+        record: dict[str, Any] = {
+            "rule": self.rule,
+            "severity": str(self.severity),
+            "snip": self.snip,
+            "claim_index": self.claim_index,
+            "claim_id": self.claim_id,
+            "line": self.line,
+            "code": self.code,
+            "segment": self.segment,
+            "segment_index": self.segment_index,
+            "element": self.element,
+            "message": self.message,
+            "hint": self.hint,
+            "denial": self.denial,
+        }
+        if self.extra:
+            record.update(self.extra)
+        return record

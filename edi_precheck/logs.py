@@ -1,0 +1,51 @@
+"""structlog set-up for the command line: readable on a terminal, JSON lines otherwise.
+
+Library code only calls `structlog.get_logger()`; the CLI calls `configure()` once. Every
+event passes `drop_phi_keys`, which removes any key that could hold patient data, in case a
+future event is careless.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any, TextIO
+
+import structlog
+from structlog.typing import EventDict, WrappedLogger
+
+# Keys that would carry patient or subscriber data; no event may have them.
+PHI_KEYS = frozenset({
+    "patient", "patient_name", "subscriber", "subscriber_name", "name", "first_name",
+    "last_name", "member_id", "subscriber_id", "birth_date", "dob", "date_of_birth",
+    "address", "street", "city", "zip", "phone", "ssn",
+})
+
+
+def drop_phi_keys(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
+    """Remove keys that could hold PHI before anything renders the event."""
+    for key in PHI_KEYS.intersection(event_dict):
+        del event_dict[key]
+    return event_dict
+
+
+def configure(log_format: str = "auto", level: str = "info",
+              stream: TextIO | None = None) -> None:
+    """Log to stderr: JSON lines unless stderr is a terminal (or `log_format` says)."""
+    stream = stream or sys.stderr
+    as_json = log_format == "json" or (log_format == "auto" and not stream.isatty())
+    renderer: Any = (structlog.processors.JSONRenderer(sort_keys=False) if as_json
+                     else structlog.dev.ConsoleRenderer(colors=stream.isatty()))
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            drop_phi_keys,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(
+            logging.getLevelNamesMapping()[level.upper()]),
+        logger_factory=structlog.PrintLoggerFactory(stream),
+        cache_logger_on_first_use=False,
+    )

@@ -1,0 +1,167 @@
+"""The claim model: what an 837 says about a claim and its service lines, minus the patient.
+
+Patient and subscriber names, member ids, birth dates and addresses are never read into
+these objects, so nothing built from them (reports, logs, errors) can leak them.
+
+Values are kept as the text the file carries (an empty string when absent) so that a
+finding can quote exactly what was sent; the properties turn them into numbers on demand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+
+def to_decimal(text: str) -> Decimal | None:
+    """The number an X12 numeric element holds, or None when it is empty or not a number."""
+    if not text:
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None
+
+
+@dataclass(frozen=True, slots=True)
+class Transaction:
+    """One ST/SE transaction set and the envelope around it."""
+
+    kind: str  # "837P" or "837I"
+    version: str  # GS08, e.g. 005010X222A1
+    interchange_control: str  # ISA13
+    group_control: str  # GS06
+    control: str  # ST02
+    segment_index: int
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    """A provider named on a claim: NPI (NM109 with NM108 = XX) and taxonomy (PRV03)."""
+
+    role: str  # billing, rendering, attending, referring, operating, supervising, ...
+    npi: str = ""
+    taxonomy: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Payer:
+    """Who the claim goes to: SBR09 filing indicator and the 2010BB payer."""
+
+    filing_indicator: str = ""  # SBR09: MB, MA, MC, CI, BL, HM, 12 ...
+    responsibility: str = ""  # SBR01: P primary, S secondary, T tertiary ...
+    payer_id: str = ""  # 2010BB NM109
+    name: str = ""  # 2010BB NM103 (an organisation, not a person)
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnosis:
+    """One HI entry: its qualifier (ABK principal, ABF other, ...) and the code, no dot."""
+
+    qualifier: str
+    code: str
+
+
+@dataclass(slots=True)
+class ServiceLine:
+    """One 2400 loop (LX) with its 2410 drug identification and 2420 rendering provider."""
+
+    number: str  # LX01
+    segment_index: int  # of the SV1/SV2 segment (the LX when neither came)
+    qualifier: str = ""  # SV101-1 / SV202-1: HC (HCPCS/CPT), N4 ...
+    code: str = ""
+    modifiers: tuple[str, ...] = ()
+    charge: str = ""
+    unit_basis: str = ""  # SV103 / SV204: UN unit, MJ minutes
+    units: str = ""  # SV104 / SV205
+    place_of_service: str = ""  # SV105, overrides CLM05-1 (837P)
+    diagnosis_pointers: tuple[str, ...] = ()  # SV107 components (837P)
+    revenue_code: str = ""  # SV201 (837I)
+    service_date: str = ""  # DTP*472 D8 date, or the start of an RD8 range
+    service_date_end: str = ""
+    service_date_format: str = ""  # DTP02: D8 or RD8
+    prior_authorization: str = ""  # 2400 REF*G1
+    ndc_qualifier: str = ""  # LIN02, N4 for an 11-digit NDC
+    ndc: str = ""  # LIN03
+    ndc_segment_index: int | None = None
+    ctp_quantity: str = ""  # CTP04
+    ctp_unit: str = ""  # CTP05-1: UN, ML, GR, F2, ME
+    rendering: Provider | None = None  # 2420A (837P) / 2420C (837I)
+    has_service_segment: bool = False
+
+    @property
+    def units_value(self) -> Decimal | None:
+        return to_decimal(self.units)
+
+    @property
+    def charge_value(self) -> Decimal | None:
+        return to_decimal(self.charge)
+
+    @property
+    def ctp_quantity_value(self) -> Decimal | None:
+        return to_decimal(self.ctp_quantity)
+
+
+@dataclass(slots=True)
+class Claim:
+    """One 2300 loop with its service lines and the loops above it that it needs.
+
+    `index` is the 1-based ordinal of the claim in its file: CLM01 is not unique in real
+    files, so findings and listings carry both.
+    """
+
+    index: int
+    claim_id: str  # CLM01
+    segment_index: int
+    transaction: Transaction
+    billing: Provider
+    payer: Payer
+    charge: str = ""  # CLM02
+    facility_code: str = ""  # CLM05-1: place of service (837P) or facility type (837I)
+    facility_qualifier: str = ""  # CLM05-2: B (837P) or A (837I)
+    frequency_code: str = ""  # CLM05-3
+    diagnoses: list[Diagnosis] = field(default_factory=list)
+    prior_authorization: str = ""  # 2300 REF*G1
+    providers: list[Provider] = field(default_factory=list)  # 2310 loops
+    attachments: list[tuple[str, str]] = field(default_factory=list)  # PWK01, PWK02
+    service_date: str = ""  # 2300 DTP*472 (837P) or DTP*434 statement start (837I)
+    service_date_end: str = ""
+    lines: list[ServiceLine] = field(default_factory=list)
+    patient_loop: bool = False  # a 2000C loop: the patient is not the subscriber
+
+    @property
+    def kind(self) -> str:
+        return self.transaction.kind
+
+    @property
+    def type_of_bill(self) -> str:
+        """837I type of bill as printed on a UB-04: 0 + facility code + frequency."""
+        if not self.facility_code:
+            return ""
+        return f"0{self.facility_code}{self.frequency_code}"
+
+    @property
+    def charge_value(self) -> Decimal | None:
+        return to_decimal(self.charge)
+
+    def provider(self, *roles: str) -> Provider | None:
+        """The first claim-level provider in any of `roles`, in the order given."""
+        for role in roles:
+            for provider in self.providers:
+                if provider.role == role:
+                    return provider
+        return None
+
+    def line_diagnoses(self, line: ServiceLine) -> list[Diagnosis]:
+        """The diagnoses a line points at (837P SV107), or all of the claim's (837I).
+
+        Pointers that point nowhere are skipped here; `dx.pointer` reports them.
+        """
+        if self.kind == "837I":
+            return list(self.diagnoses)
+        pointed = []
+        for pointer in line.diagnosis_pointers:
+            if pointer.isdigit() and 1 <= int(pointer) <= len(self.diagnoses):
+                pointed.append(self.diagnoses[int(pointer) - 1])
+        return pointed

@@ -1,0 +1,362 @@
+"""The 837 parser: numbered segments in, one finished `Claim` at a time out.
+
+It follows the 837 loop structure only as far as claims need: billing provider (2000A),
+subscriber and payer (2000B), patient (2000C, noted but not read), claim (2300) with its
+providers (2310) and other-payer loops (2320/2330, skipped), and service lines (2400) with
+drug identification (2410) and line providers (2420). Anything else is passed over.
+
+A claim is yielded when the segment that follows it proves it complete (next CLM, HL, SE or
+envelope segment). A claim the file ends inside is reported, not yielded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+from typing import BinaryIO
+
+from edi_precheck.findings import Finding, Severity
+from edi_precheck.model.claim import (
+    Claim,
+    Diagnosis,
+    Payer,
+    Provider,
+    ServiceLine,
+    Transaction,
+)
+from edi_precheck.x12 import EnvelopeChecker, SegmentReader
+
+# GS08 prefixes of the implementation guides we read (837P and 837I, 5010).
+SUPPORTED_VERSIONS = {"005010X222": "837P", "005010X223": "837I"}
+# HI qualifiers that carry ICD-10-CM (AB*) or ICD-9-CM (B*) diagnoses; the others hold
+# procedure, occurrence, value and condition codes.
+DIAGNOSIS_QUALIFIERS = frozenset(
+    {"ABK", "ABF", "ABJ", "APR", "ABN", "BK", "BF", "BJ", "PR", "BN"})
+# NM101 entity codes of the 2310/2420 provider loops, by the role we call them.
+PROVIDER_ROLES = {
+    "82": "rendering", "DN": "referring", "P3": "primary_care", "71": "attending",
+    "72": "operating", "ZZ": "other_operating", "DQ": "supervising", "DK": "ordering",
+    "77": "service_facility", "QB": "purchased_service",
+}
+
+Handler = Callable[[int, list[str]], Claim | None]
+
+
+def _get(fields: list[str], position: int) -> str:
+    return fields[position] if len(fields) > position else ""
+
+
+class ClaimParser:
+    """Iterate the claims of one 837 byte stream.
+
+    After iteration: `findings` holds the file-level x12.* findings in segment order, and
+    `transaction_sets`, `claims` and `service_lines` count what was read.
+    """
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.reader = SegmentReader(stream)
+        self.envelope = EnvelopeChecker()
+        self._findings: list[Finding] = []
+        self.claims = 0
+        self.service_lines = 0
+        self._component = ":"
+        self._interchange_control = ""
+        self._group_control = ""
+        self._group_version = ""
+        self._transaction: Transaction | None = None
+        self._skipping_transaction = False
+        self._billing = Provider("billing")
+        self._payer = Payer()
+        self._in_patient_loop = False
+        self._claim: Claim | None = None
+        self._line: ServiceLine | None = None
+        self._in_other_payer = False  # 2320/2330: later NM1/SBR belong to another payer
+        self._last_provider: tuple[list[Provider], int] | None = None
+
+    @property
+    def transaction_sets(self) -> int:
+        return self.envelope.transaction_sets
+
+    @property
+    def findings(self) -> list[Finding]:
+        """Every file-level finding so far, from all layers, in segment order."""
+        return sorted([*self.reader.findings, *self.envelope.findings, *self._findings],
+                      key=lambda finding: finding.segment_index or 0)
+
+    # -- driver ---------------------------------------------------------------------------
+
+    def __iter__(self) -> Iterator[Claim]:
+        handlers: dict[str, Handler] = {
+            "ISA": self._on_isa, "GS": self._on_gs, "ST": self._on_st, "SE": self._on_end,
+            "GE": self._on_end, "IEA": self._on_end, "HL": self._on_hl,
+            "PRV": self._on_prv, "NM1": self._on_nm1, "SBR": self._on_sbr,
+            "CLM": self._on_clm, "HI": self._on_hi, "REF": self._on_ref,
+            "DTP": self._on_dtp, "PWK": self._on_pwk, "LX": self._on_lx,
+            "SV1": self._on_sv1, "SV2": self._on_sv2, "LIN": self._on_lin,
+            "CTP": self._on_ctp,
+        }
+        for index, fields in self.envelope.check(self.reader):
+            handler = handlers.get(fields[0])
+            if handler is None:
+                continue
+            finished = handler(index, fields)
+            if finished is not None:
+                yield finished
+        self._at_end_of_file()
+
+    def _finish_claim(self) -> Claim | None:
+        """Close the open claim (if any) and hand it back for yielding."""
+        claim = self._claim
+        self._claim = None
+        self._line = None
+        self._in_other_payer = False
+        self._last_provider = None
+        if claim is not None:
+            self.claims += 1
+            self.service_lines += len(claim.lines)
+        return claim
+
+    def _at_end_of_file(self) -> None:
+        if self._claim is not None:
+            claim = self._claim
+            self._claim = None
+            self._findings.append(Finding(
+                rule="x12.envelope", severity=Severity.ERROR, snip=1,
+                message=(f"claim {claim.index} ({claim.claim_id}) is cut off by the end of "
+                         "the file; its lines were not read"),
+                hint="resend the complete file", claim_id=claim.claim_id,
+                claim_index=claim.index, segment="CLM", segment_index=claim.segment_index))
+
+    # -- envelopes ------------------------------------------------------------------------
+
+    def _on_isa(self, index: int, fields: list[str]) -> Claim | None:
+        finished = self._finish_claim()
+        delimiters = self.reader.delimiters
+        self._component = delimiters.component if delimiters else ":"
+        self._interchange_control = _get(fields, 13).strip()
+        return finished
+
+    def _on_gs(self, index: int, fields: list[str]) -> Claim | None:
+        finished = self._finish_claim()
+        self._group_control = _get(fields, 6)
+        self._group_version = _get(fields, 8)
+        return finished
+
+    def _on_st(self, index: int, fields: list[str]) -> Claim | None:
+        finished = self._finish_claim()
+        self._transaction = None
+        self._billing = Provider("billing")
+        self._payer = Payer()
+        version = self._group_version or _get(fields, 3)
+        kind = SUPPORTED_VERSIONS.get(version[:10]) if _get(fields, 1) == "837" else None
+        self._skipping_transaction = kind is None
+        if kind is None:
+            self._report_unsupported(index, fields, version)
+        else:
+            self._transaction = Transaction(
+                kind=kind, version=version, interchange_control=self._interchange_control,
+                group_control=self._group_control, control=_get(fields, 2),
+                segment_index=index)
+        return finished
+
+    def _report_unsupported(self, index: int, fields: list[str], version: str) -> None:
+        set_id = _get(fields, 1) or "?"
+        if set_id != "837":
+            what = f"an X12 {set_id} transaction, not an 837 claim"
+        elif version.startswith("004010"):
+            what = f"an 837 in version 4010 ({version}), retired since 2012"
+        elif version[:10] == "005010X224":
+            what = f"an 837 dental claim ({version})"
+        else:
+            what = f"an 837 of implementation guide '{version}'"
+        self._findings.append(Finding(
+            rule="x12.unsupported", severity=Severity.ERROR, snip=1,
+            message=(f"transaction set {_get(fields, 2)} is {what}; only 837P "
+                     "(005010X222A1) and 837I (005010X223A2) are checked, so it was skipped"),
+            hint="send 837P or 837I 5010 claims, or check this transaction with another tool",
+            segment="ST", segment_index=index))
+
+    def _on_end(self, index: int, fields: list[str]) -> Claim | None:
+        finished = self._finish_claim()
+        if fields[0] == "SE":
+            self._transaction = None
+            self._skipping_transaction = False
+        return finished
+
+    # -- hierarchy: billing provider, subscriber, patient ---------------------------------
+
+    def _on_hl(self, index: int, fields: list[str]) -> Claim | None:
+        finished = self._finish_claim()
+        level = _get(fields, 3)
+        if level == "20":
+            self._billing = Provider("billing")
+            self._payer = Payer()
+            self._in_patient_loop = False
+        elif level == "22":
+            self._payer = Payer()
+            self._in_patient_loop = False
+        elif level == "23":
+            self._in_patient_loop = True
+        return finished
+
+    def _on_sbr(self, index: int, fields: list[str]) -> None:
+        if self._claim is not None:
+            self._in_other_payer = True  # 2320: the other payer's SBR
+            return
+        self._payer = dataclasses.replace(
+            self._payer, responsibility=_get(fields, 1), filing_indicator=_get(fields, 9))
+
+    def _on_nm1(self, index: int, fields: list[str]) -> None:
+        entity = _get(fields, 1)
+        claim = self._claim
+        if claim is None:
+            if entity == "85":
+                self._billing = dataclasses.replace(self._billing, npi=self._npi(fields))
+            elif entity == "PR" and not self._skipping_transaction:
+                self._payer = dataclasses.replace(
+                    self._payer, payer_id=_get(fields, 9), name=_get(fields, 3))
+            # NM1*IL (subscriber) and NM1*QC (patient) are PHI: never read.
+            return
+        if self._in_other_payer:
+            return
+        role = PROVIDER_ROLES.get(entity)
+        if role is None:
+            self._last_provider = None
+            return
+        provider = Provider(role, npi=self._npi(fields))
+        line = self._line
+        if line is not None:
+            if role == "rendering":
+                line.rendering = provider
+                self._last_provider = None
+            return
+        claim.providers.append(provider)
+        self._last_provider = (claim.providers, len(claim.providers) - 1)
+
+    @staticmethod
+    def _npi(fields: list[str]) -> str:
+        return _get(fields, 9) if _get(fields, 8) == "XX" else ""
+
+    def _on_prv(self, index: int, fields: list[str]) -> None:
+        taxonomy = _get(fields, 3)
+        if self._claim is None:
+            if _get(fields, 1) == "BI":
+                self._billing = dataclasses.replace(self._billing, taxonomy=taxonomy)
+            return
+        line = self._line
+        if line is not None:
+            if line.rendering is not None:
+                line.rendering = dataclasses.replace(line.rendering, taxonomy=taxonomy)
+            return
+        if self._last_provider is not None:
+            providers, position = self._last_provider
+            providers[position] = dataclasses.replace(providers[position], taxonomy=taxonomy)
+
+    # -- claim ----------------------------------------------------------------------------
+
+    def _on_clm(self, index: int, fields: list[str]) -> Claim | None:
+        finished = self._finish_claim()
+        if self._transaction is None:
+            return finished
+        facility = _get(fields, 5).split(self._component)
+        facility += [""] * (3 - len(facility))
+        self._claim = Claim(
+            index=self.claims + (finished is not None) + 1,
+            claim_id=_get(fields, 1), segment_index=index, transaction=self._transaction,
+            billing=self._billing, payer=self._payer, charge=_get(fields, 2),
+            facility_code=facility[0], facility_qualifier=facility[1],
+            frequency_code=facility[2], patient_loop=self._in_patient_loop)
+        return finished
+
+    def _on_hi(self, index: int, fields: list[str]) -> None:
+        claim = self._claim
+        if claim is None or self._line is not None:
+            return
+        for composite in fields[1:]:
+            parts = composite.split(self._component)
+            if len(parts) >= 2 and parts[0] in DIAGNOSIS_QUALIFIERS and parts[1]:
+                claim.diagnoses.append(Diagnosis(parts[0], parts[1]))
+
+    def _on_ref(self, index: int, fields: list[str]) -> None:
+        if self._claim is None or self._in_other_payer or _get(fields, 1) != "G1":
+            return
+        if self._line is not None:
+            self._line.prior_authorization = _get(fields, 2)
+        else:
+            self._claim.prior_authorization = _get(fields, 2)
+
+    def _on_dtp(self, index: int, fields: list[str]) -> None:
+        claim = self._claim
+        if claim is None or self._in_other_payer:
+            return
+        qualifier = _get(fields, 1)
+        start, _, end = _get(fields, 3).partition("-")
+        line = self._line
+        if line is not None:
+            if qualifier == "472":
+                line.service_date_format = _get(fields, 2)
+                line.service_date, line.service_date_end = start, end
+        elif qualifier in ("472", "434"):
+            claim.service_date, claim.service_date_end = start, end
+
+    def _on_pwk(self, index: int, fields: list[str]) -> None:
+        if self._claim is not None and self._line is None:
+            self._claim.attachments.append((_get(fields, 1), _get(fields, 2)))
+
+    # -- service lines --------------------------------------------------------------------
+
+    def _on_lx(self, index: int, fields: list[str]) -> None:
+        claim = self._claim
+        if claim is None:
+            return
+        self._in_other_payer = False
+        self._last_provider = None
+        self._line = ServiceLine(number=_get(fields, 1), segment_index=index)
+        claim.lines.append(self._line)
+
+    def _procedure(self, line: ServiceLine, composite: str) -> None:
+        parts = composite.split(self._component)
+        line.qualifier = parts[0]
+        line.code = parts[1] if len(parts) > 1 else ""
+        line.modifiers = tuple(part for part in parts[2:6] if part)
+
+    def _on_sv1(self, index: int, fields: list[str]) -> None:
+        line = self._line
+        if line is None or line.has_service_segment:
+            return
+        line.has_service_segment = True
+        line.segment_index = index
+        self._procedure(line, _get(fields, 1))
+        line.charge = _get(fields, 2)
+        line.unit_basis = _get(fields, 3)
+        line.units = _get(fields, 4)
+        line.place_of_service = _get(fields, 5)
+        pointers = _get(fields, 7)
+        line.diagnosis_pointers = tuple(p for p in pointers.split(self._component) if p)
+
+    def _on_sv2(self, index: int, fields: list[str]) -> None:
+        line = self._line
+        if line is None or line.has_service_segment:
+            return
+        line.has_service_segment = True
+        line.segment_index = index
+        line.revenue_code = _get(fields, 1)
+        self._procedure(line, _get(fields, 2))
+        line.charge = _get(fields, 3)
+        line.unit_basis = _get(fields, 4)
+        line.units = _get(fields, 5)
+
+    def _on_lin(self, index: int, fields: list[str]) -> None:
+        line = self._line
+        if line is None or line.ndc_segment_index is not None:
+            return
+        line.ndc_qualifier = _get(fields, 2)
+        line.ndc = _get(fields, 3)
+        line.ndc_segment_index = index
+
+    def _on_ctp(self, index: int, fields: list[str]) -> None:
+        line = self._line
+        if line is None or line.ndc_segment_index is None or line.ctp_unit or line.ctp_quantity:
+            return
+        line.ctp_quantity = _get(fields, 4)
+        line.ctp_unit = _get(fields, 5).split(self._component)[0]

@@ -1,0 +1,1 @@
+"""Reporting: turning claims and findings into CSV, JSON, JSON lines and text."""

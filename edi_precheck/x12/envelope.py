@@ -1,0 +1,199 @@
+"""Envelope checks (ISA/IEA, GS/GE, ST/SE) made while the segments stream past.
+
+Each trailer is checked against its header: control numbers match, counts agree. A header
+left open at the next header or at end of file means a missing trailer, which at end of
+file usually means a truncated transfer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from edi_precheck.findings import Finding, Severity
+
+ENVELOPE_TAGS = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE"})
+
+
+@dataclass(slots=True)
+class _Open:
+    """A header seen and not yet closed by its trailer."""
+
+    control: str
+    index: int
+    children: int = 0
+
+
+def _element(fields: list[str], position: int) -> str:
+    return fields[position].strip() if len(fields) > position else ""
+
+
+class EnvelopeChecker:
+    """Pass segments through unchanged, recording envelope findings on the way.
+
+    `transaction_sets` counts the ST segments seen; `truncated` is set when the file ends
+    inside an open transaction set.
+    """
+
+    def __init__(self) -> None:
+        self.findings: list[Finding] = []
+        self.transaction_sets = 0
+        self.truncated = False
+        self._isa: _Open | None = None
+        self._gs: _Open | None = None
+        self._st: _Open | None = None
+        self._stray_reported_at: int | None = None
+        self._last_index = 0
+
+    def _report(self, message: str, hint: str, index: int | None, segment: str | None,
+                element: str | None = None) -> None:
+        self.findings.append(Finding(
+            rule="x12.envelope", severity=Severity.ERROR, snip=1, message=message, hint=hint,
+            segment=segment, segment_index=index, element=element))
+
+    def check(self, segments: Iterable[tuple[int, list[str]]]
+              ) -> Iterator[tuple[int, list[str]]]:
+        """Yield every segment of `segments`, checking envelopes as they go by."""
+        handlers = {"ISA": self._on_isa, "IEA": self._on_iea, "GS": self._on_gs,
+                    "GE": self._on_ge, "ST": self._on_st, "SE": self._on_se}
+        index = 0
+        for index, fields in segments:
+            handler = handlers.get(fields[0])
+            if handler is not None:
+                handler(index, fields)
+            elif self._st is None and self._stray_reported_at is None:
+                self._stray_reported_at = index
+                self._report(
+                    f"segment {index} ({fields[0]}) lies outside any ST/SE transaction set",
+                    "every segment between GS and GE belongs inside an ST ... SE pair",
+                    index, fields[0])
+            yield index, fields
+        self._last_index = index
+        self._at_end_of_file()
+
+    # -- headers --------------------------------------------------------------------------
+
+    def _on_isa(self, index: int, fields: list[str]) -> None:
+        if self._isa is not None:
+            self._close_missing("IEA", index)
+        self._isa = _Open(_element(fields, 13), index)
+
+    def _on_gs(self, index: int, fields: list[str]) -> None:
+        if self._isa is None:
+            self._report(f"GS at segment {index} has no ISA before it",
+                         "start the interchange with an ISA segment", index, "GS")
+        elif self._gs is not None:
+            self._close_missing("GE", index)
+        if self._isa is not None:
+            self._isa.children += 1
+        self._gs = _Open(_element(fields, 6), index)
+
+    def _on_st(self, index: int, fields: list[str]) -> None:
+        if self._st is not None:
+            self._close_missing("SE", index)
+        if self._gs is None:
+            self._report(f"ST at segment {index} has no GS before it",
+                         "wrap transaction sets in a GS ... GE functional group", index, "ST")
+        else:
+            self._gs.children += 1
+        self.transaction_sets += 1
+        self._stray_reported_at = None
+        self._st = _Open(_element(fields, 2), index)
+
+    # -- trailers -------------------------------------------------------------------------
+
+    def _on_se(self, index: int, fields: list[str]) -> None:
+        st = self._st
+        if st is None:
+            self._report(f"SE at segment {index} closes no open ST",
+                         "remove the stray SE or restore its ST", index, "SE")
+            return
+        self._st = None
+        counted = index - st.index + 1
+        declared = _element(fields, 1)
+        if declared != str(counted):
+            self._report(
+                f"SE01 says {declared or 'nothing'} segments, but transaction set "
+                f"{st.control} has {counted} (ST to SE inclusive)",
+                f"set SE01 to {counted}", index, "SE", "SE01")
+        if _element(fields, 2) != st.control:
+            self._report(
+                f"SE02 control number '{_element(fields, 2)}' does not match "
+                f"ST02 '{st.control}'", f"set SE02 to {st.control}", index, "SE", "SE02")
+
+    def _on_ge(self, index: int, fields: list[str]) -> None:
+        if self._st is not None:
+            self._close_missing("SE", index)
+        gs = self._gs
+        if gs is None:
+            self._report(f"GE at segment {index} closes no open GS",
+                         "remove the stray GE or restore its GS", index, "GE")
+            return
+        self._gs = None
+        declared = _element(fields, 1)
+        if declared != str(gs.children):
+            self._report(
+                f"GE01 says {declared or 'nothing'} transaction sets, but group "
+                f"{gs.control} has {gs.children}", f"set GE01 to {gs.children}",
+                index, "GE", "GE01")
+        if _element(fields, 2) != gs.control:
+            self._report(
+                f"GE02 control number '{_element(fields, 2)}' does not match "
+                f"GS06 '{gs.control}'", f"set GE02 to {gs.control}", index, "GE", "GE02")
+
+    def _on_iea(self, index: int, fields: list[str]) -> None:
+        if self._gs is not None:
+            self._close_missing("GE", index)
+        isa = self._isa
+        if isa is None:
+            self._report(f"IEA at segment {index} closes no open ISA",
+                         "remove the stray IEA", index, "IEA")
+            return
+        self._isa = None
+        declared = _element(fields, 1)
+        if declared != str(isa.children):
+            self._report(
+                f"IEA01 says {declared or 'nothing'} functional groups, but interchange "
+                f"{isa.control} has {isa.children}", f"set IEA01 to {isa.children}",
+                index, "IEA", "IEA01")
+        if _element(fields, 2) != isa.control:
+            self._report(
+                f"IEA02 control number '{_element(fields, 2)}' does not match "
+                f"ISA13 '{isa.control}'", f"set IEA02 to {isa.control}", index, "IEA",
+                "IEA02")
+
+    # -- missing trailers -----------------------------------------------------------------
+
+    def _close_missing(self, trailer: str, index: int) -> None:
+        """Report a trailer that never came before segment `index`, then forget its header."""
+        opened = {"SE": self._st, "GE": self._gs, "IEA": self._isa}[trailer]
+        if trailer in ("GE", "IEA") and self._st is not None:
+            self._close_missing("SE", index)
+        if trailer == "IEA" and self._gs is not None:
+            self._close_missing("GE", index)
+        if opened is None:
+            return
+        header = {"SE": "ST", "GE": "GS", "IEA": "ISA"}[trailer]
+        self._report(
+            f"{header} {opened.control} (segment {opened.index}) has no {trailer} before "
+            f"segment {index}", f"close {header} {opened.control} with its {trailer}",
+            index, trailer)
+        if trailer == "SE":
+            self._st = None
+        elif trailer == "GE":
+            self._gs = None
+        else:
+            self._isa = None
+
+    def _at_end_of_file(self) -> None:
+        for header, opened, trailer in (("ST", self._st, "SE"), ("GS", self._gs, "GE"),
+                                        ("ISA", self._isa, "IEA")):
+            if opened is None:
+                continue
+            if header == "ST":
+                self.truncated = True
+            self._report(
+                f"the file ends inside {header} {opened.control} (opened at segment "
+                f"{opened.index}) with no {trailer}: it looks truncated",
+                "resend the complete file", self._last_index or None, trailer)
+        self._st = self._gs = self._isa = None

@@ -1,0 +1,247 @@
+"""Streaming X12 tokenizer: a byte stream in, `(segment_index, fields)` pairs out.
+
+Memory stays flat: the stream is read in chunks and only the unfinished tail of a chunk is
+kept. Delimiters come from each ISA header, so a file may hold several interchanges with
+different delimiters. Problems become findings (`x12.unreadable`, `x12.syntax`) and reading
+goes on wherever it can.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from edi_precheck.findings import Finding, Severity
+
+CHUNK_SIZE = 1 << 20
+# No 837 element comes near this; a longer "segment" is a wrong terminator or junk, and
+# holding it would let memory grow with the file.
+MAX_SEGMENT_CHARS = 1 << 20
+ISA_LENGTH = 106
+# Enough text to hold an ISA even with padding mistakes.
+ISA_WINDOW = 512
+_BOM = b"\xef\xbb\xbf"
+_LAYOUT_WHITESPACE = " \t\r\n"
+
+
+@dataclass(frozen=True, slots=True)
+class Delimiters:
+    """The four separators an ISA header declares."""
+
+    element: str
+    component: str
+    repetition: str | None
+    segment: str
+
+
+def _finding(rule: str, message: str, hint: str, index: int | None, segment: str | None = None
+             ) -> Finding:
+    return Finding(rule=rule, severity=Severity.ERROR, snip=1, message=message, hint=hint,
+                   segment=segment, segment_index=index)
+
+
+def _describe_start(text: str) -> str:
+    """Say what a non-X12 file starts with, without quoting its content (it may hold PHI)."""
+    head = text[:64]
+    if any(ch == "\x00" or (ord(ch) < 32 and ch not in "\t\r\n") for ch in head):
+        return "it looks like binary data"
+    tag = head.split("*", 1)[0].split("|", 1)[0][:3]
+    if tag.isalnum() and tag.isupper():
+        return f"it starts with a '{tag}' segment, not ISA"
+    return "it does not start with an ISA segment"
+
+
+class SegmentReader:
+    """Iterate a binary stream as numbered X12 segments.
+
+    Each item is `(index, fields)`: `index` is the 1-based position of the segment in the
+    file, `fields[0]` the segment tag and `fields[1:]` its elements (composites are left
+    joined; split them with `delimiters.component`). After iteration, `findings` holds what
+    could not be read, `encoding` says how the bytes were decoded and `bytes_read` how many.
+    """
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self.delimiters: Delimiters | None = None
+        self.findings: list[Finding] = []
+        self.encoding = "utf-8"
+        self.bytes_read = 0
+        self.interchanges = 0
+
+    # -- decoding -------------------------------------------------------------------------
+
+    def _decoded_chunks(self) -> Iterator[str]:
+        """Decode UTF-8 while it holds, then fall back to Latin-1 for the rest of the file.
+
+        Latin-1 maps every byte, so a file in a legacy code page still reads; the fields we
+        check (codes, NDCs, amounts) are ASCII either way.
+        """
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        first = True
+        while chunk := self._stream.read(CHUNK_SIZE):
+            self.bytes_read += len(chunk)
+            if first:
+                first = False
+                if chunk.startswith(_BOM):
+                    chunk = chunk[len(_BOM):]
+            if self.encoding != "utf-8":
+                yield chunk.decode("latin-1")
+                continue
+            pending = decoder.getstate()[0]
+            try:
+                yield decoder.decode(chunk)
+            except UnicodeDecodeError:
+                self.encoding = "latin-1"
+                yield (pending + chunk).decode("latin-1")
+        if self.encoding == "utf-8":
+            pending = decoder.getstate()[0]
+            if pending:
+                self.encoding = "latin-1"
+                yield pending.decode("latin-1")
+
+    # -- ISA ------------------------------------------------------------------------------
+
+    def _read_isa(self, text: str, index: int) -> tuple[Delimiters, list[str], int] | None:
+        """Parse the ISA at the start of `text`: delimiters, its fields, characters used.
+
+        The ISA is fixed-width (106 characters), but files with mispadded fields exist, so
+        the delimiters are found by counting element separators, not by fixed offsets.
+        """
+        separator = text[3:4]
+        if not separator or separator.isalnum() or separator in _LAYOUT_WHITESPACE:
+            return None
+        position = 3
+        for _ in range(15):
+            position = text.find(separator, position + 1)
+            if position < 0:
+                return None
+        # `position` is the separator before ISA16 (one character), the terminator follows.
+        if position + 2 >= len(text):
+            return None
+        component = text[position + 1]
+        terminator = text[position + 2]
+        if terminator.isalnum() or terminator in (separator, component):
+            return None
+        fields = text[: position + 2].split(separator)
+        repetition = fields[11] if len(fields) > 12 and fields[12] >= "00501" else None
+        if repetition is not None and (len(repetition) != 1 or repetition.isalnum()):
+            repetition = None
+        length = position + 3
+        if length != ISA_LENGTH:
+            self.findings.append(_finding(
+                "x12.syntax",
+                f"ISA segment is {length} characters long; X12 fixes it at {ISA_LENGTH}",
+                "pad ISA02, ISA04, ISA06 and ISA08 to their fixed widths "
+                "(10, 10, 15, 15 characters)",
+                index, "ISA"))
+        return Delimiters(separator, component, repetition, terminator), fields, length
+
+    # -- segments -------------------------------------------------------------------------
+
+    def __iter__(self) -> Iterator[tuple[int, list[str]]]:
+        chunks = self._decoded_chunks()
+        buffer = ""
+        at_eof = False
+        index = 0
+        while True:
+            # Interchange header: need a window of text to find the delimiters.
+            buffer = buffer.lstrip(_LAYOUT_WHITESPACE + "\ufeff")
+            while len(buffer) < ISA_WINDOW and not at_eof:
+                chunk = next(chunks, None)
+                if chunk is None:
+                    at_eof = True
+                else:
+                    buffer = (buffer + chunk).lstrip(_LAYOUT_WHITESPACE + "\ufeff")
+            if not buffer:
+                if index == 0:
+                    self.findings.append(_finding(
+                        "x12.unreadable", "the file is empty: no X12 interchange in it",
+                        "send a file that starts with an ISA segment", None))
+                return
+            parsed = self._read_isa(buffer, index + 1) if buffer.startswith("ISA") else None
+            if parsed is None:
+                self._report_not_isa(buffer, index)
+                return
+            self.delimiters, isa_fields, used = parsed
+            self.interchanges += 1
+            index += 1
+            yield index, isa_fields
+            buffer = buffer[used:]
+
+            terminator = self.delimiters.segment
+            separator = self.delimiters.element
+            strip_chars = "".join(
+                ch for ch in _LAYOUT_WHITESPACE
+                if ch not in (separator, self.delimiters.component, terminator))
+            skipping = False
+            next_isa = False
+            while not next_isa:
+                if skipping:
+                    cut = buffer.find(terminator)
+                    if cut < 0:
+                        buffer = ""
+                    else:
+                        buffer = buffer[cut + 1:]
+                        skipping = False
+                if not skipping:
+                    parts = buffer.split(terminator)
+                    buffer = parts.pop()
+                    for position, raw in enumerate(parts):
+                        segment = raw.strip(strip_chars)
+                        if not segment:
+                            continue
+                        fields = segment.split(separator)
+                        tag = fields[0]
+                        index += 1
+                        if not (2 <= len(tag) <= 3 and tag.isalnum()):
+                            self.findings.append(_finding(
+                                "x12.syntax",
+                                f"segment {index} has no valid segment tag"
+                                " (a terminator inside data, or a damaged file)",
+                                "remove the stray segment terminator or resend the file",
+                                index))
+                            continue
+                        yield index, fields
+                        if tag == "IEA":
+                            buffer = terminator.join([*parts[position + 1:], buffer])
+                            next_isa = True
+                            break
+                    if next_isa:
+                        break
+                    if len(buffer) > MAX_SEGMENT_CHARS:
+                        index += 1
+                        self.findings.append(_finding(
+                            "x12.syntax",
+                            f"segment {index} runs past {MAX_SEGMENT_CHARS:,} characters"
+                            " without a terminator; skipped",
+                            f"end every segment with '{terminator}'", index))
+                        buffer = ""
+                        skipping = True
+                chunk = None if at_eof else next(chunks, None)
+                if chunk is None:
+                    at_eof = True
+                    tail = buffer.strip(strip_chars)
+                    if tail and not skipping:
+                        # The last segment may lack its terminator; read it anyway.
+                        buffer = tail + terminator
+                        continue
+                    break
+                buffer += chunk
+            if not next_isa:
+                return
+
+    def _report_not_isa(self, buffer: str, index: int) -> None:
+        if index == 0:
+            self.findings.append(_finding(
+                "x12.unreadable",
+                f"not an X12 interchange: {_describe_start(buffer)}",
+                "send an X12 837 file; it must start with an ISA segment", None))
+        else:
+            self.findings.append(_finding(
+                "x12.syntax",
+                f"text after segment {index} (IEA) is not another interchange: "
+                f"{_describe_start(buffer)}; the rest of the file was not read",
+                "remove the trailing text, or start the next interchange with ISA",
+                index))

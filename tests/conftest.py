@@ -1,0 +1,80 @@
+"""Shared test helpers: fixture paths, running the CLI, and byte-level file variants."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from edi_precheck.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+REAL = FIXTURES / "real"
+
+
+def real_files() -> list[Path]:
+    """The third-party 837 files of fixtures/real (INDEX.md names their licenses)."""
+    return sorted(path for path in REAL.iterdir() if path.name != "INDEX.md")
+
+
+def run_cli(*args: str, input_bytes: bytes | None = None) -> Result:
+    """Run `edi-precheck` in-process; logs go to the captured stderr as JSON lines."""
+    runner = CliRunner()
+    return runner.invoke(main, ["--log-format", "json", *args], input=input_bytes,
+                         catch_exceptions=False)
+
+
+def listing(*paths: str | Path, extra: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """`edi-precheck lines --all --format json` on `paths`, parsed."""
+    result = run_cli("lines", "--all", "--format", "json", *extra, *map(str, paths))
+    assert result.exit_code in (0, 1), result.output
+    return json.loads(result.stdout)
+
+
+def log_events(result: Result) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+
+
+def segment_terminator(data: bytes) -> bytes:
+    """The terminator an ISA declares: the byte after ISA16 (ISA is 106 bytes)."""
+    start = data.index(b"ISA")
+    return data[start + 105:start + 106]
+
+
+def with_crlf(data: bytes) -> bytes:
+    """Every segment followed by CR LF, as Windows tools write them."""
+    terminator = segment_terminator(data)
+    segments = [s.strip(b"\r\n") for s in data.split(terminator)]
+    return (terminator + b"\r\n").join(s for s in segments if s) + terminator + b"\r\n"
+
+
+def pretty_printed(data: bytes) -> bytes:
+    """One segment a line, indented, as people save files for reading."""
+    terminator = segment_terminator(data)
+    segments = [s.strip(b" \r\n") for s in data.split(terminator)]
+    depth = {b"ISA": 0, b"IEA": 0, b"GS": 1, b"GE": 1, b"ST": 2, b"SE": 2}
+    out = []
+    for segment in filter(None, segments):
+        tag = segment[:3].rstrip(b"*")
+        out.append(b"    " * depth.get(tag, 3) + segment + terminator + b"\n")
+    return b"".join(out)
+
+
+def with_bom(data: bytes) -> bytes:
+    return b"\xef\xbb\xbf" + data
+
+
+@pytest.fixture
+def tmp_copy(tmp_path: Path):
+    """Write bytes to a file under tmp_path and return its path."""
+
+    def write(name: str, data: bytes) -> Path:
+        path = tmp_path / name
+        path.write_bytes(data)
+        return path
+
+    return write

@@ -1,0 +1,98 @@
+"""Bad input ends in a finding and an exit code, never a traceback, and keeps what it can."""
+
+from __future__ import annotations
+
+import json
+import random
+
+from conftest import REAL, log_events, run_cli
+
+MANY = REAL / "imsweb__x12-parser__src__test__resources__837_5010__x12_many_claims.txt"
+OFFICE = REAL / ("irobayna__stupidedi__spec__fixtures__005010__X222A1_HC837_Health_Care_Claim_"
+                 "Professional__pass__drug-administered-in-the-physician-office.edi")
+
+
+def findings_of(result) -> list[dict]:
+    return [event for event in log_events(result) if event["event"] == "finding"]
+
+
+def run_lines(path) -> tuple[list[dict], list[dict], int]:
+    result = run_cli("lines", "--all", "--format", "json", str(path))
+    return json.loads(result.stdout), findings_of(result), result.exit_code
+
+
+def test_truncated_file_keeps_every_complete_claim(tmp_copy):
+    data = MANY.read_bytes()
+    starts = [i for i in range(len(data)) if data.startswith(b"CLM*", i)]
+    cut_in = 400  # cut inside the 401st claim
+    cut = starts[cut_in] + 30
+    records, findings, code = run_lines(tmp_copy("cut.837", data[:cut]))
+    assert code == 1
+    assert [r["claim_index"] for r in records] == list(range(1, cut_in + 1))
+    rules = {f["rule"] for f in findings}
+    assert rules == {"x12.envelope"}
+    assert any("cut off" in f["message"] and f["claim_id"] for f in findings)
+    assert any("truncated" in f["message"] for f in findings)
+
+
+def test_empty_file(tmp_copy):
+    records, findings, code = run_lines(tmp_copy("empty.837", b""))
+    assert (records, code) == ([], 1)
+    assert [f["rule"] for f in findings] == ["x12.unreadable"]
+    assert "empty" in findings[0]["message"]
+
+
+def test_binary_file(tmp_copy):
+    junk = b"\x89PNG\r\n\x1a\n" + random.Random(7).randbytes(4000)
+    records, findings, code = run_lines(tmp_copy("junk.dat", junk))
+    assert (records, code) == ([], 1)
+    assert [f["rule"] for f in findings] == ["x12.unreadable"]
+    assert "binary" in findings[0]["message"]
+
+
+def test_remittance_835_is_unsupported(tmp_copy):
+    text = OFFICE.read_text()
+    remit = (text.replace("*005010X222A1~", "*005010X221A1~").replace("ST*837*", "ST*835*")
+             .replace("GS*HC*", "GS*HP*"))
+    records, findings, code = run_lines(tmp_copy("remit.835", remit.encode()))
+    assert (records, code) == ([], 1)
+    assert [f["rule"] for f in findings] == ["x12.unsupported"]
+    assert "835" in findings[0]["message"]
+
+
+def test_4010_claim_is_unsupported(tmp_copy):
+    text = OFFICE.read_text().replace("005010X222A1", "004010X098A1")
+    records, findings, code = run_lines(tmp_copy("old.837", text.encode()))
+    assert (records, code) == ([], 1)
+    assert [f["rule"] for f in findings] == ["x12.unsupported"]
+    assert "4010" in findings[0]["message"]
+
+
+def test_missing_path_is_a_run_error():
+    result = run_cli("lines", "/no/such/file.837")
+    assert result.exit_code == 2
+    assert "no such file" in result.stderr
+
+
+def test_folder_without_edi_files_is_a_run_error(tmp_path):
+    (tmp_path / "notes.md").write_text("nothing here")
+    result = run_cli("lines", str(tmp_path))
+    assert result.exit_code == 2
+    assert "no 837 files" in result.stderr
+
+
+def test_stdin_is_read():
+    result = run_cli("lines", "--all", "--format", "jsonl", "-", input_bytes=OFFICE.read_bytes())
+    assert result.exit_code == 0
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(r["file"], r["code"]) for r in records] == [("-", "90782"), ("-", "J1550")]
+
+
+def test_unreadable_file_does_not_stop_the_others(tmp_path):
+    locked = tmp_path / "locked.837"
+    locked.mkdir()  # a folder named like a file: opening it fails
+    result = run_cli("lines", "--all", "--format", "json", str(OFFICE), str(locked / "x.837"))
+    assert result.exit_code == 2  # a missing path is a run error, checked before reading
+    result = run_cli("lines", "--all", "--format", "json", str(OFFICE), str(tmp_path))
+    assert result.exit_code == 0
+    assert len(json.loads(result.stdout)) == 2
