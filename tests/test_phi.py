@@ -1,0 +1,58 @@
+"""No patient or subscriber data in any output: listings, logs or error messages.
+
+The PHI of each file is collected here independently of the parser: names and member ids of
+NM1*IL / NM1*QC, birth dates of DMG, and the N3/N4 address lines of those loops.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES, run_cli
+
+PERSON_LOOPS = {"IL", "QC"}  # subscriber, patient
+
+
+def phi_values(path: Path) -> set[str]:
+    data = path.read_bytes().decode("latin-1")
+    start = data.index("ISA")
+    element, terminator = data[start + 3], data[start + 105]
+    values: set[str] = set()
+    in_person = False
+    for raw in data.split(terminator):
+        fields = raw.strip().split(element)
+        tag = fields[0]
+        if tag == "NM1":
+            in_person = len(fields) > 1 and fields[1] in PERSON_LOOPS
+            if in_person:
+                values.update(fields[3:5] + fields[9:10])
+        elif tag in ("N3", "N4") and in_person:
+            values.update(fields[1:3])
+        elif tag == "DMG":
+            values.update(fields[2:3])
+        elif tag not in ("REF", "PER"):
+            in_person = in_person and tag in ("N3", "N4", "DMG")
+    # Very short values (initials, state codes) would match by chance.
+    return {value for value in values if len(value) >= 4}
+
+
+def all_837_files() -> list[Path]:
+    return sorted(p for p in FIXTURES.rglob("*") if p.suffix in {".837", ".edi", ".txt"}
+                  and p.stat().st_size > 0)
+
+
+def test_the_collector_finds_phi():
+    values = phi_values(FIXTURES / "837p/xgeva_commercial_clean.837")
+    assert any(value.isdigit() and len(value) == 8 for value in values)  # a birth date
+    assert len(values) >= 6
+
+
+@pytest.mark.parametrize("path", all_837_files(), ids=lambda p: p.name[-40:])
+@pytest.mark.parametrize("output_format", ["csv", "json"])
+def test_no_phi_in_listing_or_logs(path: Path, output_format: str):
+    result = run_cli("lines", "--all", "--format", output_format, str(path))
+    output = result.stdout + result.stderr
+    leaked = sorted(value for value in phi_values(path) if value in output)
+    assert leaked == []
