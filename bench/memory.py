@@ -20,7 +20,6 @@ from pathlib import Path
 from edi_precheck.synth import write_837p
 
 
-
 def synthetic_file(folder: Path, megabytes: int) -> tuple[Path, int]:
     """Write a synthetic 837P of about `megabytes` MB; return its path and claim count."""
     sample = folder / "sample.837"

@@ -6,8 +6,8 @@ import io
 import json
 
 import pytest
-from conftest import FIXTURES, listing, log_events, run_cli
 
+from conftest import FIXTURES, listing, log_events, run_cli
 from edi_precheck.model import ClaimParser
 from edi_precheck.synth import write_837p
 
