@@ -1,10 +1,19 @@
-"""edi-precheck: find the billing mistakes in 837 drug lines before the payer does."""
+"""edi-precheck: find the billing mistakes in 837 drug lines before the payer does.
 
-from importlib.metadata import PackageNotFoundError, version
+Library use: `check_file(path)` or `check_bytes(data)` return a `Report` with `findings`,
+`has_errors` and `to_dict()` (the JSON report).
+"""
 
-try:
-    __version__ = version("edi-precheck")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+unknown"
+# The one place the version is written (pyproject.toml reads it from here); reading it back
+# through importlib.metadata would cost a pre-submit hook 50 ms on every file.
+__version__ = "0.1.0"
 
-__all__ = ["__version__"]
+from edi_precheck.api import check_bytes, check_file
+from edi_precheck.findings import Finding, Severity
+from edi_precheck.policy import CrosswalkError, PolicyError
+from edi_precheck.report.results import FileResult, Report
+
+__all__ = [
+    "CrosswalkError", "FileResult", "Finding", "PolicyError", "Report", "Severity",
+    "__version__", "check_bytes", "check_file",
+]

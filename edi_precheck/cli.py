@@ -2,24 +2,34 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import click
 import structlog
 
 from edi_precheck import __version__, logs
-from edi_precheck.engine import FileResult, read_claims
+from edi_precheck.engine import Engine, read_claims
 from edi_precheck.findings import Finding, Severity
-from edi_precheck.policy import covered_codes, shipped_policies
+from edi_precheck.policy import (
+    CrosswalkError,
+    PolicyError,
+    load_policy,
+    shipped_policies,
+)
+from edi_precheck.report import catalog_doc, text
 from edi_precheck.report.lines import LineWriter, line_record
-from edi_precheck.sources import SourceError, expand
+from edi_precheck.report.results import FileResult, Report
+from edi_precheck.rules import catalog
+from edi_precheck.sources import Source, SourceError, expand
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_RUN_FAILED = 0, 1, 2
-FAIL_ON = {"error": Severity.ERROR, "warning": Severity.WARNING, "never": None}
+FAIL_ON: dict[str, Severity | None] = {
+    "error": Severity.ERROR, "warning": Severity.WARNING, "never": None}
 
 log = structlog.get_logger("edi_precheck")
 
@@ -43,29 +53,34 @@ def _output(path: Path | None) -> Iterator[TextIO]:
         yield stream
 
 
-def _log_file(result: FileResult) -> None:
-    """One event per file-level finding and one summary event per file."""
-    for finding in result.findings:
-        _log_finding(result.name, finding)
-    log.info("file.read", file=result.name, transaction_sets=result.transaction_sets,
-             claims=result.claims, service_lines=result.service_lines,
-             checked_lines=result.checked_lines, findings=len(result.findings))
+def _sources(paths: tuple[str, ...]) -> list[Source]:
+    try:
+        return expand(list(paths))
+    except SourceError as error:
+        raise RunError(str(error)) from None
 
 
 def _log_finding(file: str, finding: Finding) -> None:
     emit = log.error if finding.severity is Severity.ERROR else log.warning
-    emit("finding", file=file, rule=finding.rule, claim_id=finding.claim_id,
-         line=finding.line, segment_index=finding.segment_index, message=finding.message,
-         hint=finding.hint)
+    emit("finding", file=file, rule=finding.rule, severity=str(finding.severity),
+         claim_id=finding.claim_id, claim_index=finding.claim_index, line=finding.line,
+         code=finding.code, segment_index=finding.segment_index, message=finding.message)
 
 
-def _exit_code(results: list[FileResult], fail_on: str) -> int:
-    threshold = FAIL_ON[fail_on]
-    if threshold is None:
-        return EXIT_CLEAN
-    blocking = any(finding.severity >= threshold
-                   for result in results for finding in result.findings)
-    return EXIT_FINDINGS if blocking else EXIT_CLEAN
+def _log_file(event: str, result: FileResult) -> None:
+    """One event per finding and one summary event per file."""
+    for finding in result.findings:
+        _log_finding(result.name, finding)
+    log.info(event, file=result.name, transaction_sets=result.transaction_sets,
+             claims=result.claims, service_lines=result.service_lines,
+             checked_lines=result.checked_lines, errors=result.count(Severity.ERROR),
+             warnings=result.count(Severity.WARNING))
+
+
+def _fail_on_option(function: Any) -> Any:
+    return click.option(
+        "--fail-on", type=click.Choice(list(FAIL_ON)), default="error", show_default=True,
+        help="Exit 1 when a finding reaches this severity.")(function)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -79,31 +94,98 @@ def main(log_format: str, log_level: str) -> None:
     logs.configure(log_format, log_level)
 
 
+# -- check ----------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--policy", "policy_paths", multiple=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Policy JSON file (repeatable). Default: the shipped policies.")
+@click.option("--crosswalk", type=click.Path(dir_okay=False, path_type=Path),
+              help="CMS ASP NDC-HCPCS crosswalk CSV. Default: the shipped excerpt.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "jsonl"]),
+              default="text", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the report here instead of stdout.")
+@_fail_on_option
+def check(paths: tuple[str, ...], policy_paths: tuple[Path, ...], crosswalk: Path | None,
+          output_format: str, output: Path | None, fail_on: str) -> None:
+    """Check the drug lines and envelopes of 837 files.
+
+    PATHS are files, folders (searched recursively for .837 .x12 .edi .txt .dat) or - for
+    stdin. Exit 0: nothing at or above --fail-on; 1: findings; 2: the run failed.
+    """
+    sources = _sources(paths)
+    try:
+        engine = Engine(policy_paths, crosswalk)
+    except (PolicyError, CrosswalkError) as error:
+        raise RunError(str(error)) from None
+    report = engine.new_report()
+    with _output(output) as stream:
+        for source in sources:
+            result = engine.check(source)
+            report.files.append(result)
+            _log_file("file.checked", result)
+            if output_format == "text":
+                text.write_file(stream, result)
+            elif output_format == "jsonl":
+                _write_jsonl_file(stream, result)
+        if output_format == "text":
+            text.write_summary(stream, report)
+        elif output_format == "jsonl":
+            stream.write(json.dumps({"type": "summary", **report.summary()}) + "\n")
+        else:
+            json.dump(report.to_dict(), stream, indent=2)
+            stream.write("\n")
+    sys.exit(EXIT_FINDINGS if report.blocks(FAIL_ON[fail_on]) else EXIT_CLEAN)
+
+
+def _write_jsonl_file(stream: TextIO, result: FileResult) -> None:
+    for finding in result.findings:
+        stream.write(json.dumps({"type": "finding", "file": result.name,
+                                 **finding.to_dict()}) + "\n")
+    record = result.to_dict()
+    del record["findings"]
+    stream.write(json.dumps({"type": "file", **record}) + "\n")
+
+
+# -- lines ----------------------------------------------------------------------------------
+
+
 @main.command()
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--code", "codes", multiple=True, metavar="HCPCS",
               help="List lines of this code (repeatable). Default: the codes the policies cover.")
 @click.option("--all", "all_lines", is_flag=True, help="List every service line.")
+@click.option("--policy", "policy_paths", multiple=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Policy JSON file (repeatable) whose codes are listed.")
 @click.option("--format", "output_format", type=click.Choice(["csv", "json", "jsonl"]),
               default="csv", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the listing here instead of stdout.")
-@click.option("--fail-on", type=click.Choice(list(FAIL_ON)), default="error",
-              show_default=True, help="Exit 1 when a file-level finding reaches this severity.")
+@_fail_on_option
 def lines(paths: tuple[str, ...], codes: tuple[str, ...], all_lines: bool,
-          output_format: str, output: Path | None, fail_on: str) -> None:
+          policy_paths: tuple[Path, ...], output_format: str, output: Path | None,
+          fail_on: str) -> None:
     """List the drug service lines of 837 files, with their claim context.
 
     PATHS are files, folders (searched recursively for .837 .x12 .edi .txt .dat) or - for
     stdin.
     """
-    try:
-        sources = expand(list(paths))
-    except SourceError as error:
-        raise RunError(str(error)) from None
-    wanted = None if all_lines else frozenset(
-        code.upper() for code in codes) or covered_codes(shipped_policies())
-    results = []
+    sources = _sources(paths)
+    wanted: frozenset[str] | None = None
+    if codes:
+        wanted = frozenset(code.upper() for code in codes)
+    elif not all_lines:
+        try:
+            policies = ([load_policy(path, catalog().keys()) for path in policy_paths]
+                        or shipped_policies(catalog().keys()))
+        except PolicyError as error:
+            raise RunError(str(error)) from None
+        wanted = frozenset(code for policy in policies for code in policy.codes)
+    report = Report(__version__, [])
     with _output(output) as stream:
         writer = LineWriter(stream, output_format)
         for source in sources:
@@ -111,8 +193,57 @@ def lines(paths: tuple[str, ...], codes: tuple[str, ...], all_lines: bool,
             for claim in read_claims(source, result):
                 for line in claim.lines:
                     if wanted is None or line.code.upper() in wanted:
+                        result.checked_lines += 1
                         writer.write(line_record(source.name, claim, line))
-            _log_file(result)
-            results.append(result)
+            _log_file("file.read", result)
+            report.files.append(result)
         writer.close()
-    sys.exit(_exit_code(results, fail_on))
+    sys.exit(EXIT_FINDINGS if report.blocks(FAIL_ON[fail_on]) else EXIT_CLEAN)
+
+
+# -- rules and policies ---------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "markdown"]),
+              default="text", show_default=True)
+def rules(output_format: str) -> None:
+    """The rule catalog: id, default severity, SNIP type, what it checks, likely denial."""
+    policies = shipped_policies(catalog().keys())
+    entries = catalog_doc.entries(catalog(), policies[0] if policies else None)
+    if output_format == "json":
+        click.echo(json.dumps(entries, indent=2))
+    elif output_format == "markdown":
+        click.echo(catalog_doc.markdown(entries), nl=False)
+    else:
+        for entry in entries:
+            click.echo(f"{entry['id']:<24} {entry['severity']:<8} SNIP {entry['snip']}  "
+                       f"{entry['title']}"
+                       + (f"  [{entry['denial']}]" if entry["denial"] else ""))
+
+
+@main.group()
+def policy() -> None:
+    """Work with policy files."""
+
+
+@policy.command("validate")
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(dir_okay=False, path_type=Path))
+def policy_validate(files: tuple[Path, ...]) -> None:
+    """Validate policy files against the schema; each error names its JSON pointer.
+
+    Exit 0 when every file is valid, 2 otherwise.
+    """
+    problems: list[str] = []
+    for path in files:
+        try:
+            loaded = load_policy(path, catalog().keys())
+        except PolicyError as error:
+            problems.extend(error.problems)
+            continue
+        click.echo(f"{path}: valid (policy '{loaded.id}' version {loaded.version}, "
+                   f"{len(loaded.codes)} codes, {len(loaded.products)} products, "
+                   f"{len(loaded.payer_rules)} payer rules)")
+    if problems:
+        raise RunError("invalid policy:\n  " + "\n  ".join(problems))

@@ -1,35 +1,28 @@
-"""Reading inputs into claims, one file at a time, without ever raising on bad input.
+"""Reading and checking inputs, one file and one claim at a time, never raising on bad input.
 
-Anything that goes wrong while reading a file, from a missing permission to a bug in our
-own parser, becomes a finding on that file; the claims read before it are kept.
+Anything that goes wrong while reading a file, from a missing permission to a defect in our
+own parser, becomes a finding on that file; the claims read before it are kept and checked.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+import dataclasses
+from collections.abc import Callable, Iterable, Iterator
+from datetime import date
+from pathlib import Path
 
 import structlog
 
+from edi_precheck import __version__
 from edi_precheck.findings import Finding, Severity
 from edi_precheck.model import Claim, ClaimParser
+from edi_precheck.policy import Crosswalk, Policy, load_policies
+from edi_precheck.report.results import FileResult, Report
+from edi_precheck.rules import catalog
+from edi_precheck.rules.runner import ClaimChecker
 from edi_precheck.sources import Source
 
 log = structlog.get_logger("edi_precheck")
-
-
-@dataclass(slots=True)
-class FileResult:
-    """What reading (and later checking) one input produced, apart from the claims."""
-
-    name: str
-    transaction_sets: int = 0
-    claims: int = 0
-    service_lines: int = 0
-    checked_lines: int = 0
-    bytes_read: int = 0
-    encoding: str = "utf-8"
-    findings: list[Finding] = field(default_factory=list)
 
 
 def _unreadable(message: str, hint: str) -> Finding:
@@ -62,3 +55,48 @@ def read_claims(source: Source, result: FileResult) -> Iterator[Claim]:
             result.bytes_read = parser.reader.bytes_read
             result.encoding = parser.reader.encoding
             result.findings[:0] = parser.findings
+
+
+class Engine:
+    """Policies, crosswalk and rules loaded once; then any number of inputs checked.
+
+    Raises `PolicyError` / `CrosswalkError` when they cannot be loaded: the run cannot
+    proceed before any EDI is read.
+    """
+
+    def __init__(self, policy_paths: Iterable[Path] = (), crosswalk_path: Path | None = None,
+                 today: date | None = None) -> None:
+        self.policies: list[Policy] = load_policies(policy_paths, catalog().keys())
+        self.crosswalk = Crosswalk.load(crosswalk_path)
+        self.checker = ClaimChecker(self.policies, self.crosswalk, today)
+        for policy in self.policies:
+            log.debug("policy.loaded", policy=policy.id, version=policy.version,
+                      source=policy.source)
+
+    def new_report(self) -> Report:
+        return Report(__version__, [(p.id, p.version) for p in self.policies])
+
+    def check(self, source: Source,
+              on_claim: Callable[[Claim, list[Finding]], None] | None = None) -> FileResult:
+        """Check every claim of `source`; `on_claim` sees each claim with its findings."""
+        result = FileResult(source.name)
+        claim_findings: list[Finding] = []
+        for claim in read_claims(source, result):
+            findings, covered = self.checker.check(claim)
+            result.checked_lines += covered
+            claim_findings.extend(findings)
+            if on_claim is not None:
+                on_claim(claim, findings)
+        file_findings = [self._grade_file_finding(f) for f in result.findings]
+        result.findings = [f for f in file_findings if f is not None] + claim_findings
+        result.findings.sort(key=lambda f: (f.segment_index or 0, f.rule))
+        return result
+
+    def _grade_file_finding(self, finding: Finding) -> Finding | None:
+        """x12.* findings take their severity and denial from the first policy, if it says."""
+        setting = self.policies[0].rules.get(finding.rule) if self.policies else None
+        if setting is None:
+            return finding
+        if setting.severity is None:
+            return None
+        return dataclasses.replace(finding, severity=setting.severity, denial=setting.denial)

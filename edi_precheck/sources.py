@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,14 +22,17 @@ class SourceError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """One input: `name` is what reports show, `path` is None for stdin."""
+    """One input: `name` is what reports show; read from `path`, from `data`, or stdin."""
 
     name: str
     path: Path | None
+    data: bytes | None = None
 
     @contextmanager
     def open(self) -> Iterator[BinaryIO]:
-        if self.path is None:
+        if self.data is not None:
+            yield io.BytesIO(self.data)
+        elif self.path is None:
             yield sys.stdin.buffer
         else:
             with self.path.open("rb") as stream:

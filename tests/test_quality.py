@@ -14,7 +14,7 @@ from conftest import ROOT
 
 PACKAGE = ROOT / "edi_precheck"
 # Each layer may import only the layers after it in this list (and edi_precheck.findings).
-LAYERS = ["cli", "engine", "report", "checks", "policy", "model", "x12"]
+LAYERS = ["cli", "api", "engine", "report", "rules", "policy", "model", "x12"]
 
 
 def _ruff() -> list[str] | None:
@@ -46,7 +46,7 @@ def _layer(module: str) -> str | None:
 @pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")),
                          ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_imports_flow_one_way(path: Path):
-    """cli -> engine -> report/checks -> policy -> model -> x12, never back up."""
+    """cli -> api -> engine -> report -> rules -> policy -> model -> x12, never back up."""
     own = _layer("edi_precheck." + ".".join(path.relative_to(PACKAGE).with_suffix("").parts))
     if own is None:
         return

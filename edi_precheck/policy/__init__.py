@@ -1,20 +1,31 @@
-"""Policies: the drug facts and payer rules the checks apply, kept as JSON data."""
+"""Policies: the drug facts and payer rules the checks apply, kept as validated JSON data,
+plus the external code sets they lean on (the CMS NDC-HCPCS crosswalk, ICD-10-CM)."""
 
-from __future__ import annotations
+from edi_precheck.policy.crosswalk import Crosswalk, CrosswalkError, normalize_ndc
+from edi_precheck.policy.icd10 import ICD10CM, CodeSetUnavailable
+from edi_precheck.policy.loader import (
+    PolicyError,
+    load_policies,
+    load_policy,
+    schema,
+    shipped_policies,
+    validate_document,
+)
+from edi_precheck.policy.model import (
+    SEVERITIES,
+    Billing,
+    CodeEntry,
+    Indication,
+    PayerRule,
+    Policy,
+    Product,
+    RuleSetting,
+    matches_icd10,
+)
 
-import json
-from importlib import resources
-from typing import Any
-
-
-def shipped_policies() -> list[dict[str, Any]]:
-    """The policies inside the package, in file-name order."""
-    folder = resources.files("edi_precheck.policy") / "data"
-    return [json.loads(entry.read_text("utf-8"))
-            for entry in sorted(folder.iterdir(), key=lambda entry: entry.name)
-            if entry.name.endswith(".json")]
-
-
-def covered_codes(policies: list[dict[str, Any]]) -> frozenset[str]:
-    """The HCPCS codes any of `policies` covers."""
-    return frozenset(code for policy in policies for code in policy["codes"])
+__all__ = [
+    "ICD10CM", "SEVERITIES", "Billing", "CodeEntry", "CodeSetUnavailable", "Crosswalk",
+    "CrosswalkError", "Indication", "PayerRule", "Policy", "PolicyError", "Product",
+    "RuleSetting", "load_policies", "load_policy", "matches_icd10", "normalize_ndc", "schema",
+    "shipped_policies", "validate_document",
+]

@@ -1,0 +1,54 @@
+"""The library API for practice-management systems: check a file or bytes, get a Report.
+
+    import edi_precheck
+    report = edi_precheck.check_file("claims.837")
+    if report.has_errors:
+        for finding in report.findings:
+            print(finding.claim_id, finding.rule, finding.message)
+
+Policies, crosswalk and rules are loaded once per distinct set of options and reused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from functools import cache
+from os import PathLike
+from pathlib import Path
+
+from edi_precheck.engine import Engine
+from edi_precheck.report.results import Report
+from edi_precheck.sources import Source
+
+
+@cache
+def _engine(policies: tuple[Path, ...], crosswalk: Path | None, today: date | None) -> Engine:
+    return Engine(policies, crosswalk, today)
+
+
+def _key(policies: Iterable[str | PathLike[str]], crosswalk: str | PathLike[str] | None
+         ) -> tuple[tuple[Path, ...], Path | None]:
+    return tuple(Path(p) for p in policies), Path(crosswalk) if crosswalk else None
+
+
+def check_file(path: str | PathLike[str], *, policies: Iterable[str | PathLike[str]] = (),
+               crosswalk: str | PathLike[str] | None = None,
+               today: date | None = None) -> Report:
+    """Check one 837 file. Raises PolicyError or CrosswalkError for unusable options;
+    problems with the file itself are findings in the report, never exceptions."""
+    engine = _engine(*_key(policies, crosswalk), today)
+    report = engine.new_report()
+    report.files.append(engine.check(Source(str(path), Path(path))))
+    return report
+
+
+def check_bytes(data: bytes, *, name: str = "<bytes>",
+                policies: Iterable[str | PathLike[str]] = (),
+                crosswalk: str | PathLike[str] | None = None,
+                today: date | None = None) -> Report:
+    """Check an 837 held in memory (an upload, a message body); `name` labels the report."""
+    engine = _engine(*_key(policies, crosswalk), today)
+    report = engine.new_report()
+    report.files.append(engine.check(Source(name, None, bytes(data))))
+    return report

@@ -1,0 +1,96 @@
+"""ICD-10-CM: which codes exist and which are billable (leaves of the classification).
+
+The code set comes from the simple-icd-10-cm package, which parses its XML at import (about
+2.3 s measured here): too slow for a pre-submit hook that runs once per file. So the first
+use derives a compact list (billable codes on one line, the other codes on the next) and
+caches it on disk, keyed by the package's data file; later runs read it in milliseconds.
+Nothing is loaded unless a diagnosis rule runs.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import tempfile
+from pathlib import Path
+
+CACHE_ENV = "EDI_PRECHECK_CACHE"
+MODULE = "simple_icd_10_cm"
+
+
+class CodeSetUnavailable(Exception):
+    """The ICD-10-CM package is not installed or could not be read."""
+
+
+def cache_dir() -> Path:
+    """Where derived data is kept: $EDI_PRECHECK_CACHE, else the user's cache folder."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "edi-precheck"
+
+
+def _release() -> str:
+    """Which code set the installed package ships, found without importing it (slow)."""
+    spec = importlib.util.find_spec(MODULE)
+    if spec is None or not spec.submodule_search_locations:
+        raise CodeSetUnavailable(f"the {MODULE} package is not installed")
+    data = Path(next(iter(spec.submodule_search_locations))) / "data"
+    files = sorted(data.glob("*.xml")) if data.is_dir() else []
+    if not files:
+        raise CodeSetUnavailable(f"the {MODULE} package has no code set in {data}")
+    return f"{files[-1].stem}-{files[-1].stat().st_size}"
+
+
+class ICD10CM:
+    """Every ICD-10-CM code (no dots) and whether it is billable."""
+
+    def __init__(self, billable: frozenset[str], not_billable: frozenset[str],
+                 release: str) -> None:
+        self.billable = billable
+        self.not_billable = not_billable
+        self.release = release
+
+    def exists(self, code: str) -> bool:
+        return code in self.billable or code in self.not_billable
+
+    def is_billable(self, code: str) -> bool:
+        return code in self.billable
+
+    @classmethod
+    def load(cls) -> ICD10CM:
+        """From the cache when present, else derived from the package (and cached)."""
+        release = _release()
+        path = cache_dir() / f"icd10cm-{release}.txt"
+        try:
+            billable, _, other = path.read_text("ascii").partition("\n")
+        except OSError:
+            billable, other = cls._derive()
+            cls._write_cache(path, billable + "\n" + other)
+        return cls(frozenset(billable.split()), frozenset(other.split()), release)
+
+    @staticmethod
+    def _derive() -> tuple[str, str]:
+        """Billable codes and the other codes, each space-separated, without dots."""
+        try:
+            import simple_icd_10_cm as icd  # slow: parses the whole classification
+        except Exception as error:  # any failure inside the package's own set-up
+            raise CodeSetUnavailable(f"{MODULE} could not be loaded: {error}") from None
+        billable, other = [], []
+        for code in icd.get_all_codes(False):
+            if "-" in code or not code[:1].isalpha():  # chapters and blocks are not codes
+                continue
+            (billable if icd.is_leaf(code) else other).append(code)
+        return " ".join(billable), " ".join(other)
+
+    @staticmethod
+    def _write_cache(path: Path, text: str) -> None:
+        """Write atomically; a read-only cache folder only costs speed."""
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False,
+                                             encoding="ascii") as handle:
+                handle.write(text)
+            os.replace(handle.name, path)
+        except OSError:
+            return

@@ -1,0 +1,90 @@
+"""Results of a run: one `FileResult` per input and the `Report` that gathers them.
+
+`Report.to_dict()` is the JSON report (schemas/report.schema.json): what pre-submit hooks
+keep and what practice-management systems read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from edi_precheck.findings import Finding, Severity
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(slots=True)
+class FileResult:
+    """What reading and checking one input produced, apart from the claims themselves."""
+
+    name: str
+    transaction_sets: int = 0
+    claims: int = 0
+    service_lines: int = 0
+    checked_lines: int = 0
+    bytes_read: int = 0
+    encoding: str = "utf-8"
+    findings: list[Finding] = field(default_factory=list)
+
+    def count(self, severity: Severity) -> int:
+        return sum(1 for finding in self.findings if finding.severity is severity)
+
+    def claims_with(self, severity: Severity) -> int:
+        return len({finding.claim_index for finding in self.findings
+                    if finding.severity is severity and finding.claim_index is not None})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.name,
+            "transaction_sets": self.transaction_sets,
+            "claims": self.claims,
+            "service_lines": self.service_lines,
+            "checked_lines": self.checked_lines,
+            "errors": self.count(Severity.ERROR),
+            "warnings": self.count(Severity.WARNING),
+            "findings": [finding.to_dict() for finding in self.findings],
+        }
+
+
+@dataclass(slots=True)
+class Report:
+    """Every file of a run, with the tool and policy versions that checked them."""
+
+    tool_version: str
+    policies: list[tuple[str, str]]  # (id, version)
+    files: list[FileResult] = field(default_factory=list)
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [finding for result in self.files for finding in result.findings]
+
+    @property
+    def has_errors(self) -> bool:
+        return any(f.severity is Severity.ERROR for result in self.files for f in result.findings)
+
+    def blocks(self, threshold: Severity | None) -> bool:
+        """True when a finding reaches `threshold` (None: nothing ever blocks)."""
+        return threshold is not None and any(
+            f.severity >= threshold for result in self.files for f in result.findings)
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "files": len(self.files),
+            "claims": sum(result.claims for result in self.files),
+            "claims_with_errors": sum(result.claims_with(Severity.ERROR)
+                                      for result in self.files),
+            "service_lines": sum(result.service_lines for result in self.files),
+            "checked_lines": sum(result.checked_lines for result in self.files),
+            "errors": sum(result.count(Severity.ERROR) for result in self.files),
+            "warnings": sum(result.count(Severity.WARNING) for result in self.files),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "tool": {"name": "edi-precheck", "version": self.tool_version},
+            "policies": [{"id": pid, "version": version} for pid, version in self.policies],
+            "files": [result.to_dict() for result in self.files],
+            "summary": self.summary(),
+        }

@@ -1,0 +1,26 @@
+"""The rules: one module per rule id, registered in one catalog (`catalog()`).
+
+`runner.ClaimChecker` applies them to claims; `edi-precheck rules` and the README's rule
+table are generated from the catalog.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+from edi_precheck.rules._registry import DOC_SECTIONS, REGISTRY, Rule
+
+_NOT_RULES = {"_registry", "context", "runner"}
+
+
+def catalog() -> dict[str, Rule]:
+    """Every rule, by id, in id order; imports the rule modules on first use."""
+    if not REGISTRY:
+        for module in pkgutil.walk_packages(__path__, prefix=f"{__name__}."):
+            if module.name.rsplit(".", 1)[-1] not in _NOT_RULES:
+                importlib.import_module(module.name)
+    return dict(sorted(REGISTRY.items()))
+
+
+__all__ = ["DOC_SECTIONS", "Rule", "catalog"]

@@ -1,0 +1,123 @@
+"""What a rule sees: the claim, its covered drug lines with their product and payer rules,
+and the policy, crosswalk and code sets. Rules are pure functions of this context.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from edi_precheck.model import Claim, ServiceLine
+from edi_precheck.policy import (
+    ICD10CM,
+    CodeEntry,
+    Crosswalk,
+    PayerRule,
+    Policy,
+    Product,
+    normalize_ndc,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """What a rule yields: the runner adds the rule id, severity, location and denial."""
+
+    message: str
+    hint: str = ""
+    line: ServiceLine | None = None  # for claim rules that point at one line
+    segment: str | None = None
+    segment_index: int | None = None
+    element: str | None = None
+
+
+@dataclass(slots=True)
+class DrugLine:
+    """A service line whose code a policy covers, with what the checks need about it."""
+
+    line: ServiceLine
+    entry: CodeEntry
+    product: Product | None  # decided by the NDC, else by a code with one product
+    candidates: tuple[Product, ...]  # what the line may be: the product, or the code's
+    payer_rules: tuple[PayerRule, ...]
+    ndc11: str | None  # the line's NDC in 11-digit form, when it can be read as one
+
+    @property
+    def code(self) -> str:
+        return self.line.code
+
+    @property
+    def service_segment(self) -> str:
+        return "SV1" if not self.line.revenue_code else "SV2"
+
+    @property
+    def requires_ndc(self) -> bool:
+        return any(rule.require_ndc for rule in self.payer_rules)
+
+    @property
+    def requires_waste_modifier(self) -> bool:
+        return any(rule.require_waste_modifier for rule in self.payer_rules)
+
+    @property
+    def requires_prior_authorization(self) -> bool:
+        return any(rule.require_prior_authorization for rule in self.payer_rules)
+
+    @property
+    def specialist_taxonomies(self) -> frozenset[str]:
+        taxonomies: frozenset[str] = frozenset()
+        for rule in self.payer_rules:
+            taxonomies |= rule.specialist_taxonomies
+        return taxonomies
+
+    def describe_product(self) -> str:
+        """'Prolia' when known, else 'Prolia or Xgeva' (what the code can be)."""
+        if self.product is not None:
+            return self.product.name
+        return " or ".join(product.name for product in self.candidates) or self.code
+
+
+@dataclass(slots=True)
+class ClaimContext:
+    claim: Claim
+    policy: Policy
+    crosswalk: Crosswalk
+    icd10: Callable[[], ICD10CM | None]  # loads the code set on first call
+    today: date
+    drug_lines: list[DrugLine] = field(default_factory=list)
+
+    def line_date(self, line: ServiceLine) -> str:
+        """The date a line was given: its DTP*472, else the claim's."""
+        return line.service_date or self.claim.service_date
+
+    def same_code_and_date(self, line: ServiceLine) -> list[ServiceLine]:
+        """The claim's lines billing the same code on the same date, `line` included."""
+        day = self.line_date(line)
+        return [other for other in self.claim.lines
+                if other.code == line.code and self.line_date(other) == day]
+
+
+def build_drug_line(line: ServiceLine, claim: Claim, policy: Policy) -> DrugLine | None:
+    """The DrugLine of `line` under `policy`, or None if the policy does not cover it."""
+    entry = policy.codes.get(line.code.upper())
+    if entry is None:
+        return None
+    ndc11 = normalize_ndc(line.ndc) if line.ndc else None
+    product = policy.product_by_ndc.get(ndc11) if ndc11 else None
+    by_code = policy.products_for_code(entry.code)
+    if product is None and len(by_code) == 1:
+        product = by_code[0]
+    candidates = (product,) if product is not None else by_code
+    payer = claim.payer
+    payer_rules = tuple(
+        rule for rule in policy.payer_rules
+        if rule.matches_payer(payer.filing_indicator, payer.payer_id)
+        and rule.matches_line(entry.code, product))
+    return DrugLine(line, entry, product, candidates, payer_rules, ndc11)
+
+
+def decimal_text(value: Decimal) -> str:
+    """A decimal as people write it: 60, 1.7 (no exponent, no trailing zeros)."""
+    text = format(value.normalize(), "f")
+    return text

@@ -1,0 +1,65 @@
+"""The service date is missing, malformed, or in the future.
+
+## What it checks
+That a covered line has a date of service (2400 DTP*472, else the claim's), that it is a
+real CCYYMMDD date (and, for a range, that the end is a real date not before the start),
+and that it is not after the day of the check.
+
+## Why it matters
+Every edit that follows (dosing interval, MUE per day, JZ/JW effective dates) keys on the
+date; a claim dated in the future is rejected outright.
+
+## Example
+`DTP*472*D8*20261350~`, or a date next month.
+
+## Use instead
+`DTP*472*D8*20261015~`
+
+## Policy keys
+None.
+
+## References
+837P/837I 2400 DTP*472; SNIP type 2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime
+
+from edi_precheck.rules._registry import rule
+from edi_precheck.rules.context import ClaimContext, DrugLine, Problem
+
+
+def _parse(text: str) -> date | None:
+    if len(text) != 8 or not text.isdigit():
+        return None
+    try:
+        return datetime.strptime(text, "%Y%m%d").date()
+    except ValueError:
+        return None
+
+
+@rule("date.invalid", snip=2)
+def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
+    line, claim = drug.line, ctx.claim
+    start_text = line.service_date or claim.service_date
+    end_text = line.service_date_end if line.service_date else claim.service_date_end
+    where = {"segment": drug.service_segment, "segment_index": line.segment_index}
+    if not start_text:
+        yield Problem(f"{drug.code} line has no date of service",
+                      "add DTP*472*D8*<CCYYMMDD> to the line", **where)
+        return
+    start = _parse(start_text)
+    if start is None:
+        yield Problem(f"date of service '{start_text}' is not a CCYYMMDD date",
+                      "send the date as CCYYMMDD, e.g. 20261015", **where)
+        return
+    if end_text:
+        end = _parse(end_text)
+        if end is None or end < start:
+            yield Problem(f"date range {start_text}-{end_text} does not end on a real date "
+                          "on or after its start", "send RD8 as CCYYMMDD-CCYYMMDD", **where)
+    if start > ctx.today:
+        yield Problem(f"date of service {start_text} is after today ({ctx.today:%Y%m%d})",
+                      "bill a service after it was given", **where)

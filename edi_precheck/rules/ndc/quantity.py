@@ -1,0 +1,77 @@
+"""The CTP quantity or unit is missing, invalid, or disagrees with the billed units.
+
+## What it checks
+That a line with an NDC has CTP04 (a positive quantity) and CTP05-1 (F2, GR, ME, ML or UN),
+and, for a product of the policy, that the quantity matches the billed units: billed units
+/ units per package x the package's quantity in that unit (60 units of Prolia = 1 UN or
+1 ML; 120 units of Xgeva = 1 UN or 1.7 ML).
+
+## Why it matters
+Payers compare the NDC quantity with the HCPCS units; a disagreement (1 UN with 1 unit
+billed, the 60-for-1 confusion) is denied (CARC 16 / RARC M119) or priced wrong.
+
+## Example
+`SV1*HC:J0897:JZ*27.50*UN*1***1~` ... `LIN**N4*55513071001~CTP****1*UN~`
+
+## Use instead
+`SV1*HC:J0897:JZ*1650*UN*60***1~` ... `LIN**N4*55513071001~CTP****1*UN~`
+
+## Policy keys
+`products.*.units_per_package`, `products.*.package`.
+
+## References
+837P/837I 2410 CTP04, CTP05; SNIP type 6.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+
+from edi_precheck.rules._registry import rule
+from edi_precheck.rules.context import ClaimContext, DrugLine, Problem, decimal_text
+
+CTP_UNITS = ("F2", "GR", "ME", "ML", "UN")  # X12 code list of CTP05-1 in the 837
+TOLERANCE = Decimal("0.01")
+
+
+@rule("ndc.quantity", snip=6)
+def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
+    line = drug.line
+    if not line.ndc:
+        return
+    where = {"segment": "CTP", "segment_index": line.ndc_segment_index}
+    quantity = line.ctp_quantity_value
+    if not line.ctp_quantity and not line.ctp_unit:
+        yield Problem("the NDC has no CTP quantity and unit", "add CTP****<quantity>*<unit>~",
+                      **where)
+        return
+    if quantity is None or quantity <= 0:
+        yield Problem(f"CTP04 quantity '{line.ctp_quantity}' is not a positive number",
+                      "send the NDC quantity given, e.g. 1", element="CTP04", **where)
+        return
+    if line.ctp_unit not in CTP_UNITS:
+        yield Problem(f"CTP05 unit '{line.ctp_unit}' is not one of {', '.join(CTP_UNITS)}",
+                      "use UN (unit), ML, GR, ME or F2", element="CTP05", **where)
+        return
+    product, units = drug.product, line.units_value
+    if product is None or product.units_per_package is None or units is None or units <= 0:
+        return
+    per_package = product.package.get(line.ctp_unit)
+    if per_package is None:
+        known = " or ".join(sorted(product.package)) or "its package unit"
+        yield Problem(f"CTP05 unit {line.ctp_unit} is not how {product.name} is counted "
+                      f"({known})", f"send the quantity in {known}", element="CTP05",
+                      **where)
+        return
+    expected = units / product.units_per_package * per_package
+    if abs(expected - quantity) <= TOLERANCE:
+        return
+    billed = f"{decimal_text(units)} unit{'s' if units != 1 else ''}"
+    package = (f"{decimal_text(product.units_per_package)} units per "
+               f"{decimal_text(per_package)} {line.ctp_unit}")
+    yield Problem(
+        f"CTP says {decimal_text(quantity)} {line.ctp_unit}, but {billed} of {product.name} "
+        f"({package}) is {decimal_text(expected.quantize(Decimal('0.001')))} {line.ctp_unit}",
+        "make the HCPCS units and the NDC quantity describe the same amount",
+        element="CTP04", **where)

@@ -1,0 +1,56 @@
+"""The rendering, attending or referring provider is not of a specialty the payer needs.
+
+## What it checks
+For payer rules that list specialist taxonomies (commercial plans for Xgeva-type products in
+the shipped policy), that a provider of the line or claim (line rendering 2420A, claim
+rendering 2310B, attending 2310A on an 837I, referring; the billing provider when no other
+is named) has one of those taxonomy codes (PRV03).
+
+## Why it matters
+Plans that require an oncologist or endocrinologist deny the drug for other prescribers
+(CARC 50), or hold it for records.
+
+## Example
+A commercial Xgeva claim whose only provider taxonomy is family medicine `207Q00000X`.
+
+## Use instead
+Name the treating specialist as rendering provider with `PRV*PE*PXC*207RX0202X~`.
+
+## Policy keys
+`payer_rules.*.require.specialist_taxonomies`, `payer_rules.*.match.products`.
+
+## References
+NUCC health care provider taxonomy; 837P 2310B/2420A PRV; SNIP type 7.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from edi_precheck.rules._registry import rule
+from edi_precheck.rules.context import ClaimContext, DrugLine, Problem
+
+CLAIM_ROLES = ("rendering", "attending", "referring", "operating")
+
+
+@rule("provider.specialty", snip=7)
+def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
+    required = drug.specialist_taxonomies
+    if not required:
+        return
+    claim = ctx.claim
+    providers = [p for p in claim.providers if p.role in CLAIM_ROLES]
+    if drug.line.rendering is not None:
+        providers.append(drug.line.rendering)
+    if not providers:
+        providers = [claim.billing]
+    taxonomies = sorted({p.taxonomy for p in providers if p.taxonomy})
+    if required.intersection(taxonomies):
+        return
+    payer_rule = next(r.id for r in drug.payer_rules if r.specialist_taxonomies)
+    found = ", ".join(taxonomies) if taxonomies else "no provider taxonomy"
+    yield Problem(
+        f"{drug.code} ({drug.describe_product()}): payer rule '{payer_rule}' needs a "
+        f"provider of taxonomy {', '.join(sorted(required))}; the claim has {found}",
+        "name the treating specialist as rendering provider with PRV*PE*PXC*<taxonomy>",
+        segment=drug.service_segment, segment_index=drug.line.segment_index)

@@ -1,0 +1,40 @@
+"""An 837I drug line not on the policy's revenue code (0636).
+
+## What it checks
+On institutional claims, that a covered drug line's revenue code (SV201) is one the policy
+lists: 0636, drugs requiring detailed coding.
+
+## Why it matters
+Outpatient prospective payment separately pays HCPCS-coded drugs under 0636; under a
+general pharmacy code (0250) the drug is packaged and not paid on its own.
+
+## Example
+`SV2*0250*HC:J0897:JZ*2600*UN*120~`
+
+## Use instead
+`SV2*0636*HC:J0897:JZ*2600*UN*120~`
+
+## Policy keys
+`billing.revenue_codes`.
+
+## References
+NUBC revenue codes; 837I 2400 SV201; SNIP type 6.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from edi_precheck.rules._registry import rule
+from edi_precheck.rules.context import ClaimContext, DrugLine, Problem
+
+
+@rule("revenue.code", snip=6)
+def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
+    codes = ctx.policy.billing.revenue_codes
+    if ctx.claim.kind != "837I" or drug.line.revenue_code in codes:
+        return
+    expected = " or ".join(sorted(codes))
+    yield Problem(f"{drug.code} is billed under revenue code '{drug.line.revenue_code}', not "
+                  f"{expected}", f"bill the drug under revenue code {expected}",
+                  segment="SV2", segment_index=drug.line.segment_index, element="SV201")

@@ -1,0 +1,119 @@
+"""Apply the rule catalog to one claim: find the covered lines, run the rules, grade the
+problems by policy and payer rule, and turn them into findings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+import structlog
+
+from edi_precheck.findings import Finding, Severity
+from edi_precheck.model import Claim
+from edi_precheck.policy import ICD10CM, CodeSetUnavailable, Crosswalk, PayerRule, Policy
+from edi_precheck.rules import catalog
+from edi_precheck.rules._registry import Rule
+from edi_precheck.rules.context import ClaimContext, DrugLine, Problem, build_drug_line
+
+log = structlog.get_logger("edi_precheck")
+
+
+class _LazyCodeSet:
+    """Load ICD-10-CM on first use only: most runs of a hook never need it twice."""
+
+    def __init__(self) -> None:
+        self._loaded = False
+        self._code_set: ICD10CM | None = None
+
+    def __call__(self) -> ICD10CM | None:
+        if not self._loaded:
+            self._loaded = True
+            try:
+                self._code_set = ICD10CM.load()
+            except CodeSetUnavailable as error:
+                log.warning("icd10.unavailable", reason=str(error),
+                            effect="dx.invalid is not checked")
+        return self._code_set
+
+
+def _line_number(text: str) -> int | None:
+    return int(text) if text.isdigit() else None
+
+
+class ClaimChecker:
+    """Checks claims against policies; build once per run, call `check` per claim."""
+
+    def __init__(self, policies: list[Policy], crosswalk: Crosswalk,
+                 today: date | None = None) -> None:
+        rules = catalog().values()
+        self.policies = policies
+        self.crosswalk = crosswalk
+        self.today = today or date.today()
+        self.icd10 = _LazyCodeSet()
+        self._line_rules = [r for r in rules if r.scope == "line"]
+        self._covered_claim_rules = [r for r in rules if r.scope == "claim" and not r.all_claims]
+        self._every_claim_rules = [r for r in rules if r.scope == "claim" and r.all_claims]
+
+    def check(self, claim: Claim) -> tuple[list[Finding], int]:
+        """The findings of one claim, in segment order, and how many lines were covered."""
+        findings: list[Finding] = []
+        covered = 0
+        grading_policy = self.policies[0] if self.policies else None
+        for policy in self.policies:
+            drugs = [drug for line in claim.lines
+                     if (drug := build_drug_line(line, claim, policy)) is not None]
+            if not drugs:
+                continue
+            if covered == 0:
+                grading_policy = policy
+            covered += len(drugs)
+            ctx = ClaimContext(claim, policy, self.crosswalk, self.icd10, self.today, drugs)
+            for rule in self._covered_claim_rules:
+                for problem in rule.check(ctx):
+                    findings.extend(self._finding(rule, problem, ctx, None))
+            for drug in drugs:
+                for rule in self._line_rules:
+                    for problem in rule.check(drug, ctx):
+                        findings.extend(self._finding(rule, problem, ctx, drug))
+        if grading_policy is not None and self._every_claim_rules:
+            ctx = ClaimContext(claim, grading_policy, self.crosswalk, self.icd10, self.today)
+            for rule in self._every_claim_rules:
+                for problem in rule.check(ctx):
+                    findings.extend(self._finding(rule, problem, ctx, None))
+        findings.sort(key=lambda f: (f.segment_index or 0, f.rule))
+        return findings, covered
+
+    def _finding(self, rule: Rule, problem: Problem, ctx: ClaimContext,
+                 drug: DrugLine | None) -> Iterable[Finding]:
+        """The graded finding of `problem` (none when the policy turns the rule off)."""
+        claim = ctx.claim
+        payer_rules: Iterable[PayerRule]
+        if drug is not None:
+            payer_rules = drug.payer_rules
+        else:
+            payer_rules = [r for r in ctx.policy.payer_rules
+                           if r.matches_payer(claim.payer.filing_indicator,
+                                              claim.payer.payer_id)]
+        severity, denial = self._grade(rule, ctx.policy, payer_rules)
+        if severity is None:
+            return ()
+        line = drug.line if drug is not None else problem.line
+        return (Finding(
+            rule=rule.id, severity=severity, snip=rule.snip, message=problem.message,
+            hint=problem.hint, denial=denial, claim_id=claim.claim_id,
+            claim_index=claim.index, line=_line_number(line.number) if line else None,
+            code=line.code if line else None, segment=problem.segment,
+            segment_index=problem.segment_index, element=problem.element),)
+
+    @staticmethod
+    def _grade(rule: Rule, policy: Policy, payer_rules: Iterable[PayerRule]
+               ) -> tuple[Severity | None, str]:
+        """Severity and denial: the catalog's default, the policy's, then payer rules'."""
+        setting = policy.rules.get(rule.id)
+        severity = setting.severity if setting else rule.severity
+        denial = setting.denial if setting else ""
+        for payer_rule in payer_rules:
+            if rule.id in payer_rule.severity:
+                severity = payer_rule.severity[rule.id]
+        return severity, denial
