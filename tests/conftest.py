@@ -78,3 +78,18 @@ def tmp_copy(tmp_path: Path):
         return path
 
     return write
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory):
+    """Derived data (the ICD-10-CM code list) goes to a fresh folder, not the user's cache."""
+    import os
+
+    folder = tmp_path_factory.mktemp("cache")
+    previous = os.environ.get("EDI_PRECHECK_CACHE")
+    os.environ["EDI_PRECHECK_CACHE"] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop("EDI_PRECHECK_CACHE", None)
+    else:
+        os.environ["EDI_PRECHECK_CACHE"] = previous

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES, run_cli
+from edi_precheck.logs import drop_phi_keys
 
 PERSON_LOOPS = {"IL", "QC"}  # subscriber, patient
 
@@ -50,9 +51,34 @@ def test_the_collector_finds_phi():
 
 
 @pytest.mark.parametrize("path", all_837_files(), ids=lambda p: p.name[-40:])
-@pytest.mark.parametrize("output_format", ["csv", "json"])
-def test_no_phi_in_listing_or_logs(path: Path, output_format: str):
-    result = run_cli("lines", "--all", "--format", output_format, str(path))
+@pytest.mark.parametrize("command", [
+    ("lines", "--all", "--format", "csv"), ("lines", "--all", "--format", "json"),
+    ("check", "--format", "text"), ("check", "--format", "json"),
+    ("check", "--format", "jsonl"),
+], ids=lambda c: "-".join(c).replace("--", ""))
+def test_no_phi_in_any_output_or_log(path: Path, command: tuple[str, ...]):
+    result = run_cli(*command, str(path))
     output = result.stdout + result.stderr
     leaked = sorted(value for value in phi_values(path) if value in output)
     assert leaked == []
+
+
+def test_phi_in_a_damaged_file_stays_out_of_messages(tmp_path):
+    """A terminator inside a patient's name: the finding must not quote the name."""
+    text = (FIXTURES / "837p/xgeva_commercial_clean.837").read_text()
+    start = text.index("NM1*QC*1*") + len("NM1*QC*1*")
+    damaged = text[:start] + text[start:start + 4] + "~" + text[start + 4:]
+    path = tmp_path / "damaged.837"
+    path.write_text(damaged)
+    result = run_cli("check", "--format", "json", str(path))
+    assert "x12.syntax" in result.stdout
+    leaked = sorted(v for v in phi_values(FIXTURES / "837p/xgeva_commercial_clean.837")
+                    if v in result.stdout + result.stderr)
+    assert leaked == []
+
+
+def test_log_processor_drops_phi_keys():
+    event = {"event": "x", "file": "a.837", "member_id": "M1", "patient_name": "DOE",
+             "birth_date": "19500101", "claim_id": "C1"}
+    assert drop_phi_keys(None, "info", dict(event)) == {
+        "event": "x", "file": "a.837", "claim_id": "C1"}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
 CACHE_ENV = "EDI_PRECHECK_CACHE"
@@ -73,7 +74,9 @@ class ICD10CM:
     def _derive() -> tuple[str, str]:
         """Billable codes and the other codes, each space-separated, without dots."""
         try:
-            import simple_icd_10_cm as icd  # slow: parses the whole classification
+            with warnings.catch_warnings():  # its use of importlib.resources' old API
+                warnings.simplefilter("ignore", DeprecationWarning)
+                import simple_icd_10_cm as icd  # slow: parses the whole classification
         except Exception as error:  # any failure inside the package's own set-up
             raise CodeSetUnavailable(f"{MODULE} could not be loaded: {error}") from None
         billable, other = [], []

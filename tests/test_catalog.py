@@ -1,0 +1,72 @@
+"""The rule catalog documents itself, and the README's table is generated from it."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conftest import ROOT, run_cli
+from edi_precheck.policy import schema
+from edi_precheck.report.catalog_doc import BEGIN, END
+from edi_precheck.rules import DOC_SECTIONS, catalog
+
+PRODUCT_RULE_IDS = {  # the stable ids of product.md; x12.ig arrives with pyx12 validation
+    "x12.unreadable", "x12.envelope", "x12.syntax", "x12.unsupported", "claim.balance",
+    "units.missing", "units.basis", "units.not_whole", "units.dose", "units.mue",
+    "ndc.missing", "ndc.format", "ndc.unknown", "ndc.code_mismatch", "ndc.quantity",
+    "modifier.invalid", "modifier.not_allowed", "modifier.waste_missing",
+    "modifier.waste_conflict", "pos.missing", "pos.not_allowed", "revenue.code",
+    "dx.pointer", "dx.invalid", "dx.not_covered", "auth.missing", "provider.specialty",
+    "admin.missing", "date.invalid",
+}
+
+
+def test_catalog_holds_the_product_rule_ids():
+    assert set(catalog()) == PRODUCT_RULE_IDS
+
+
+@pytest.mark.parametrize("rule", catalog().values(), ids=lambda rule: rule.id)
+def test_rule_doc_has_its_sections_in_order(rule):
+    headings = re.findall(r"^## (.+)$", rule.doc, re.M)
+    assert tuple(headings) == DOC_SECTIONS
+    assert rule.title and not rule.title.startswith("#")
+    for section in DOC_SECTIONS:
+        assert rule.section(section), f"{rule.id}: empty section {section}"
+
+
+def _schema_has(path: list[str], node: dict, root: dict) -> bool:
+    """Whether a dotted policy key (with * for any name or item) is in the schema."""
+    if "$ref" in node:
+        node = root["$defs"][node["$ref"].rsplit("/", 1)[-1]]
+    if not path:
+        return True
+    head, rest = path[0], path[1:]
+    if node.get("type") == "array" and head == "*":
+        return _schema_has(rest, node["items"], root)
+    properties = node.get("properties", {})
+    if head in properties:
+        return _schema_has(rest, properties[head], root)
+    if head == "*" and isinstance(node.get("additionalProperties"), dict):
+        return _schema_has(rest, node["additionalProperties"], root)
+    return False
+
+
+@pytest.mark.parametrize("rule", catalog().values(), ids=lambda rule: rule.id)
+def test_policy_keys_exist_in_the_schema(rule):
+    keys = re.findall(r"`([a-z_*.]+)`", rule.section("Policy keys"))
+    policy_schema = schema("policy")
+    for key in keys:
+        if key.startswith("rules."):
+            assert key.removeprefix("rules.") in catalog(), key
+            continue
+        assert _schema_has(key.split("."), policy_schema, policy_schema), (
+            f"{rule.id}: policy key {key} is not in policy.schema.json")
+
+
+def test_readme_rule_table_is_generated():
+    table = run_cli("rules", "--format", "markdown").stdout
+    readme = (ROOT / "README.md").read_text()
+    start, end = readme.index(BEGIN), readme.index(END) + len(END)
+    assert readme[start:end] + "\n" == table.strip() + "\n", (
+        "README rule table is stale: paste `edi-precheck rules --format markdown`")

@@ -1,0 +1,172 @@
+"""`edi-precheck check`: findings a biller can act on, a valid JSON report, exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from conftest import FIXTURES, log_events, real_files, run_cli
+from edi_precheck.policy import schema
+from test_real_files import INDEX_COUNTS
+
+DEMO = str(FIXTURES / "demo/demo.837")
+CLEAN = ["837p/prolia_medicare_clean.837", "837p/xgeva_commercial_clean.837",
+         "837p/biosimilar_medicaid_clean.837", "837p/multi_st.837",
+         "837p/prolia_medicare_clean_crlf.837", "837p/prolia_medicare_clean_pretty.837",
+         "837i/xgeva_outpatient.837", "837i/prolia_two_claims.837"]
+
+
+def report_of(*args: str) -> tuple[dict, int]:
+    result = run_cli("check", "--format", "json", *args)
+    document = json.loads(result.stdout)
+    jsonschema.validate(document, schema("report"))
+    return document, result.exit_code
+
+
+def rules_by_claim(document: dict) -> dict[str | None, set[str]]:
+    found: dict[str | None, set[str]] = {}
+    for file in document["files"]:
+        for finding in file["findings"]:
+            found.setdefault(finding["claim_id"], set()).add(finding["rule"])
+    return found
+
+
+@pytest.mark.parametrize("name", CLEAN)
+def test_clean_fixtures_give_no_finding(name):
+    document, code = report_of(str(FIXTURES / name))
+    assert document["files"][0]["findings"] == []
+    assert code == 0
+    assert document["files"][0]["checked_lines"] >= 1
+
+
+def test_demo_findings_per_claim():
+    document, code = report_of(DEMO)
+    assert code == 1
+    assert rules_by_claim(document) == {
+        "DEMO0002": {"units.dose", "modifier.waste_missing", "ndc.quantity"},
+        "DEMO0003": {"auth.missing", "dx.not_covered"},
+        "DEMO0004": {"ndc.format"},
+        "DEMO0005": {"pos.not_allowed", "units.dose", "dx.not_covered", "ndc.quantity"},
+    }
+    summary = document["summary"]
+    assert (summary["files"], summary["claims"], summary["claims_with_errors"]) == (1, 6, 4)
+    assert summary["errors"] == 10 and summary["warnings"] == 0
+
+
+def test_demo_finding_fields_point_at_the_line():
+    document, _ = report_of(DEMO)
+    (dose,) = [f for f in document["files"][0]["findings"]
+               if f["rule"] == "units.dose" and f["claim_id"] == "DEMO0002"]
+    assert dose == {
+        "rule": "units.dose", "severity": "error", "snip": 6, "claim_index": 2,
+        "claim_id": "DEMO0002", "line": 1, "code": "J0897", "segment": "SV1",
+        "segment_index": 44, "element": "SV104",
+        "message": "J0897 billed with 1 unit; Prolia is given as 60 units (1 unit = 1 mg)",
+        "hint": "bill 60 units for a full dose", "denial": "CARC 16"}
+
+
+def test_text_report_reads_per_claim():
+    result = run_cli("check", DEMO)
+    assert result.exit_code == 1
+    out = result.stdout
+    assert "claim DEMO0002 (claim 2)" in out
+    assert "units.dose" in out and "fix: bill 60 units for a full dose" in out
+    assert "[likely denial: CARC 197]" in out
+    assert out.rstrip().endswith("10 errors, 0 warnings")
+    assert "DEMO0001" not in out and "DEMO0006" not in out  # clean claims stay quiet
+
+
+def test_jsonl_streams_findings_files_and_summary():
+    result = run_cli("check", "--format", "jsonl", DEMO)
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["type"] for r in records].count("finding") == 10
+    assert records[-2]["type"] == "file" and records[-2]["claims"] == 6
+    assert records[-1] == {"type": "summary", **report_of(DEMO)[0]["summary"]}
+
+
+@pytest.mark.parametrize(("fail_on", "expected"), [("error", 0), ("warning", 1), ("never", 0)])
+def test_fail_on_thresholds(tmp_path, fail_on, expected):
+    # A clean claim whose only problem is a warning: no administration line.
+    text = (FIXTURES / "837p/prolia_medicare_clean.837").read_text()
+    text = text.replace("SV1*HC:96372*", "SV1*HC:99213*")
+    path = tmp_path / "warn.837"
+    path.write_text(text)
+    result = run_cli("check", "--fail-on", fail_on, "--format", "json", str(path))
+    findings = json.loads(result.stdout)["files"][0]["findings"]
+    assert [(f["rule"], f["severity"]) for f in findings] == [("admin.missing", "warning")]
+    assert result.exit_code == expected
+
+
+def test_never_still_reports_errors():
+    result = run_cli("check", "--fail-on", "never", DEMO)
+    assert result.exit_code == 0 and "10 errors" in result.stdout
+
+
+def test_output_file(tmp_path):
+    target = tmp_path / "report.json"
+    result = run_cli("check", "--format", "json", "--output", str(target), DEMO)
+    assert result.exit_code == 1 and result.stdout == ""
+    assert json.loads(target.read_text())["summary"]["errors"] == 10
+
+
+def test_folder_and_several_files_in_one_report():
+    document, code = report_of(str(FIXTURES / "837p"), str(FIXTURES / "837i"))
+    assert len(document["files"]) == 9
+    assert {Path(f["path"]).name for f in document["files"]
+            if f["findings"]} == {"j3486_prolia.837"}
+    assert code == 1
+
+
+def test_every_real_file_checks_without_traceback():
+    result = run_cli("check", "--format", "json", *map(str, real_files()))
+    assert result.exit_code in (0, 1)
+    document = json.loads(result.stdout)
+    jsonschema.validate(document, schema("report"))
+    assert document["summary"]["claims"] == sum(claims for claims, _, _ in INDEX_COUNTS.values())
+    assert not any(f["rule"] == "x12.unreadable" for f in
+                   (f for file in document["files"] for f in file["findings"]))
+
+
+@pytest.mark.parametrize("name", ["truncated.837", "empty.837", "binary.dat", "remittance.835"])
+def test_bad_inputs_are_findings(name):
+    document, code = report_of(str(FIXTURES / "bad" / name))
+    assert code == 1
+    assert document["files"][0]["findings"][0]["rule"].startswith("x12.")
+
+
+def test_truncated_file_still_checks_its_complete_claims(tmp_path):
+    text = (FIXTURES / "837p/multi_st.837").read_text()
+    text = text.replace("UN*60***1~DTP*472*D8*20260706", "UN*1***1~DTP*472*D8*20260706")
+    cut = text.index("CLM*MST0007")
+    path = tmp_path / "cut.837"
+    path.write_text(text[:cut + 40])
+    document, code = report_of(str(path))
+    assert code == 1
+    found = rules_by_claim(document)
+    assert "units.dose" in found["MST0001"]  # the complete claim before the cut was checked
+    assert "x12.envelope" in found[None] or "x12.envelope" in found.get("MST0007", set())
+    assert document["files"][0]["claims"] == 6
+
+
+def test_logs_one_event_per_finding_and_per_file():
+    result = run_cli("check", DEMO, str(FIXTURES / "837p/prolia_medicare_clean.837"))
+    events = log_events(result)
+    findings = [e for e in events if e["event"] == "finding"]
+    files = [e for e in events if e["event"] == "file.checked"]
+    assert len(findings) == 10 and len(files) == 2
+    assert all({"file", "rule", "claim_id", "line", "severity"} <= e.keys() for e in findings)
+    assert files[0]["errors"] == 10 and files[1]["errors"] == 0
+
+
+def test_rules_command_lists_the_catalog():
+    result = run_cli("rules", "--format", "json")
+    entries = json.loads(result.stdout)
+    ids = [e["id"] for e in entries]
+    assert "units.dose" in ids and "x12.envelope" in ids and len(ids) == 29
+    dose = next(e for e in entries if e["id"] == "units.dose")
+    assert (dose["severity"], dose["snip"], dose["denial"]) == ("error", 6, "CARC 16")
+    text = run_cli("rules").stdout
+    assert "admin.missing" in text and "warning" in text

@@ -1,0 +1,52 @@
+"""The library API a practice-management system calls."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import jsonschema
+
+import edi_precheck
+from conftest import FIXTURES
+from edi_precheck.policy import schema
+
+
+def test_check_file_returns_a_report():
+    report = edi_precheck.check_file(FIXTURES / "demo/demo.837")
+    assert report.has_errors
+    assert {f.claim_id for f in report.findings} == {
+        "DEMO0002", "DEMO0003", "DEMO0004", "DEMO0005"}
+    assert all(isinstance(f.severity, edi_precheck.Severity) for f in report.findings)
+    jsonschema.validate(report.to_dict(), schema("report"))
+
+
+def test_check_bytes_names_its_input():
+    data = (FIXTURES / "837p/prolia_medicare_clean.837").read_bytes()
+    report = edi_precheck.check_bytes(data, name="upload-17")
+    assert not report.has_errors and report.findings == []
+    assert report.to_dict()["files"][0]["path"] == "upload-17"
+    assert report.files[0].claims == 1 and report.files[0].checked_lines == 1
+
+
+def test_bad_bytes_are_a_finding_not_an_exception():
+    report = edi_precheck.check_bytes(b"\x00\x01 not an 837")
+    assert [f.rule for f in report.findings] == ["x12.unreadable"]
+    assert report.has_errors
+
+
+def test_today_decides_future_dates():
+    data = (FIXTURES / "837p/prolia_medicare_clean.837").read_bytes()
+    before = edi_precheck.check_bytes(data, today=date(2026, 3, 1))
+    assert [f.rule for f in before.findings] == ["date.invalid"]
+    assert "after today" in before.findings[0].message
+
+
+def test_invalid_policy_raises(tmp_path):
+    path = tmp_path / "p.json"
+    path.write_text("{}")
+    try:
+        edi_precheck.check_file(FIXTURES / "demo/demo.837", policies=[path])
+    except edi_precheck.PolicyError as error:
+        assert any("'id' is a required property" in p for p in error.problems)
+    else:
+        raise AssertionError("an invalid policy must raise PolicyError")

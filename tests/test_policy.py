@@ -1,0 +1,185 @@
+"""Policies are validated before any EDI is read; every error names its JSON pointer."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from conftest import FIXTURES, run_cli
+from edi_precheck.policy import (
+    Crosswalk,
+    CrosswalkError,
+    PolicyError,
+    load_policies,
+    normalize_ndc,
+    schema,
+)
+from edi_precheck.rules import catalog
+
+SHIPPED = Path(__file__).resolve().parent.parent / "edi_precheck/policy/data/denosumab.json"
+DEMO = str(FIXTURES / "demo/demo.837")
+
+
+def shipped_document() -> dict:
+    return json.loads(SHIPPED.read_text())
+
+
+def write_policy(tmp_path: Path, document: dict, name: str = "policy.json") -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps(document))
+    return path
+
+
+@pytest.mark.parametrize("name", ["policy", "report"])
+def test_shipped_schemas_are_valid_json_schema(name):
+    jsonschema.Draft202012Validator.check_schema(schema(name))
+
+
+def test_top_level_schemas_folder_is_the_packaged_one():
+    root = Path(__file__).resolve().parent.parent
+    assert (root / "schemas/policy.schema.json").read_bytes() == (
+        root / "edi_precheck/schemas/policy.schema.json").read_bytes()
+
+
+def test_shipped_policy_is_valid():
+    result = run_cli("policy", "validate", str(SHIPPED))
+    assert result.exit_code == 0, result.output
+    assert "valid (policy 'denosumab'" in result.stdout
+
+
+def test_shipped_policy_says_which_facts_are_unconfirmed():
+    text = SHIPPED.read_text()
+    assert text.count("UNCONFIRMED") >= 10
+    policy = shipped_document()
+    assert "UNCONFIRMED" in policy["indications"]["osteoporosis"]["description"]
+    assert "UNCONFIRMED" in policy["billing"]["places_of_service_note"]
+    assert "ziprasidone" in policy["codes"]["J3486"]["note"]
+
+
+def test_schema_error_names_pointer_and_stops_check(tmp_path):
+    document = shipped_document()
+    document["products"]["Prolia"]["dose_units"] = ["sixty"]
+    document["billing"]["places_of_service"].append("home")
+    result = run_cli("check", "--policy", str(write_policy(tmp_path, document)), DEMO)
+    assert result.exit_code == 2
+    assert "/products/Prolia/dose_units/0: 'sixty' is not of type 'number'" in result.stderr
+    assert "/billing/places_of_service/6" in result.stderr  # every error, not just the first
+    assert result.stdout == ""  # no EDI was read
+
+
+def test_unknown_rule_id_is_an_error(tmp_path):
+    document = shipped_document()
+    document["rules"]["units.doze"] = {"severity": "warning"}
+    document["payer_rules"][0]["severity"] = {"ndc.mising": "off"}
+    result = run_cli("policy", "validate", str(write_policy(tmp_path, document)))
+    assert result.exit_code == 2
+    assert "/rules/units.doze: unknown rule id 'units.doze'" in result.stderr
+    assert "/payer_rules/0/severity/ndc.mising: unknown rule id" in result.stderr
+
+
+def test_dangling_product_and_indication_references(tmp_path):
+    document = shipped_document()
+    document["codes"]["J0897"]["products"].append("Evenity")
+    document["products"]["Xgeva"]["indications"] = ["bone_mets"]
+    with pytest.raises(PolicyError) as caught:
+        load_policies([write_policy(tmp_path, document)], catalog().keys())
+    problems = "\n".join(caught.value.problems)
+    assert "/codes/J0897/products/2: no product named 'Evenity'" in problems
+    assert "/products/Xgeva/indications/0: no indication group 'bone_mets'" in problems
+
+
+def test_not_json_and_missing_file(tmp_path):
+    broken = tmp_path / "broken.json"
+    broken.write_text("{ not json")
+    result = run_cli("check", "--policy", str(broken), DEMO)
+    assert result.exit_code == 2 and "not JSON" in result.stderr
+    result = run_cli("check", "--policy", str(tmp_path / "absent.json"), DEMO)
+    assert result.exit_code == 2 and "cannot read" in result.stderr
+
+
+def test_policy_can_regrade_and_switch_off_rules(tmp_path):
+    document = shipped_document()
+    document["rules"]["units.dose"]["severity"] = "warning"
+    document["rules"]["auth.missing"]["severity"] = "off"
+    result = run_cli("check", "--format", "json", "--policy",
+                     str(write_policy(tmp_path, document)), DEMO)
+    findings = json.loads(result.stdout)["files"][0]["findings"]
+    rules = {(f["rule"], f["severity"]) for f in findings}
+    assert ("units.dose", "warning") in rules
+    assert not any(rule == "auth.missing" for rule, _ in rules)
+
+
+def test_payer_rule_can_regrade_for_its_payers(tmp_path):
+    document = shipped_document()
+    document["payer_rules"][0]["severity"] = {"modifier.waste_missing": "warning"}
+    result = run_cli("check", "--format", "json", "--policy",
+                     str(write_policy(tmp_path, document)), DEMO)
+    findings = json.loads(result.stdout)["files"][0]["findings"]
+    waste = [f for f in findings if f["rule"] == "modifier.waste_missing"]
+    assert [f["severity"] for f in waste] == ["warning"]
+
+
+def test_a_users_policy_can_cover_another_code(tmp_path):
+    document = copy.deepcopy(shipped_document())
+    document["id"] = "denosumab-local"
+    document["billing"]["places_of_service"].append("12")
+    result = run_cli("check", "--format", "json", "--policy",
+                     str(write_policy(tmp_path, document)), DEMO)
+    report = json.loads(result.stdout)
+    assert report["policies"] == [{"id": "denosumab-local", "version": document["version"]}]
+    assert not any(f["rule"] == "pos.not_allowed" for f in report["files"][0]["findings"])
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("55513-0710-01", "55513071001"), ("5551-3071-01", "05551307101"),
+    ("55513-710-01", "55513071001"), ("55513-0710-1", "55513071001"),
+    ("55513071001", "55513071001"), ("5551307101", None), ("55513-0710", None),
+    ("abc", None),
+])
+def test_normalize_ndc(text, expected):
+    assert normalize_ndc(text) == expected
+
+
+def test_crosswalk_headers_match_loosely_and_notes_are_skipped(tmp_path):
+    path = tmp_path / "asp.csv"
+    path.write_bytes(
+        "ASP NDC-HCPCS Crosswalk, October 2026\nNotes: see the readme\n\n"
+        "_2026_CODE,Short Description,LABELER NAME,NDC,Drug Name,HCPCS dosage,PKG SIZE,"
+        "PKG QTY,BILLUNITS,BILLUNITSPKG\n"
+        "J0897,Inj denosumab,Amgen,55513-0710-01,Prolia,1 MG,1,1,60,60\n"
+        "J3489,Zoledronic acid,Caf\xe9 Pharma,12345-678-90,Zoledronic,1 MG,100,1,5,5\n"
+        .encode("latin-1"))
+    crosswalk = Crosswalk.load(path)
+    assert crosswalk.codes_for("55513071001") == {"J0897"}
+    assert crosswalk.codes_for("12345067890") == {"J3489"}
+    assert crosswalk.entries("55513071001")[0].units_per_package == 60
+
+
+def test_crosswalk_that_is_not_one(tmp_path):
+    path = tmp_path / "other.csv"
+    path.write_text("a,b,c\n1,2,3\n")
+    with pytest.raises(CrosswalkError):
+        Crosswalk.load(path)
+    result = run_cli("check", "--crosswalk", str(path), DEMO)
+    assert result.exit_code == 2 and "no header row" in result.stderr
+
+
+def test_full_crosswalk_replaces_the_excerpt(tmp_path):
+    """A crosswalk that lists the Prolia NDC under J3486 too: no mismatch any more."""
+    path = tmp_path / "asp.csv"
+    path.write_text(
+        "_2026_CODE,Short Description,LABELER NAME,NDC2,Drug Name,HCPCS dosage,PKG SIZE,"
+        "PKG QTY,BILLUNITS,BILLUNITSPKG\n"
+        "J0897,Inj denosumab,Amgen,55513-0710-01,Prolia,1 MG,1,1,60,60\n"
+        "J3486,Inj denosumab,Amgen,55513-0710-01,Prolia,1 MG,1,1,60,60\n")
+    target = str(FIXTURES / "837p/j3486_prolia.837")
+    before = run_cli("check", "--format", "json", target)
+    after = run_cli("check", "--format", "json", "--crosswalk", str(path), target)
+    assert [f["rule"] for f in json.loads(before.stdout)["files"][0]["findings"]] == [
+        "ndc.code_mismatch"]
+    assert json.loads(after.stdout)["files"][0]["findings"] == []
+    assert after.exit_code == 0
