@@ -24,6 +24,15 @@ def to_decimal(text: str) -> Decimal | None:
     return value if value.is_finite() else None
 
 
+# Where each service-line field sits in SV1 (837P) and SV2 (837I), for findings to cite.
+SERVICE_ELEMENTS = {
+    "SV1": {"procedure": "SV101", "charge": "SV102", "unit_basis": "SV103", "units": "SV104",
+            "place_of_service": "SV105", "diagnosis_pointers": "SV107"},
+    "SV2": {"revenue_code": "SV201", "procedure": "SV202", "charge": "SV203",
+            "unit_basis": "SV204", "units": "SV205"},
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Transaction:
     """One ST/SE transaction set and the envelope around it."""
@@ -88,7 +97,12 @@ class ServiceLine:
     ctp_quantity: str = ""  # CTP04
     ctp_unit: str = ""  # CTP05-1: UN, ML, GR, F2, ME
     rendering: Provider | None = None  # 2420A (837P) / 2420C (837I)
-    has_service_segment: bool = False
+    service_segment: str = "SV1"  # SV1 on an 837P, SV2 on an 837I
+    has_service_segment: bool = False  # False: an LX with no SV1/SV2 under it
+
+    def element(self, name: str) -> str:
+        """The X12 element id of a field on this line's service segment ('units' -> SV104)."""
+        return SERVICE_ELEMENTS[self.service_segment][name]
 
     @property
     def units_value(self) -> Decimal | None:

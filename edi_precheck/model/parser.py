@@ -311,7 +311,9 @@ class ClaimParser:
             return
         self._in_other_payer = False
         self._last_provider = None
-        self._line = ServiceLine(number=_get(fields, 1), segment_index=index)
+        self._line = ServiceLine(
+            number=_get(fields, 1), segment_index=index,
+            service_segment="SV2" if claim.kind == "837I" else "SV1")
         claim.lines.append(self._line)
 
     def _procedure(self, line: ServiceLine, composite: str) -> None:

@@ -50,7 +50,7 @@ class DrugLine:
 
     @property
     def service_segment(self) -> str:
-        return "SV1" if not self.line.revenue_code else "SV2"
+        return self.line.service_segment
 
     @property
     def requires_ndc(self) -> bool:

@@ -2,7 +2,7 @@
 
 ## What it checks
 For payers whose rule requires it (commercial plans in the shipped policy), that the claim
-(2300 REF*G1) or the line (2400 REF*G1) carries a prior authorization number.
+(2300 REF*G1) or, on an 837P, the line (2400 REF*G1) carries a prior authorization number.
 
 ## Why it matters
 Commercial plans precertify denosumab; without the authorization number on the claim it
@@ -33,7 +33,9 @@ from edi_precheck.rules.context import ClaimContext, DrugLine, Problem
 def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
     if not drug.requires_prior_authorization:
         return
-    if drug.line.prior_authorization or ctx.claim.prior_authorization:
+    # 837I service lines carry no REF*G1 in the implementation guide: only the claim's counts.
+    line_auth = drug.line.prior_authorization if ctx.claim.kind == "837P" else ""
+    if line_auth or ctx.claim.prior_authorization:
         return
     payer_rule = next(r.id for r in drug.payer_rules if r.require_prior_authorization)
     yield Problem(

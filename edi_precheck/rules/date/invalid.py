@@ -3,7 +3,7 @@
 ## What it checks
 That a covered line has a date of service (2400 DTP*472, else the claim's), that it is a
 real CCYYMMDD date (and, for a range, that the end is a real date not before the start),
-and that it is not after the day of the check.
+and that no day of it is after the day of the check.
 
 ## Why it matters
 Every edit that follows (dosing interval, MUE per day, JZ/JW effective dates) keys on the
@@ -55,11 +55,14 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
         yield Problem(f"date of service '{start_text}' is not a CCYYMMDD date",
                       "send the date as CCYYMMDD, e.g. 20261015", **where)
         return
+    last, last_text = start, start_text
     if end_text:
         end = _parse(end_text)
         if end is None or end < start:
             yield Problem(f"date range {start_text}-{end_text} does not end on a real date "
                           "on or after its start", "send RD8 as CCYYMMDD-CCYYMMDD", **where)
-    if start > ctx.today:
-        yield Problem(f"date of service {start_text} is after today ({ctx.today:%Y%m%d})",
+        else:
+            last, last_text = end, end_text
+    if last > ctx.today:
+        yield Problem(f"date of service {last_text} is after today ({ctx.today:%Y%m%d})",
                       "bill a service after it was given", **where)

@@ -1,9 +1,9 @@
 """An ICD-10-CM code that does not exist or is not billable.
 
 ## What it checks
-Each ICD-10-CM diagnosis the line relies on (837P: those it points at; 837I: the claim's)
-exists in the ICD-10-CM code set and is billable, that is, a leaf code with all its
-characters.
+Each diagnosis the line relies on (837P: those it points at; 837I: the claim's) is an
+ICD-10-CM code (qualifier ABK/ABF/..., not the ICD-9-CM BK/BF/...), exists in the ICD-10-CM
+code set and is billable, that is, a leaf code with all its characters.
 
 ## Why it matters
 A code that does not exist, or a category used as a code (M80 instead of M80.08XA), is
@@ -32,7 +32,16 @@ from edi_precheck.rules.context import ClaimContext, DrugLine, Problem
 
 @rule("dx.invalid", snip=5)
 def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
-    diagnoses = [d for d in ctx.claim.line_diagnoses(drug.line) if d.qualifier.startswith("AB")]
+    diagnoses = ctx.claim.line_diagnoses(drug.line)
+    for diagnosis in diagnoses:
+        if not diagnosis.qualifier.startswith("A"):
+            yield Problem(
+                f"diagnosis {diagnosis.code} is sent as ICD-9-CM (qualifier "
+                f"{diagnosis.qualifier}); claims for services since October 2015 need "
+                "ICD-10-CM", f"send the ICD-10-CM code with qualifier "
+                f"A{diagnosis.qualifier}", segment=drug.service_segment,
+                segment_index=drug.line.segment_index)
+    diagnoses = [d for d in diagnoses if d.qualifier.startswith("A")]
     if not diagnoses:
         return
     code_set = ctx.icd10()

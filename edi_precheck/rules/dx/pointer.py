@@ -40,7 +40,11 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
                       "point SV107 at the diagnosis the drug treats, e.g. 1", **where)
         return
     count = len(claim.diagnoses)
+    listed = f"{count} diagnosis" if count == 1 else f"{count} diagnoses"
     for pointer in line.diagnosis_pointers:
-        if not pointer.isdigit() or not 1 <= int(pointer) <= count:
-            yield Problem(f"diagnosis pointer '{pointer}' points past the claim's {count} "
-                          "diagnoses", f"use a pointer from 1 to {count}", **where)
+        if not pointer.isdigit():
+            yield Problem(f"diagnosis pointer '{pointer}' is not a number",
+                          f"use a pointer from 1 to {count}", **where)
+        elif not 1 <= int(pointer) <= count:
+            yield Problem(f"diagnosis pointer {pointer} points past the claim's {listed}",
+                          f"use a pointer from 1 to {count}", **where)

@@ -4,7 +4,8 @@
 That a line with an NDC has CTP04 (a positive quantity) and CTP05-1 (F2, GR, ME, ML or UN),
 and, for a product of the policy, that the quantity matches the billed units: billed units
 / units per package x the package's quantity in that unit (60 units of Prolia = 1 UN or
-1 ML; 120 units of Xgeva = 1 UN or 1.7 ML).
+1 ML; 120 units of Xgeva = 1 UN or 1.7 ML). Where a dose is split into a given line and a
+JW (wasted) line, either line may also report the whole package.
 
 ## Why it matters
 Payers compare the NDC quantity with the HCPCS units; a disagreement (1 UN with 1 unit
@@ -64,9 +65,15 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
                       f"({known})", f"send the quantity in {known}", element="CTP05",
                       **where)
         return
-    expected = units / product.units_per_package * per_package
-    if abs(expected - quantity) <= TOLERANCE:
+    # A dose split into a given line and a JW line may report the whole package on either.
+    amounts = [units]
+    same_day = ctx.same_code_and_date(line)
+    if any(ctx.policy.billing.waste_modifier in other.modifiers for other in same_day):
+        amounts.append(sum((o.units_value for o in same_day if o.units_value), Decimal(0)))
+    quantities = [amount / product.units_per_package * per_package for amount in amounts]
+    if any(abs(expected - quantity) <= TOLERANCE for expected in quantities):
         return
+    expected = quantities[0]
     billed = f"{decimal_text(units)} unit{'s' if units != 1 else ''}"
     package = (f"{decimal_text(product.units_per_package)} units per "
                f"{decimal_text(per_package)} {line.ctp_unit}")

@@ -2,9 +2,10 @@
 
 ## What it checks
 For payer rules that list specialist taxonomies (commercial plans for Xgeva-type products in
-the shipped policy), that a provider of the line or claim (line rendering 2420A, claim
-rendering 2310B, attending 2310A on an 837I, referring; the billing provider when no other
-is named) has one of those taxonomy codes (PRV03).
+the shipped policy), that a provider of the line or claim has one of those taxonomy codes
+(PRV03): the rendering provider (the line's 2420A when it has one, which replaces the
+claim's 2310B for that line), the attending provider of an 837I, the referring or operating
+provider; the billing provider when no other is named.
 
 ## Why it matters
 Plans that require an oncologist or endocrinologist deny the drug for other prescribers
@@ -40,8 +41,8 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
         return
     claim = ctx.claim
     providers = [p for p in claim.providers if p.role in CLAIM_ROLES]
-    if drug.line.rendering is not None:
-        providers.append(drug.line.rendering)
+    if drug.line.rendering is not None:  # a line's rendering provider replaces the claim's
+        providers = [p for p in providers if p.role != "rendering"] + [drug.line.rendering]
     if not providers:
         providers = [claim.billing]
     taxonomies = sorted({p.taxonomy for p in providers if p.taxonomy})

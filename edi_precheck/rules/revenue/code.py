@@ -37,4 +37,5 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
     expected = " or ".join(sorted(codes))
     yield Problem(f"{drug.code} is billed under revenue code '{drug.line.revenue_code}', not "
                   f"{expected}", f"bill the drug under revenue code {expected}",
-                  segment="SV2", segment_index=drug.line.segment_index, element="SV201")
+                  segment=drug.service_segment, segment_index=drug.line.segment_index,
+                  element=drug.line.element("revenue_code"))

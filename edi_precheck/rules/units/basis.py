@@ -34,7 +34,7 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
     expected = ctx.policy.billing.unit_basis
     if line.unit_basis == expected:
         return
-    element = "SV204" if line.revenue_code else "SV103"
+    element = line.element("unit_basis")
     found = f"'{line.unit_basis}'" if line.unit_basis else "no unit basis"
     yield Problem(f"{drug.code} line has {found} in {element}; drugs are billed in "
                   f"'{expected}'", f"set {element} to {expected}",

@@ -1,9 +1,10 @@
 """The units are not a dose the product is given in (60 for Prolia, 120 for Xgeva).
 
 ## What it checks
-That the units of an administered line, plus any wasted units billed with JW for the same
-code and date, are a dose of the product the NDC names (or, without an NDC, of any product
-the code covers). JW lines themselves are not checked here.
+That the units given of a code on one date (all its lines without JW), plus any wasted
+units billed with JW, are a dose of the product the NDC names (or, without an NDC, of any
+product the code covers). Reported once per code and date, on the first line given; two
+60-unit Prolia lines on one day are a duplicate, not a dose.
 
 ## Why it matters
 Prolia is 60 mg every 6 months and Xgeva 120 mg every 4 weeks; 1 unit for a 60 mg syringe
@@ -25,6 +26,7 @@ First Coast "Appropriate drug billing: Prolia"; Prolia and Xgeva labels; SNIP ty
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 
 from edi_precheck.rules._registry import rule
 from edi_precheck.rules.context import ClaimContext, DrugLine, Problem, decimal_text
@@ -37,18 +39,27 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
     units = line.units_value
     if waste in line.modifiers or units is None or units <= 0 or not drug.candidates:
         return
-    wasted = [other.units_value for other in ctx.same_code_and_date(line)
-              if other is not line and waste in other.modifiers]
-    total = units + sum(value for value in wasted if value is not None)
+    same_day = ctx.same_code_and_date(line)
+    given_lines = [other for other in same_day if waste not in other.modifiers]
+    if given_lines[0] is not line:
+        return  # one finding per code and date, on its first administered line
+    given = sum((o.units_value for o in given_lines if o.units_value), Decimal(0))
+    wasted = sum((o.units_value for o in same_day
+                  if waste in o.modifiers and o.units_value), Decimal(0))
     doses = sorted({dose for product in drug.candidates for dose in product.dose_units})
-    if total in doses:
+    if given + wasted in doses:
         return
-    billed = (f"{decimal_text(units)} administered + {decimal_text(total - units)} wasted "
-              f"({waste}) = {decimal_text(total)} units" if wasted
-              else f"{decimal_text(units)} unit{'s' if units != 1 else ''}")
-    given = " or ".join(f"{decimal_text(dose)}" for dose in doses)
+    if len(given_lines) > 1:
+        billed = (f"{len(given_lines)} lines on {ctx.line_date(line) or 'the claim date'} "
+                  f"adding up to {decimal_text(given)} units")
+    else:
+        billed = f"{decimal_text(given)} unit{'s' if given != 1 else ''}"
+    if wasted:
+        billed += (f" + {decimal_text(wasted)} wasted ({waste}) = "
+                   f"{decimal_text(given + wasted)} units")
+    usual = " or ".join(decimal_text(dose) for dose in doses)
     yield Problem(
-        f"{drug.code} billed with {billed}; {drug.describe_product()} is given as {given} "
+        f"{drug.code} billed with {billed}; {drug.describe_product()} is given as {usual} "
         f"units (1 unit = 1 mg)",
-        f"bill {given} units for a full dose", segment=drug.service_segment,
-        segment_index=line.segment_index, element="SV205" if line.revenue_code else "SV104")
+        f"bill {usual} units for a full dose", segment=drug.service_segment,
+        segment_index=line.segment_index, element=line.element("units"))

@@ -33,7 +33,7 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
     value = line.units_value
     if value is not None and value > 0:
         return
-    element = "SV205" if line.revenue_code else "SV104"
+    element = line.element("units")
     found = f"'{line.units}'" if line.units else "no quantity"
     yield Problem(f"{drug.code} line has {found} in {element}; it needs the units given",
                   f"bill the milligrams given as units, e.g. {_typical_dose(drug)}",

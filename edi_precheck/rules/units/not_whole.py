@@ -35,7 +35,7 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
         return
     if value == value.to_integral_value():
         return
-    element = "SV205" if drug.line.revenue_code else "SV104"
+    element = drug.line.element("units")
     yield Problem(f"{drug.code} is billed in whole units (1 unit = 1 mg), but the line has "
                   f"{drug.line.units}", "bill whole milligrams as units",
                   segment=drug.service_segment, segment_index=drug.line.segment_index,
