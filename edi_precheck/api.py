@@ -23,8 +23,9 @@ from edi_precheck.sources import Source
 
 
 @cache
-def _engine(policies: tuple[Path, ...], crosswalk: Path | None, today: date | None) -> Engine:
-    return Engine(policies, crosswalk, today)
+def _engine(policies: tuple[Path, ...], crosswalk: Path | None, today: date | None,
+            ig: bool) -> Engine:
+    return Engine(policies, crosswalk, today, ig=ig)
 
 
 def _key(policies: Iterable[str | PathLike[str]], crosswalk: str | PathLike[str] | None
@@ -34,10 +35,11 @@ def _key(policies: Iterable[str | PathLike[str]], crosswalk: str | PathLike[str]
 
 def check_file(path: str | PathLike[str], *, policies: Iterable[str | PathLike[str]] = (),
                crosswalk: str | PathLike[str] | None = None,
-               today: date | None = None) -> Report:
+               today: date | None = None, ig: bool = True) -> Report:
     """Check one 837 file. Raises PolicyError or CrosswalkError for unusable options;
-    problems with the file itself are findings in the report, never exceptions."""
-    engine = _engine(*_key(policies, crosswalk), today)
+    problems with the file itself are findings in the report, never exceptions.
+    `ig=False` skips implementation-guide validation (pyx12)."""
+    engine = _engine(*_key(policies, crosswalk), today, ig)
     report = engine.new_report()
     report.files.append(engine.check(Source(str(path), Path(path))))
     return report
@@ -46,9 +48,9 @@ def check_file(path: str | PathLike[str], *, policies: Iterable[str | PathLike[s
 def check_bytes(data: bytes, *, name: str = "<bytes>",
                 policies: Iterable[str | PathLike[str]] = (),
                 crosswalk: str | PathLike[str] | None = None,
-                today: date | None = None) -> Report:
+                today: date | None = None, ig: bool = True) -> Report:
     """Check an 837 held in memory (an upload, a message body); `name` labels the report."""
-    engine = _engine(*_key(policies, crosswalk), today)
+    engine = _engine(*_key(policies, crosswalk), today, ig)
     report = engine.new_report()
     report.files.append(engine.check(Source(name, None, bytes(data))))
     return report

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -108,19 +109,45 @@ def main(log_format: str, log_level: str) -> None:
               default="text", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the report here instead of stdout.")
+@click.option("--ig/--no-ig", default=True, show_default=True,
+              help="Validate against the implementation guide with pyx12 (x12.ig).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=os.cpu_count() or 1,
+              show_default="number of CPUs", help="Processes for implementation-guide checks.")
+@click.option("--ack", "ack_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the 999 acknowledgment of the checked files here (needs --ig).")
 @_fail_on_option
 def check(paths: tuple[str, ...], policy_paths: tuple[Path, ...], crosswalk: Path | None,
-          output_format: str, output: Path | None, fail_on: str) -> None:
-    """Check the drug lines and envelopes of 837 files.
+          output_format: str, output: Path | None, ig: bool, jobs: int,
+          ack_path: Path | None, fail_on: str) -> None:
+    """Check the drug lines, envelopes and implementation-guide rules of 837 files.
 
     PATHS are files, folders (searched recursively for .837 .x12 .edi .txt .dat) or - for
     stdin. Exit 0: nothing at or above --fail-on; 1: findings; 2: the run failed.
     """
+    if ack_path is not None and not ig:
+        raise RunError("--ack needs implementation-guide validation; drop --no-ig")
     sources = _sources(paths)
     try:
-        engine = Engine(policy_paths, crosswalk)
+        engine = Engine(policy_paths, crosswalk, ig=ig, jobs=jobs)
     except (PolicyError, CrosswalkError) as error:
         raise RunError(str(error)) from None
+    with engine:
+        report = _run_check(engine, sources, output_format, output)
+        if ack_path is not None:
+            _write_ack(ack_path, engine.ack_text())
+    sys.exit(EXIT_FINDINGS if report.blocks(FAIL_ON[fail_on]) else EXIT_CLEAN)
+
+
+def _write_ack(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="ascii", errors="replace")
+    except OSError as error:
+        raise RunError(f"cannot write {path}: {error.strerror}") from None
+    log.info("ack.written", path=str(path), bytes=len(text))
+
+
+def _run_check(engine: Engine, sources: list[Source], output_format: str,
+               output: Path | None) -> Report:
     report = engine.new_report()
     with _output(output) as stream:
         for source in sources:
@@ -138,7 +165,7 @@ def check(paths: tuple[str, ...], policy_paths: tuple[Path, ...], crosswalk: Pat
         else:
             json.dump(report.to_dict(), stream, indent=2)
             stream.write("\n")
-    sys.exit(EXIT_FINDINGS if report.blocks(FAIL_ON[fail_on]) else EXIT_CLEAN)
+    return report
 
 
 def _write_jsonl_file(stream: TextIO, result: FileResult) -> None:

@@ -10,12 +10,14 @@ import dataclasses
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import structlog
 
 from edi_precheck import __version__
 from edi_precheck.findings import Finding, Severity
 from edi_precheck.model import Claim, ClaimParser
+from edi_precheck.model.parser import SegmentObserver
 from edi_precheck.policy import Crosswalk, Policy, load_policies
 from edi_precheck.report.results import FileResult, Report
 from edi_precheck.rules import catalog
@@ -30,12 +32,13 @@ def _unreadable(message: str, hint: str) -> Finding:
                    message=message, hint=hint)
 
 
-def read_claims(source: Source, result: FileResult) -> Iterator[Claim]:
+def read_claims(source: Source, result: FileResult,
+                observer: SegmentObserver | None = None) -> Iterator[Claim]:
     """Yield the claims of `source`; counts and file-level findings land in `result`."""
     parser: ClaimParser | None = None
     try:
         with source.open() as stream:
-            parser = ClaimParser(stream)
+            parser = ClaimParser(stream, observer)
             yield from parser
     except OSError as error:
         result.findings.append(_unreadable(
@@ -60,18 +63,43 @@ def read_claims(source: Source, result: FileResult) -> Iterator[Claim]:
 class Engine:
     """Policies, crosswalk and rules loaded once; then any number of inputs checked.
 
-    Raises `PolicyError` / `CrosswalkError` when they cannot be loaded: the run cannot
-    proceed before any EDI is read.
+    With `ig`, pyx12 validates each transaction set against the implementation guide too
+    (in `jobs` processes), and `ack_text()` is the 999 of everything checked. Raises
+    `PolicyError` / `CrosswalkError` when they cannot be loaded: the run cannot proceed
+    before any EDI is read. Close it (or use `with`) to stop worker processes.
     """
 
     def __init__(self, policy_paths: Iterable[Path] = (), crosswalk_path: Path | None = None,
-                 today: date | None = None) -> None:
+                 today: date | None = None, ig: bool = False, jobs: int = 1) -> None:
         self.policies: list[Policy] = load_policies(policy_paths, catalog().keys())
         self.crosswalk = Crosswalk.load(crosswalk_path)
         self.checker = ClaimChecker(self.policies, self.crosswalk, today)
+        self.ig = ig
+        self._validator: Any = None
+        self._ack: Any = None
+        if ig:  # imported here so that a run without IG never loads pyx12
+            from edi_precheck.ig.ack import AckBuilder
+            from edi_precheck.ig.validator import IGValidator
+
+            self._validator = IGValidator(jobs)
+            self._ack = AckBuilder()
         for policy in self.policies:
             log.debug("policy.loaded", policy=policy.id, version=policy.version,
                       source=policy.source)
+
+    def close(self) -> None:
+        if self._validator is not None:
+            self._validator.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def ack_text(self) -> str:
+        """The 999 acknowledgment of every transaction set validated so far."""
+        return self._ack.text() if self._ack is not None else ""
 
     def new_report(self) -> Report:
         return Report(__version__, [(p.id, p.version) for p in self.policies])
@@ -81,12 +109,21 @@ class Engine:
         """Check every claim of `source`; `on_claim` sees each claim with its findings."""
         result = FileResult(source.name)
         claim_findings: list[Finding] = []
-        for claim in read_claims(source, result):
+        validation = None
+        if self._validator is not None:
+            from edi_precheck.ig.session import FileValidation
+
+            validation = FileValidation(source.name, self._validator, self._ack)
+        for claim in read_claims(source, result, validation.observe if validation else None):
             findings, covered = self.checker.check(claim)
             result.checked_lines += covered
             claim_findings.extend(findings)
+            if validation is not None:
+                validation.claim_read(claim)
             if on_claim is not None:
                 on_claim(claim, findings)
+        if validation is not None:
+            result.findings.extend(validation.finish())
         file_findings = [self._grade_file_finding(f) for f in result.findings]
         result.findings = [f for f in file_findings if f is not None] + claim_findings
         result.findings.sort(key=lambda f: (f.segment_index or 0, f.rule))

@@ -11,8 +11,9 @@ from edi_precheck.policy import schema
 from edi_precheck.report.catalog_doc import BEGIN, END
 from edi_precheck.rules import DOC_SECTIONS, catalog
 
-PRODUCT_RULE_IDS = {  # the stable ids of product.md; x12.ig arrives with pyx12 validation
-    "x12.unreadable", "x12.envelope", "x12.syntax", "x12.unsupported", "claim.balance",
+PRODUCT_RULE_IDS = {  # the stable ids of product.md
+    "x12.unreadable", "x12.envelope", "x12.syntax", "x12.unsupported", "x12.ig",
+    "claim.balance",
     "units.missing", "units.basis", "units.not_whole", "units.dose", "units.mue",
     "ndc.missing", "ndc.format", "ndc.unknown", "ndc.code_mismatch", "ndc.quantity",
     "modifier.invalid", "modifier.not_allowed", "modifier.waste_missing",

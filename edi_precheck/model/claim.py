@@ -77,6 +77,7 @@ class ServiceLine:
     """One 2400 loop (LX) with its 2410 drug identification and 2420 rendering provider."""
 
     number: str  # LX01
+    lx_segment_index: int  # where the line's loop starts
     segment_index: int  # of the SV1/SV2 segment (the LX when neither came)
     qualifier: str = ""  # SV101-1 / SV202-1: HC (HCPCS/CPT), N4 ...
     code: str = ""
@@ -127,10 +128,11 @@ class Claim:
 
     index: int
     claim_id: str  # CLM01
-    segment_index: int
+    segment_index: int  # of the CLM segment
     transaction: Transaction
     billing: Provider
     payer: Payer
+    last_segment_index: int = 0  # of the claim's last segment, known once it is complete
     charge: str = ""  # CLM02
     facility_code: str = ""  # CLM05-1: place of service (837P) or facility type (837I)
     facility_qualifier: str = ""  # CLM05-2: B (837P) or A (837I)

@@ -24,7 +24,7 @@ from edi_precheck.model.claim import (
     ServiceLine,
     Transaction,
 )
-from edi_precheck.x12 import EnvelopeChecker, SegmentReader
+from edi_precheck.x12 import Delimiters, EnvelopeChecker, SegmentReader
 
 # GS08 prefixes of the implementation guides we read (837P and 837I, 5010).
 SUPPORTED_VERSIONS = {"005010X222": "837P", "005010X223": "837I"}
@@ -40,6 +40,7 @@ PROVIDER_ROLES = {
 }
 
 Handler = Callable[[int, list[str]], Claim | None]
+SegmentObserver = Callable[[int, list[str], Delimiters | None], None]
 
 
 def _get(fields: list[str], position: int) -> str:
@@ -53,8 +54,9 @@ class ClaimParser:
     `transaction_sets`, `claims` and `service_lines` count what was read.
     """
 
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: BinaryIO, observer: SegmentObserver | None = None) -> None:
         self.reader = SegmentReader(stream)
+        self._observer = observer  # sees every segment first (implementation-guide checks)
         self.envelope = EnvelopeChecker()
         self._findings: list[Finding] = []
         self.claims = 0
@@ -95,7 +97,10 @@ class ClaimParser:
             "SV1": self._on_sv1, "SV2": self._on_sv2, "LIN": self._on_lin,
             "CTP": self._on_ctp,
         }
-        for index, fields in self.envelope.check(self.reader):
+        segments = self.envelope.check(self.reader)
+        if self._observer is not None:
+            segments = self._observed(segments, self._observer, self.reader)
+        for index, fields in segments:
             handler = handlers.get(fields[0])
             if handler is None:
                 continue
@@ -104,14 +109,22 @@ class ClaimParser:
                 yield finished
         self._at_end_of_file()
 
-    def _finish_claim(self) -> Claim | None:
-        """Close the open claim (if any) and hand it back for yielding."""
+    @staticmethod
+    def _observed(segments: Iterator[tuple[int, list[str]]], observer: SegmentObserver,
+                  reader: SegmentReader) -> Iterator[tuple[int, list[str]]]:
+        for index, fields in segments:
+            observer(index, fields, reader.delimiters)
+            yield index, fields
+
+    def _finish_claim(self, index: int) -> Claim | None:
+        """Close the open claim (if any) before segment `index`; hand it back for yielding."""
         claim = self._claim
         self._claim = None
         self._line = None
         self._in_other_payer = False
         self._last_provider = None
         if claim is not None:
+            claim.last_segment_index = index - 1
             self.claims += 1
             self.service_lines += len(claim.lines)
         return claim
@@ -130,20 +143,20 @@ class ClaimParser:
     # -- envelopes ------------------------------------------------------------------------
 
     def _on_isa(self, index: int, fields: list[str]) -> Claim | None:
-        finished = self._finish_claim()
+        finished = self._finish_claim(index)
         delimiters = self.reader.delimiters
         self._component = delimiters.component if delimiters else ":"
         self._interchange_control = _get(fields, 13).strip()
         return finished
 
     def _on_gs(self, index: int, fields: list[str]) -> Claim | None:
-        finished = self._finish_claim()
+        finished = self._finish_claim(index)
         self._group_control = _get(fields, 6)
         self._group_version = _get(fields, 8)
         return finished
 
     def _on_st(self, index: int, fields: list[str]) -> Claim | None:
-        finished = self._finish_claim()
+        finished = self._finish_claim(index)
         self._transaction = None
         self._billing = Provider("billing")
         self._payer = Payer()
@@ -177,7 +190,7 @@ class ClaimParser:
             segment="ST", segment_index=index))
 
     def _on_end(self, index: int, fields: list[str]) -> Claim | None:
-        finished = self._finish_claim()
+        finished = self._finish_claim(index)
         if fields[0] == "SE":
             self._transaction = None
             self._skipping_transaction = False
@@ -186,7 +199,7 @@ class ClaimParser:
     # -- hierarchy: billing provider, subscriber, patient ---------------------------------
 
     def _on_hl(self, index: int, fields: list[str]) -> Claim | None:
-        finished = self._finish_claim()
+        finished = self._finish_claim(index)
         level = _get(fields, 3)
         if level == "20":
             self._billing = Provider("billing")
@@ -255,7 +268,7 @@ class ClaimParser:
     # -- claim ----------------------------------------------------------------------------
 
     def _on_clm(self, index: int, fields: list[str]) -> Claim | None:
-        finished = self._finish_claim()
+        finished = self._finish_claim(index)
         if self._transaction is None:
             return finished
         facility = _get(fields, 5).split(self._component)
@@ -312,7 +325,7 @@ class ClaimParser:
         self._in_other_payer = False
         self._last_provider = None
         self._line = ServiceLine(
-            number=_get(fields, 1), segment_index=index,
+            number=_get(fields, 1), lx_segment_index=index, segment_index=index,
             service_segment="SV2" if claim.kind == "837I" else "SV1")
         claim.lines.append(self._line)
 

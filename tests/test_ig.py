@@ -1,0 +1,165 @@
+"""Implementation-guide validation by pyx12: findings on the right claim, guarded defects,
+999 acknowledgments, and the same report whatever --jobs is."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES, REAL, log_events, run_cli
+from edi_precheck.ig.pyx12_engine import validate
+
+MULTI = FIXTURES / "837p/multi_st.837"
+CLEAN_P = FIXTURES / "837p/prolia_medicare_clean.837"
+
+
+def recount(text: str) -> str:
+    from test_rule_cases import recount_se
+
+    return recount_se(text)
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(recount(text), encoding="latin-1")
+    return path
+
+
+def findings(*args: str) -> tuple[list[dict], int, str]:
+    result = run_cli("check", "--format", "json", *args)
+    document = json.loads(result.stdout)
+    return ([f for file in document["files"] for f in file["findings"]], result.exit_code,
+            result.stderr)
+
+
+def test_missing_required_segment_is_found_on_its_claim(tmp_path):
+    text = MULTI.read_text()
+    claim = text.index("CLM*MST0004")
+    hi = text.index("HI*", claim)
+    end = text.index("~", hi) + 1
+    path = write(tmp_path, "nohi.837", text[:hi] + text[end:])
+    found, code, _ = findings(str(path))
+    ig = [f for f in found if f["rule"] == "x12.ig"]
+    assert code == 1
+    assert [(f["claim_id"], f["ack"]["IK301"], f["ack"]["IK304"]) for f in ig] == [
+        ("MST0004", "HI", "3")]
+    assert ig[0]["message"] == "Health Care Diagnosis Code (HI): required segment missing"
+    assert ig[0]["snip"] == 2
+
+
+def test_element_error_carries_ik4_codes_and_line(tmp_path):
+    text = CLEAN_P.read_text().replace("SV1*HC:J0897:JZ*1650*UN*60***1",
+                                       "SV1*HC:J0897:JZ*1650*XX*60***1")
+    found, _, _ = findings(str(write(tmp_path, "basis.837", text)))
+    (ig,) = [f for f in found if f["rule"] == "x12.ig"]
+    assert (ig["claim_id"], ig["line"], ig["element"]) == ("PMC0001", 1, "SV103")
+    sv1_position = [seg.split("*")[0] for seg in text.split("~")].index("SV1") + 1
+    assert ig["segment_index"] == sv1_position  # its place in the file (ISA = 1)
+    assert ig["ack"] == {"IK301": "SV1", "IK302": str(sv1_position - 2), "IK401": "3",
+                         "IK402": "355", "IK403": "7"}  # IK302 counts from ST
+    assert any(f["rule"] == "units.basis" for f in found)
+
+
+def test_composite_that_crashes_pyx12_is_a_finding_and_rules_still_run(tmp_path):
+    text = CLEAN_P.read_text().replace("UN*60***1~", "UN*1***1:1:1:1:1:1~")
+    direct = validate(recount(text))
+    assert direct.crash == "IndexError"  # the pyx12 defect this guards
+    found, code, stderr = findings(str(write(tmp_path, "composite.837", text)))
+    rules = [f["rule"] for f in found]
+    assert "x12.ig" in rules and "units.dose" in rules
+    crash = next(f for f in found if f["rule"] == "x12.ig")
+    assert "pyx12 stopped with IndexError" in crash["message"]
+    assert code == 1 and "Traceback" not in stderr
+
+
+def test_pyx12_logs_never_reach_stderr_as_plain_lines(tmp_path):
+    text = CLEAN_P.read_text().replace("HI*ABK:M810~", "")
+    result = run_cli("check", str(write(tmp_path, "nohi.837", text)))
+    lines = result.stderr.splitlines()
+    assert lines and all(line.startswith("{") for line in lines)
+    assert len(log_events(result)) == len(lines)
+
+
+def test_non_ascii_bytes_do_not_stop_validation(tmp_path):
+    text = CLEAN_P.read_text().replace("TESTENDO", "TÉSTENDÖ")
+    path = tmp_path / "latin1.837"
+    path.write_bytes(text.encode("latin-1"))
+    found, code, stderr = findings(str(path))
+    assert "Traceback" not in stderr and code in (0, 1)
+    assert all(f["rule"] == "x12.ig" for f in found)
+
+
+def test_release_without_a_pyx12_map_uses_the_nearest_and_says_so(tmp_path):
+    lfh = REAL / ("LinuxForHealth__x12__src__tests__resources__837_005010X222A2__"
+                  "demo.drug.example10.1.837")
+    assert findings(str(lfh))[0] == []  # X222A2 reads and validates clean
+    text = lfh.read_text().replace("HI*BK:03591", "HI*BK:03591*ZZ:1")
+    found, _, _ = findings(str(write(tmp_path, "a2.837", text)))
+    ig = [f for f in found if f["rule"] == "x12.ig"]
+    assert ig and all("005010X222A1 map" in f["message"] for f in ig)
+
+
+def test_no_phi_in_ig_findings_or_ack(tmp_path):
+    text = CLEAN_P.read_text()
+    birth = text.split("DMG*D8*", 1)[1].split("*", 1)[0]
+    text = text.replace(f"DMG*D8*{birth}", "DMG*D8*19500230")
+    path = write(tmp_path, "dob.837", text)
+    ack = tmp_path / "ack.999"
+    result = run_cli("check", "--format", "json", "--ack", str(ack), str(path))
+    ig = [f for f in json.loads(result.stdout)["files"][0]["findings"]
+          if f["rule"] == "x12.ig"]
+    assert ig and ig[0]["ack"]["IK403"] == "8"  # invalid date
+    everything = result.stdout + result.stderr + ack.read_text()
+    assert "19500230" not in everything
+
+
+def test_ack_is_a_valid_999_for_all_files(tmp_path):
+    ack = tmp_path / "out.999"
+    bad = CLEAN_P.read_text().replace("HI*ABK:M810~", "")
+    paths = [str(MULTI), str(CLEAN_P), str(write(tmp_path, "nohi.837", bad))]
+    result = run_cli("check", "--ack", str(ack), *paths)
+    assert result.exit_code == 1
+    text = ack.read_text()
+    segments = [s.strip() for s in text.split("~") if s.strip()]
+    assert [s.split("*")[0] for s in segments].count("ST") == 3
+    assert "AK9*A*3*3*3" in segments and "AK9*R*1*1*0" in segments
+    assert "IK3*HI*20**3" in segments
+    outcome = validate(text)  # pyx12 reads our 999 against its 999 map
+    assert outcome.crash is None and outcome.errors == []
+
+
+def test_ack_needs_ig():
+    result = run_cli("check", "--no-ig", "--ack", "x.999", str(CLEAN_P))
+    assert result.exit_code == 2 and "--ack" in result.stderr
+
+
+@pytest.mark.parametrize("paths", [
+    [MULTI], [MULTI, CLEAN_P, FIXTURES / "demo/demo.837", FIXTURES / "837i"],
+    [REAL / "imsweb__x12-parser__src__test__resources__837_5010__x12_complex.txt"],
+], ids=["multi-st", "several-files", "many-ig-errors"])
+def test_jobs_two_gives_the_same_report_as_jobs_one(paths):
+    one = run_cli("check", "--format", "json", "--jobs", "1", *map(str, paths))
+    two = run_cli("check", "--format", "json", "--jobs", "2", *map(str, paths))
+    assert one.exit_code == two.exit_code
+    assert json.loads(one.stdout) == json.loads(two.stdout)
+
+
+def test_no_ig_never_loads_pyx12():
+    code = ("import sys\nfrom edi_precheck.cli import main\n"
+            "try:\n    main(['--log-format', 'json', 'check', '--no-ig', sys.argv[1]])\n"
+            "except SystemExit:\n    pass\n"
+            "print('pyx12' in ' '.join(sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code, str(CLEAN_P)], capture_output=True,
+                         text=True, check=True).stdout
+    assert out.strip().endswith("False")
+
+
+def test_unsupported_transactions_are_not_given_to_pyx12():
+    found, code, stderr = findings(str(FIXTURES / "bad/remittance.835"))
+    assert code == 1
+    assert [f["rule"] for f in found] == ["x12.unsupported"]
+    assert "Traceback" not in stderr
