@@ -150,8 +150,7 @@ def _run_check(engine: Engine, sources: list[Source], output_format: str,
                output: Path | None) -> Report:
     report = engine.new_report()
     with _output(output) as stream:
-        for source in sources:
-            result = engine.check(source)
+        for result in engine.check_all(sources):
             report.files.append(result)
             _log_file("file.checked", result)
             if output_format == "text":
@@ -175,6 +174,113 @@ def _write_jsonl_file(stream: TextIO, result: FileResult) -> None:
     record = result.to_dict()
     del record["findings"]
     stream.write(json.dumps({"type": "file", **record}) + "\n")
+
+
+# -- split ----------------------------------------------------------------------------------
+
+
+@main.command("split")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--clean", "clean_path", required=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="837 file for the claims with no finding at or above --fail-on.")
+@click.option("--held", "held_path", required=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="837 file for the other claims.")
+@click.option("--policy", "policy_paths", multiple=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Policy JSON file (repeatable). Default: the shipped policies.")
+@click.option("--crosswalk", type=click.Path(dir_okay=False, path_type=Path),
+              help="CMS ASP NDC-HCPCS crosswalk CSV. Default: the shipped excerpt.")
+@click.option("--ig/--no-ig", default=True, show_default=True,
+              help="Validate against the implementation guide with pyx12 (x12.ig).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=os.cpu_count() or 1,
+              show_default="number of CPUs", help="Processes for implementation-guide checks.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]),
+              default="text", show_default=True, help="The summary's format.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the summary here instead of stdout.")
+@_fail_on_option
+def split_command(paths: tuple[str, ...], clean_path: Path, held_path: Path,
+                  policy_paths: tuple[Path, ...], crosswalk: Path | None, ig: bool, jobs: int,
+                  output_format: str, output: Path | None, fail_on: str) -> None:
+    """Write every claim of PATHS to one of two new 837 files: clean or held.
+
+    Clean claims have no finding at or above --fail-on; held claims have, or sit in a
+    transaction set with such a file-level finding. Both outputs are valid 837 files with
+    rebuilt envelopes. Exit 0: everything clean; 1: some claims held or not written; 2: the
+    run failed.
+    """
+    from edi_precheck.split import check_paths_apart, split
+
+    with _spooled(_sources(paths)) as sources:
+        problem = check_paths_apart(sources, [clean_path, held_path])
+        if problem:
+            raise RunError(problem)
+        try:
+            engine = Engine(policy_paths, crosswalk, ig=ig, jobs=jobs)
+        except (PolicyError, CrosswalkError) as error:
+            raise RunError(str(error)) from None
+        routes: list[dict[str, Any]] = []
+
+        def on_route(route: Any) -> None:
+            routes.append(route.to_dict())
+            log.info("claim.routed", file=route.file, claim_id=route.claim_id,
+                     claim_index=route.claim_index, output=route.output,
+                     reasons=list(route.reasons))
+
+        with engine:
+            try:
+                outcome = split(engine, sources, clean_path, held_path, FAIL_ON[fail_on],
+                                on_route, on_file=lambda r: _log_file("file.checked", r))
+            except OSError as error:
+                raise RunError(f"cannot write the outputs: {error.strerror}") from None
+    with _output(output) as stream:
+        _write_split_summary(stream, output_format, outcome, routes, clean_path, held_path)
+    held_any = outcome.counts["held"] or outcome.counts["not written"]
+    sys.exit(EXIT_FINDINGS if held_any else EXIT_CLEAN)
+
+
+@contextmanager
+def _spooled(sources: list[Source]) -> Iterator[list[Source]]:
+    """Sources that can be read twice: stdin is copied to a temporary file first."""
+    import shutil
+    import tempfile
+
+    if all(source.path is not None for source in sources):
+        yield sources
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        spooled = []
+        for source in sources:
+            if source.path is None:
+                copy = Path(folder) / "stdin.837"
+                with copy.open("wb") as handle:
+                    shutil.copyfileobj(sys.stdin.buffer, handle)
+                source = Source(source.name, copy)
+            spooled.append(source)
+        yield spooled
+
+
+def _write_split_summary(stream: TextIO, output_format: str, outcome: Any,
+                         routes: list[dict[str, Any]], clean: Path, held: Path) -> None:
+    counts = outcome.counts
+    if output_format == "json":
+        json.dump({"clean": {"path": str(clean), "claims": counts["clean"]},
+                   "held": {"path": str(held), "claims": counts["held"]},
+                   "not_written": counts["not written"], "claims": routes,
+                   "summary": outcome.report.summary()}, stream, indent=2)
+        stream.write("\n")
+        return
+    stream.write(f"clean: {counts['clean']} claims -> {clean}\n")
+    stream.write(f"held:  {counts['held']} claims -> {held}\n")
+    for route in routes:
+        if route["output"] != "clean":
+            stream.write(f"  {route['output']:<11} {route['file']} claim {route['claim_index']}"
+                         f" ({route['claim_id']}): {', '.join(route['reasons'])}\n")
+    if counts["not written"]:
+        stream.write(f"not written: {counts['not written']} claims cut off by the end of "
+                     "their file\n")
 
 
 # -- lines ----------------------------------------------------------------------------------

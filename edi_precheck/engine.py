@@ -7,7 +7,9 @@ own parser, becomes a finding on that file; the claims read before it are kept a
 from __future__ import annotations
 
 import dataclasses
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -57,7 +59,20 @@ def read_claims(source: Source, result: FileResult,
             result.service_lines = parser.service_lines
             result.bytes_read = parser.reader.bytes_read
             result.encoding = parser.reader.encoding
+            result.transaction_spans = parser.envelope.transaction_spans
             result.findings[:0] = parser.findings
+
+
+@dataclass(slots=True)
+class _ReadFile:
+    """A file whose claims are read and checked, its IG outcomes perhaps still pending."""
+
+    result: FileResult
+    claim_findings: list[Finding] = field(default_factory=list)
+    validation: Any = None  # ig.session.FileValidation when IG runs
+
+    def validation_done(self) -> bool:
+        return self.validation is None or self.validation.done()
 
 
 class Engine:
@@ -107,25 +122,47 @@ class Engine:
     def check(self, source: Source,
               on_claim: Callable[[Claim, list[Finding]], None] | None = None) -> FileResult:
         """Check every claim of `source`; `on_claim` sees each claim with its findings."""
-        result = FileResult(source.name)
-        claim_findings: list[Finding] = []
-        validation = None
+        return self._finish(self._read(source, on_claim))
+
+    def check_all(self, sources: Iterable[Source]) -> Iterator[FileResult]:
+        """Check `sources` in order, reading the next file while pyx12 validates the last.
+
+        Results come in input order; at most `jobs` files wait for validation at once.
+        """
+        window = self._validator.jobs if self._validator is not None else 0
+        waiting: deque[_ReadFile] = deque()
+        for source in sources:
+            waiting.append(self._read(source))
+            while waiting and (len(waiting) > window or waiting[0].validation_done()):
+                yield self._finish(waiting.popleft())
+        while waiting:
+            yield self._finish(waiting.popleft())
+
+    def _read(self, source: Source,
+              on_claim: Callable[[Claim, list[Finding]], None] | None = None) -> _ReadFile:
+        """Read and rule-check every claim of `source`; IG outcomes may still be pending."""
+        read = _ReadFile(FileResult(source.name))
         if self._validator is not None:
             from edi_precheck.ig.session import FileValidation
 
-            validation = FileValidation(source.name, self._validator, self._ack)
-        for claim in read_claims(source, result, validation.observe if validation else None):
+            read.validation = FileValidation(source.name, self._validator, self._ack)
+        observer = read.validation.observe if read.validation is not None else None
+        for claim in read_claims(source, read.result, observer):
             findings, covered = self.checker.check(claim)
-            result.checked_lines += covered
-            claim_findings.extend(findings)
-            if validation is not None:
-                validation.claim_read(claim)
+            read.result.checked_lines += covered
+            read.claim_findings.extend(findings)
+            if read.validation is not None:
+                read.validation.claim_read(claim)
             if on_claim is not None:
                 on_claim(claim, findings)
-        if validation is not None:
-            result.findings.extend(validation.finish())
+        return read
+
+    def _finish(self, read: _ReadFile) -> FileResult:
+        result = read.result
+        if read.validation is not None:
+            result.findings.extend(read.validation.finish())
         file_findings = [self._grade_file_finding(f) for f in result.findings]
-        result.findings = [f for f in file_findings if f is not None] + claim_findings
+        result.findings = [f for f in file_findings if f is not None] + read.claim_findings
         result.findings.sort(key=lambda f: (f.segment_index or 0, f.rule))
         return result
 

@@ -79,6 +79,7 @@ def test_multi_st_counts_and_patient_loops():
         3, 8, 17)
     claims = list(ClaimParser((FIXTURES / "837p/multi_st.837").open("rb")))
     assert [c.claim_id for c in claims] == [f"MST000{i}" for i in range(1, 9)]
+    assert [c.index for c in claims] == list(range(1, 9))  # MST0002 follows MST0001 directly
     assert [c.transaction.control for c in claims] == ["0001"] * 3 + ["0002"] * 2 + ["0003"] * 3
     assert [c.patient_loop for c in claims] == [False] * 3 + [True, False, False, True, False]
     assert [c.payer.filing_indicator for c in claims] == [

@@ -41,6 +41,10 @@ class FileValidation:
         self._just_completed = None  # its last claim has now been read
         self._resolve(wait=False)
 
+    def done(self) -> bool:
+        """True when every transaction set of the file has its outcome."""
+        return all(pending.done() for _, pending in self._pending)
+
     def finish(self) -> list[Finding]:
         """Wait for every set of the file and return all x12.ig findings."""
         self._just_completed = None

@@ -274,7 +274,7 @@ class ClaimParser:
         facility = _get(fields, 5).split(self._component)
         facility += [""] * (3 - len(facility))
         self._claim = Claim(
-            index=self.claims + (finished is not None) + 1,
+            index=self.claims + 1,  # the claim it closed is already counted
             claim_id=_get(fields, 1), segment_index=index, transaction=self._transaction,
             billing=self._billing, payer=self._payer, charge=_get(fields, 2),
             facility_code=facility[0], facility_qualifier=facility[1],

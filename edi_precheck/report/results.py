@@ -26,6 +26,8 @@ class FileResult:
     bytes_read: int = 0
     encoding: str = "utf-8"
     findings: list[Finding] = field(default_factory=list)
+    # (ST position, end position) of each transaction set: where file-level findings lie
+    transaction_spans: list[tuple[int, int]] = field(default_factory=list)
 
     def count(self, severity: Severity) -> int:
         return sum(1 for finding in self.findings if finding.severity is severity)

@@ -31,13 +31,15 @@ def _element(fields: list[str], position: int) -> str:
 class EnvelopeChecker:
     """Pass segments through unchanged, recording envelope findings on the way.
 
-    `transaction_sets` counts the ST segments seen; `truncated` is set when the file ends
+    `transaction_sets` counts the ST segments seen; `transaction_spans` holds (ST position,
+    position of the SE or of whatever closed the set); `truncated` is set when the file ends
     inside an open transaction set.
     """
 
     def __init__(self) -> None:
         self.findings: list[Finding] = []
         self.transaction_sets = 0
+        self.transaction_spans: list[tuple[int, int]] = []
         self.truncated = False
         self._isa: _Open | None = None
         self._gs: _Open | None = None
@@ -109,6 +111,7 @@ class EnvelopeChecker:
                          "remove the stray SE or restore its ST", index, "SE")
             return
         self._st = None
+        self.transaction_spans.append((st.index, index))
         counted = index - st.index + 1
         declared = _element(fields, 1)
         if declared != str(counted):
@@ -179,6 +182,7 @@ class EnvelopeChecker:
             f"segment {index}", f"close {header} {opened.control} with its {trailer}",
             index, trailer)
         if trailer == "SE":
+            self.transaction_spans.append((opened.index, index))
             self._st = None
         elif trailer == "GE":
             self._gs = None
@@ -192,6 +196,7 @@ class EnvelopeChecker:
                 continue
             if header == "ST":
                 self.truncated = True
+                self.transaction_spans.append((opened.index, self._last_index))
             self._report(
                 f"the file ends inside {header} {opened.control} (opened at segment "
                 f"{opened.index}) with no {trailer}: it looks truncated",

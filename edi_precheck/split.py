@@ -1,0 +1,118 @@
+"""Split checked 837 files into clean claims (send now) and held claims (fix first).
+
+Pass 1 checks each file (every rule, and pyx12 unless switched off); pass 2 reads it again
+and routes every claim to exactly one output. A claim is held when one of its findings
+reaches the threshold, or when a file-level finding at or above it (a damaged segment, an
+implementation-guide error in the billing provider loop, a truncated transfer) lies in its
+transaction set: those claims cannot be vouched for. A claim the file ends inside is not
+written at all, and the summary says so.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from edi_precheck.engine import Engine
+from edi_precheck.findings import Severity
+from edi_precheck.report.results import FileResult, Report
+from edi_precheck.report.split import atomic_output, claim_units
+from edi_precheck.sources import Source
+
+CLEAN, HELD, NOT_WRITTEN = "clean", "held", "not written"
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimRoute:
+    """Where one claim went, and why."""
+
+    file: str
+    claim_index: int
+    claim_id: str
+    output: str  # clean, held or not written
+    reasons: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "claim_index": self.claim_index,
+                "claim_id": self.claim_id, "output": self.output,
+                "reasons": list(self.reasons)}
+
+
+@dataclass(slots=True)
+class SplitResult:
+    report: Report
+    counts: dict[str, int] = field(default_factory=lambda: {CLEAN: 0, HELD: 0,
+                                                            NOT_WRITTEN: 0})
+
+
+class _Decisions:
+    """The held claims of one checked file, from its findings."""
+
+    def __init__(self, result: FileResult, threshold: Severity | None) -> None:
+        self.by_claim: dict[int, list[str]] = {}
+        self.by_transaction: dict[int, list[str]] = {}
+        if threshold is None:
+            return
+        starts = [start for start, _ in result.transaction_spans]
+        ends = dict(result.transaction_spans)
+        for finding in result.findings:
+            if finding.severity < threshold:
+                continue
+            if finding.claim_index is not None:
+                self.by_claim.setdefault(finding.claim_index, []).append(finding.rule)
+                continue
+            if finding.segment_index is None:
+                continue
+            position = bisect.bisect_right(starts, finding.segment_index) - 1
+            if position >= 0 and finding.segment_index <= ends[starts[position]]:
+                reason = f"{finding.rule} in its transaction set"
+                self.by_transaction.setdefault(starts[position], []).append(reason)
+
+    def reasons(self, claim_index: int, transaction_start: int) -> tuple[str, ...]:
+        reasons = self.by_claim.get(claim_index, []) + self.by_transaction.get(
+            transaction_start, [])
+        return tuple(dict.fromkeys(reasons))
+
+
+def split(engine: Engine, sources: list[Source], clean_path: Path, held_path: Path,
+          threshold: Severity | None, on_route: Callable[[ClaimRoute], None],
+          on_file: Callable[[FileResult], None] | None = None) -> SplitResult:
+    """Check `sources` and write their claims to `clean_path` and `held_path`."""
+    outcome = SplitResult(engine.new_report())
+    with atomic_output(clean_path) as clean, atomic_output(held_path) as held:
+        for source, result in zip(sources, engine.check_all(sources), strict=True):
+            outcome.report.files.append(result)
+            if on_file is not None:
+                on_file(result)
+            decisions = _Decisions(result, threshold)
+
+            def cut_off(index: int, claim_id: str, name: str = source.name) -> None:
+                route = ClaimRoute(name, index, claim_id, NOT_WRITTEN,
+                                   ("cut off by the end of the file",))
+                outcome.counts[NOT_WRITTEN] += 1
+                on_route(route)
+
+            for unit in claim_units(source, on_cut_off=cut_off):
+                reasons = decisions.reasons(unit.index, unit.envelope[3])
+                target, name = (held, HELD) if reasons else (clean, CLEAN)
+                target.add(unit)
+                outcome.counts[name] += 1
+                on_route(ClaimRoute(source.name, unit.index, unit.claim_id, name, reasons))
+    return outcome
+
+
+def check_paths_apart(inputs: Iterable[Source], outputs: Iterable[Path]) -> str | None:
+    """A reason the outputs cannot be written, or None: never over an input, never twice."""
+    resolved = [path.resolve() for path in outputs]
+    if len(set(resolved)) != len(resolved):
+        return "--clean and --held must be different files"
+    inputs_resolved = {source.path.resolve() for source in inputs if source.path is not None}
+    for path in resolved:
+        if path in inputs_resolved:
+            return f"{path} is an input file: split never writes over its input"
+        if not path.parent.is_dir():
+            return f"folder {path.parent} does not exist"
+    return None

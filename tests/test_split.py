@@ -1,0 +1,202 @@
+"""`edi-precheck split`: every claim lands in exactly one valid 837 output."""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import FIXTURES, REAL, real_files, run_cli
+from edi_precheck.synth import write_837p
+
+OWN_FIXTURES = [*sorted(FIXTURES.glob("837*/*.837")), FIXTURES / "demo/demo.837",
+                FIXTURES / "bad/truncated.837"]
+
+
+def split(tmp_path: Path, *inputs: str, extra: tuple[str, ...] = ()) -> tuple[dict, int]:
+    result = run_cli("split", *inputs, "--clean", str(tmp_path / "clean.837"), "--held",
+                     str(tmp_path / "held.837"), "--format", "json", *extra)
+    assert result.exit_code in (0, 1), result.output
+    return json.loads(result.stdout), result.exit_code
+
+
+def check(path: Path) -> dict:
+    result = run_cli("check", "--format", "json", "--jobs", "1", str(path))
+    return json.loads(result.stdout)["files"][0]
+
+
+def claim_ids(path: Path) -> Counter:
+    """CLM01 of every claim an 837 holds, as `lines` reads them."""
+    if path.stat().st_size == 0:
+        return Counter()
+    result = run_cli("lines", "--all", "--format", "jsonl", str(path))
+    claims = {(r["claim_index"], r["claim_id"]) for r in map(json.loads,
+                                                             result.stdout.splitlines())}
+    return Counter(claim_id for _, claim_id in claims)
+
+
+def ig_problems(file_report: dict) -> Counter:
+    return Counter((f["claim_id"], f["message"]) for f in file_report["findings"]
+                   if f["rule"] == "x12.ig")
+
+
+def assert_split_is_sound(tmp_path: Path, source: Path) -> dict:
+    summary, code = split(tmp_path, str(source))
+    original = check(source)
+    routes = summary["claims"]
+    # every claim of the input is routed exactly once
+    assert sorted(r["claim_index"] for r in routes) == list(
+        range(1, len(routes) + 1))
+    written = [r for r in routes if r["output"] != "not written"]
+    assert len(written) == original["claims"]
+    clean, held = tmp_path / "clean.837", tmp_path / "held.837"
+    assert claim_ids(clean) == Counter(r["claim_id"] for r in routes if r["output"] == "clean")
+    assert claim_ids(held) == Counter(r["claim_id"] for r in routes if r["output"] == "held")
+    assert code == (1 if len(written) != summary["clean"]["claims"] or
+                    summary["not_written"] else 0)
+    input_problems = ig_problems(original)
+    for output in (clean, held):
+        if output.stat().st_size == 0:
+            continue
+        report = check(output)
+        rules = {f["rule"] for f in report["findings"]}
+        assert not rules & {"x12.envelope", "x12.syntax", "x12.unreadable"}, output.name
+        # the split adds no implementation-guide error: pyx12 finds only what the input had
+        assert not ig_problems(report) - input_problems, output.name
+        if output is clean:
+            assert report["findings"] == [], "a clean output must check clean"
+    return summary
+
+
+@pytest.mark.parametrize("source", OWN_FIXTURES + real_files(), ids=lambda p: p.name[-40:])
+def test_split_every_fixture_and_real_file(tmp_path, source):
+    assert_split_is_sound(tmp_path, source)
+
+
+def test_demo_split_routes_claims_with_reasons(tmp_path):
+    summary, code = split(tmp_path, str(FIXTURES / "demo/demo.837"))
+    assert code == 1
+    assert (summary["clean"]["claims"], summary["held"]["claims"]) == (2, 4)
+    routes = {r["claim_id"]: r for r in summary["claims"]}
+    assert routes["DEMO0001"]["output"] == "clean" and routes["DEMO0001"]["reasons"] == []
+    assert set(routes["DEMO0004"]["reasons"]) == {"ndc.format"}
+    assert routes["DEMO0003"]["output"] == "held"
+
+
+def test_fail_on_warning_holds_warned_claims(tmp_path):
+    text = (FIXTURES / "837p/multi_st.837").read_text().replace("SV1*HC:96372*", "SV1*HC:99211*", 1)
+    source = tmp_path / "warn.837"
+    source.write_text(text)
+    out = tmp_path / "out"
+    out.mkdir()
+    default, code = split(out, str(source))
+    assert (default["held"]["claims"], code) == (0, 0)
+    strict, code = split(out, str(source), extra=("--fail-on", "warning"))
+    assert (strict["held"]["claims"], code) == (1, 1)
+    (held,) = [r for r in strict["claims"] if r["output"] == "held"]
+    assert held["reasons"] == ["admin.missing"]
+
+
+def test_truncated_file_writes_no_partial_claim(tmp_path):
+    summary = assert_split_is_sound(tmp_path, FIXTURES / "bad/truncated.837")
+    assert summary["not_written"] == 1
+    (cut,) = [r for r in summary["claims"] if r["output"] == "not written"]
+    assert cut["claim_id"] == "TRC0003"
+    assert summary["clean"]["claims"] == 0  # its transaction set cannot be vouched for
+
+
+def test_outputs_are_never_the_input_or_each_other(tmp_path):
+    source = tmp_path / "in.837"
+    source.write_bytes((FIXTURES / "837p/prolia_medicare_clean.837").read_bytes())
+    before = source.read_bytes()
+    result = run_cli("split", str(source), "--clean", str(source), "--held",
+                     str(tmp_path / "h.837"))
+    assert result.exit_code == 2 and "never writes over its input" in result.stderr
+    result = run_cli("split", str(source), "--clean", str(tmp_path / "x.837"), "--held",
+                     str(tmp_path / "x.837"))
+    assert result.exit_code == 2 and "different files" in result.stderr
+    result = run_cli("split", str(source), "--clean", str(tmp_path / "no/c.837"), "--held",
+                     str(tmp_path / "h.837"))
+    assert result.exit_code == 2 and "does not exist" in result.stderr
+    assert source.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.837"]  # nothing left behind
+
+
+def test_empty_output_replaces_a_stale_file(tmp_path):
+    stale = tmp_path / "held.837"
+    stale.write_text("yesterday's claims")
+    summary, code = split(tmp_path, str(FIXTURES / "837p/prolia_medicare_clean.837"))
+    assert code == 0 and summary["held"]["claims"] == 0
+    assert stale.read_bytes() == b""
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp files
+
+
+def test_stdin_is_split(tmp_path):
+    data = (FIXTURES / "demo/demo.837").read_bytes()
+    result = run_cli("split", "-", "--clean", str(tmp_path / "c.837"), "--held",
+                     str(tmp_path / "h.837"), input_bytes=data)
+    assert result.exit_code == 1
+    assert claim_ids(tmp_path / "c.837") == Counter({"DEMO0001": 1, "DEMO0006": 1})
+
+
+def test_text_summary_names_held_claims(tmp_path):
+    result = run_cli("split", str(FIXTURES / "demo/demo.837"), "--clean",
+                     str(tmp_path / "c.837"), "--held", str(tmp_path / "h.837"))
+    assert "clean: 2 claims" in result.stdout and "held:  4 claims" in result.stdout
+    assert "(DEMO0003): auth.missing, dx.not_covered" in result.stdout
+
+
+MISTAKES = [
+    ("UN*60***1~", "UN*1***1~"),  # units.dose on a Prolia line
+    ("CTP****1*UN~", "CTP****3*UN~"),  # ndc.quantity
+    ("*11:B:1*", "*12:B:1*"),  # pos.not_allowed
+]
+
+
+@settings(max_examples=12, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(claims=st.integers(min_value=1, max_value=14), per_st=st.integers(1, 6),
+       seed=st.integers(0, 10_000), spoil=st.lists(st.integers(0, 40), max_size=6))
+def test_split_property_generated_claim_sets(tmp_path_factory, claims, per_st, seed, spoil):
+    """Random claim sets with random mistakes: the split partitions them, and both outputs
+    read back as valid 837 with exactly the routed claims."""
+    buffer = io.BytesIO()
+    write_837p(buffer, claims, seed=seed, claims_per_st=per_st)
+    segments = buffer.getvalue().decode().split("~")
+    rng = random.Random(seed)
+    for position in spoil:
+        old, new = rng.choice(MISTAKES)
+        clm = [i for i, s in enumerate(segments) if s.startswith("CLM*")]
+        start = clm[position % len(clm)]
+        for i in range(start, len(segments)):
+            if (segments[i] + "~").endswith(old) or old.strip("~") in segments[i]:
+                segments[i] = (segments[i] + "~").replace(old, new).rstrip("~")
+                break
+    folder = tmp_path_factory.mktemp("prop")
+    source = folder / "gen.837"
+    source.write_text("~".join(segments))
+    summary, _ = split(folder, str(source), extra=("--no-ig",))
+    routes = summary["claims"]
+    assert sorted(r["claim_index"] for r in routes) == list(range(1, claims + 1))
+    assert summary["clean"]["claims"] + summary["held"]["claims"] == claims
+    for name in ("clean", "held"):
+        output = folder / f"{name}.837"
+        expected = Counter(r["claim_id"] for r in routes if r["output"] == name)
+        assert claim_ids(output) == expected
+        if expected:
+            report = json.loads(run_cli("check", "--format", "json", "--no-ig",
+                                        str(output)).stdout)["files"][0]
+            assert not {f["rule"] for f in report["findings"]} & {"x12.envelope",
+                                                                  "x12.syntax"}
+            if name == "clean":
+                assert report["findings"] == []
+
+
+def test_real_sample_is_available():
+    assert (REAL / "INDEX.md").exists()
