@@ -14,10 +14,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import structlog
-
 from edi_precheck import __version__
 from edi_precheck.findings import Finding, Severity
+from edi_precheck.logs import LibraryLogger
 from edi_precheck.model import Claim, ClaimParser
 from edi_precheck.model.parser import SegmentObserver
 from edi_precheck.policy import Crosswalk, Policy, load_policies
@@ -26,7 +25,7 @@ from edi_precheck.rules import catalog
 from edi_precheck.rules.runner import ClaimChecker
 from edi_precheck.sources import Source
 
-log = structlog.get_logger("edi_precheck")
+log = LibraryLogger("edi_precheck")
 
 
 def _unreadable(message: str, hint: str) -> Finding:

@@ -49,3 +49,23 @@ def configure(log_format: str = "auto", level: str = "info",
         logger_factory=structlog.PrintLoggerFactory(stream),
         cache_logger_on_first_use=False,
     )
+
+
+def _ignore(*args: Any, **kwargs: Any) -> None:
+    return None
+
+
+class LibraryLogger:
+    """structlog's logger once the application configured structlog, silence before.
+
+    Unconfigured, structlog prints every event to stdout: a practice-management system
+    that calls `check_file` must not find our debug events in its output.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, method: str) -> Any:
+        if structlog.is_configured():
+            return getattr(structlog.get_logger(self._name), method)
+        return _ignore

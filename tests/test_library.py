@@ -50,3 +50,15 @@ def test_invalid_policy_raises(tmp_path):
         assert any("'id' is a required property" in p for p in error.problems)
     else:
         raise AssertionError("an invalid policy must raise PolicyError")
+
+
+def test_library_use_prints_nothing(capsys):
+    """Without structlog configured by the application, the library stays silent."""
+    import structlog
+
+    structlog.reset_defaults()
+    report = edi_precheck.check_file(FIXTURES / "demo/demo.837", policies=[
+        FIXTURES.parent / "edi_precheck/policy/data/denosumab.json"])
+    assert report.has_errors
+    captured = capsys.readouterr()
+    assert (captured.out, captured.err) == ("", "")

@@ -24,9 +24,9 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-import structlog
+from edi_precheck.logs import LibraryLogger
 
-_log = structlog.get_logger("edi_precheck.ig")
+_log = LibraryLogger("edi_precheck.ig")
 _PREPARED = False
 
 
@@ -34,10 +34,7 @@ class _ToStructlog(logging.Handler):
     """Forward pyx12's log records to structlog at debug level, without their text."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        # Library callers who never configured structlog get silence, not its default
-        # print-everything logger.
-        if structlog.is_configured():
-            _log.debug("pyx12.log", level=record.levelname, source=record.module)
+        _log.debug("pyx12.log", level=record.levelname, source=record.module)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,16 +7,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-import structlog
-
 from edi_precheck.findings import Finding, Severity
+from edi_precheck.logs import LibraryLogger
 from edi_precheck.model import Claim
 from edi_precheck.policy import ICD10CM, CodeSetUnavailable, Crosswalk, PayerRule, Policy
 from edi_precheck.rules import catalog
 from edi_precheck.rules._registry import Rule
 from edi_precheck.rules.context import ClaimContext, DrugLine, Problem, build_drug_line
 
-log = structlog.get_logger("edi_precheck")
+log = LibraryLogger("edi_precheck")
 
 
 class _LazyCodeSet:
