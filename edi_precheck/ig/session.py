@@ -33,8 +33,8 @@ class FileValidation:
         self.findings: list[Finding] = []
         self._in_flight_limit = 2 * validator.jobs
 
-    def observe(self, index: int, fields: list[str], delimiters: Delimiters | None) -> None:
-        self._collector.observe(index, fields, delimiters)
+    def observe(self, index: int, raw: str, delimiters: Delimiters) -> None:
+        self._collector.observe(index, raw, delimiters)
 
     def claim_read(self, claim: Claim) -> None:
         self._locations.add(claim)

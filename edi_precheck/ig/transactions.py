@@ -56,36 +56,37 @@ class _Open:
 
 
 class TransactionCollector:
-    """Observe segments (`observe`), call `on_complete` with each finished 837 set."""
+    """Observe raw segments (`observe`), call `on_complete` with each finished 837 set."""
 
     def __init__(self, on_complete: Callable[[TransactionSet], None]) -> None:
         self._delimiters: Delimiters | None = None
         self._on_complete = on_complete
         self._envelope = _Open()
         self._current: TransactionSet | None = None
-        self._segments: list[list[str]] = []
+        self._segments: list[str] = []  # raw, ST first
 
-    def observe(self, index: int, fields: list[str], delimiters: Delimiters | None) -> None:
-        tag = fields[0]
+    def observe(self, index: int, raw: str, delimiters: Delimiters) -> None:
+        separator = delimiters.element
+        tag = raw.split(separator, 1)[0]
         if tag == "ISA":
             self._delimiters = delimiters
-            self._envelope = _Open(isa=fields, isa_index=index)
+            self._envelope = _Open(isa=raw.split(separator), isa_index=index)
             self._current = None
         elif tag == "GS":
-            self._envelope.gs, self._envelope.gs_index = fields, index
+            self._envelope.gs, self._envelope.gs_index = raw.split(separator), index
             self._current = None
         elif tag == "ST":
-            self._start(index, fields)
+            self._start(index, raw.split(separator), raw)
         elif self._current is not None:
-            if tag in ("GE", "IEA", "GS", "ISA"):
+            if tag in ("GE", "IEA"):
                 self._current = None  # no SE: the envelope checks report it
                 return
-            self._segments.append(fields)
+            self._segments.append(raw)
             self._current.indices.append(index)
             if tag == "SE":
                 self._finish()
 
-    def _start(self, index: int, fields: list[str]) -> None:
+    def _start(self, index: int, fields: list[str], raw: str) -> None:
         gs = self._envelope.gs
         version = gs[8] if len(gs) > 8 else ""
         map_version = PYX12_MAPS.get(version[:10])
@@ -96,7 +97,7 @@ class TransactionCollector:
             control=fields[2] if len(fields) > 2 else "", version=version,
             map_version=map_version, isa_index=self._envelope.isa_index,
             gs_index=self._envelope.gs_index, indices=[index])
-        self._segments = [fields]
+        self._segments = [raw]
 
     def _finish(self) -> None:
         transaction = self._current
@@ -109,12 +110,14 @@ class TransactionCollector:
         isa[12] = "00501"  # the control version the 5010 guides are written for
         gs = list(self._envelope.gs)
         gs[8] = transaction.map_version
-        st = list(self._segments[0])
+        st = self._segments[0].split(separator)
         if len(st) > 3 and st[3] == transaction.version:
             st[3] = transaction.map_version
-        body = [isa, gs, st, *self._segments[1:],
-                ["GE", "1", gs[6] if len(gs) > 6 else ""],
-                ["IEA", "1", isa[13] if len(isa) > 13 else ""]]
-        transaction.text = "".join(separator.join(fields) + terminator for fields in body)
+        trailer = [["GE", "1", gs[6] if len(gs) > 6 else ""],
+                   ["IEA", "1", isa[13] if len(isa) > 13 else ""]]
+        raw = [separator.join(fields) for fields in (isa, gs, st)]
+        raw += self._segments[1:]
+        raw += [separator.join(fields) for fields in trailer]
+        transaction.text = terminator.join(raw) + terminator
         self._segments = []
         self._on_complete(transaction)

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 
+@lru_cache(maxsize=4096)  # units and charges repeat across lines; Decimal() is not free
 def to_decimal(text: str) -> Decimal | None:
     """The number an X12 numeric element holds, or None when it is empty or not a number."""
     if not text:

@@ -1,9 +1,10 @@
-"""The 837 parser: numbered segments in, one finished `Claim` at a time out.
+"""The 837 parser: raw segments in, one finished `Claim` at a time out.
 
 It follows the 837 loop structure only as far as claims need: billing provider (2000A),
 subscriber and payer (2000B), patient (2000C, noted but not read), claim (2300) with its
 providers (2310) and other-payer loops (2320/2330, skipped), and service lines (2400) with
-drug identification (2410) and line providers (2420). Anything else is passed over.
+drug identification (2410) and line providers (2420). Anything else is passed over without
+being split into elements: on a large file that is most of the work saved.
 
 A claim is yielded when the segment that follows it proves it complete (next CLM, HL, SE or
 envelope segment). A claim the file ends inside is reported, not yielded.
@@ -11,7 +12,6 @@ envelope segment). A claim the file ends inside is reported, not yielded.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
@@ -25,6 +25,7 @@ from edi_precheck.model.claim import (
     Transaction,
 )
 from edi_precheck.x12 import Delimiters, EnvelopeChecker, SegmentReader
+from edi_precheck.x12.tokenizer import is_segment_tag
 
 # GS08 prefixes of the implementation guides we read (837P and 837I, 5010).
 SUPPORTED_VERSIONS = {"005010X222": "837P", "005010X223": "837I"}
@@ -40,24 +41,28 @@ PROVIDER_ROLES = {
 }
 
 Handler = Callable[[int, list[str]], Claim | None]
-SegmentObserver = Callable[[int, list[str], Delimiters | None], None]
+SegmentObserver = Callable[[int, str, Delimiters], None]
 
 
-def _get(fields: list[str], position: int) -> str:
-    return fields[position] if len(fields) > position else ""
+def _padded(fields: list[str], length: int) -> list[str]:
+    """`fields` with at least `length` entries, so elements can be indexed directly."""
+    if len(fields) < length:
+        fields += [""] * (length - len(fields))
+    return fields
 
 
 class ClaimParser:
     """Iterate the claims of one 837 byte stream.
 
     After iteration: `findings` holds the file-level x12.* findings in segment order, and
-    `transaction_sets`, `claims` and `service_lines` count what was read.
+    `transaction_sets`, `claims` and `service_lines` count what was read. An `observer`
+    sees every raw segment first (the implementation-guide checks use it).
     """
 
     def __init__(self, stream: BinaryIO, observer: SegmentObserver | None = None) -> None:
         self.reader = SegmentReader(stream)
-        self._observer = observer  # sees every segment first (implementation-guide checks)
         self.envelope = EnvelopeChecker()
+        self._observer = observer
         self._findings: list[Finding] = []
         self.claims = 0
         self.service_lines = 0
@@ -74,6 +79,15 @@ class ClaimParser:
         self._line: ServiceLine | None = None
         self._in_other_payer = False  # 2320/2330: later NM1/SBR belong to another payer
         self._last_provider: tuple[list[Provider], int] | None = None
+        self._handlers: dict[str, Handler] = {
+            "ISA": self._on_isa, "GS": self._on_gs, "ST": self._on_st, "SE": self._on_end,
+            "GE": self._on_end, "IEA": self._on_end, "HL": self._on_hl,
+            "PRV": self._on_prv, "NM1": self._on_nm1, "SBR": self._on_sbr,
+            "CLM": self._on_clm, "HI": self._on_hi, "REF": self._on_ref,
+            "DTP": self._on_dtp, "PWK": self._on_pwk, "LX": self._on_lx,
+            "SV1": self._on_sv1, "SV2": self._on_sv2, "LIN": self._on_lin,
+            "CTP": self._on_ctp,
+        }
 
     @property
     def transaction_sets(self) -> int:
@@ -88,33 +102,49 @@ class ClaimParser:
     # -- driver ---------------------------------------------------------------------------
 
     def __iter__(self) -> Iterator[Claim]:
-        handlers: dict[str, Handler] = {
-            "ISA": self._on_isa, "GS": self._on_gs, "ST": self._on_st, "SE": self._on_end,
-            "GE": self._on_end, "IEA": self._on_end, "HL": self._on_hl,
-            "PRV": self._on_prv, "NM1": self._on_nm1, "SBR": self._on_sbr,
-            "CLM": self._on_clm, "HI": self._on_hi, "REF": self._on_ref,
-            "DTP": self._on_dtp, "PWK": self._on_pwk, "LX": self._on_lx,
-            "SV1": self._on_sv1, "SV2": self._on_sv2, "LIN": self._on_lin,
-            "CTP": self._on_ctp,
-        }
-        segments = self.envelope.check(self.reader)
-        if self._observer is not None:
-            segments = self._observed(segments, self._observer, self.reader)
-        for index, fields in segments:
-            handler = handlers.get(fields[0])
-            if handler is None:
-                continue
-            finished = handler(index, fields)
-            if finished is not None:
-                yield finished
+        handlers = self._handlers
+        observer = self._observer
+        delimiters: Delimiters | None = None
+        separator = ""
+        wanted: set[str] = set()  # the first three characters of segments we read
+        known: set[str] = set()  # ... of segments we pass over, their tag already checked
+        index = 0
+        for first, batch in self.reader.batches():
+            if self.reader.delimiters is not delimiters:
+                delimiters = self.reader.delimiters
+                assert delimiters is not None
+                separator = delimiters.element
+                wanted = {(tag + separator)[:3] for tag in handlers}
+                known = set()
+            index = first - 1
+            for raw in batch:
+                index += 1
+                if observer is not None:
+                    observer(index, raw, delimiters)  # type: ignore[arg-type]
+                prefix = raw[:3]
+                if prefix not in wanted:
+                    if prefix not in known:
+                        self._unknown(index, raw, separator, prefix, known)
+                    continue
+                fields = raw.split(separator)
+                handler = handlers.get(fields[0])
+                if handler is None:
+                    self._unknown(index, raw, separator, prefix, known)
+                    continue
+                finished = handler(index, fields)
+                if finished is not None:
+                    yield finished
+        self.envelope.at_end_of_file(index)
         self._at_end_of_file()
 
-    @staticmethod
-    def _observed(segments: Iterator[tuple[int, list[str]]], observer: SegmentObserver,
-                  reader: SegmentReader) -> Iterator[tuple[int, list[str]]]:
-        for index, fields in segments:
-            observer(index, fields, reader.delimiters)
-            yield index, fields
+    def _unknown(self, index: int, raw: str, separator: str, prefix: str,
+                 known: set[str]) -> None:
+        """A segment we do not read: check its tag once per prefix, report a bad one."""
+        if is_segment_tag(raw.split(separator, 1)[0]):
+            known.add(prefix)
+        else:
+            self.reader.report_bad_tag(index)
+            self.envelope.note_unreadable()
 
     def _finish_claim(self, index: int) -> Claim | None:
         """Close the open claim (if any) before segment `index`; hand it back for yielding."""
@@ -143,37 +173,41 @@ class ClaimParser:
     # -- envelopes ------------------------------------------------------------------------
 
     def _on_isa(self, index: int, fields: list[str]) -> Claim | None:
+        self.envelope.on_envelope(index, fields)
         finished = self._finish_claim(index)
         delimiters = self.reader.delimiters
         self._component = delimiters.component if delimiters else ":"
-        self._interchange_control = _get(fields, 13).strip()
+        self._interchange_control = _padded(fields, 14)[13].strip()
         return finished
 
     def _on_gs(self, index: int, fields: list[str]) -> Claim | None:
+        self.envelope.on_envelope(index, fields)
         finished = self._finish_claim(index)
-        self._group_control = _get(fields, 6)
-        self._group_version = _get(fields, 8)
+        _padded(fields, 9)
+        self._group_control = fields[6]
+        self._group_version = fields[8]
         return finished
 
     def _on_st(self, index: int, fields: list[str]) -> Claim | None:
+        self.envelope.on_envelope(index, fields)
         finished = self._finish_claim(index)
         self._transaction = None
         self._billing = Provider("billing")
         self._payer = Payer()
-        version = self._group_version or _get(fields, 3)
-        kind = SUPPORTED_VERSIONS.get(version[:10]) if _get(fields, 1) == "837" else None
+        _padded(fields, 4)
+        version = self._group_version or fields[3]
+        kind = SUPPORTED_VERSIONS.get(version[:10]) if fields[1] == "837" else None
         self._skipping_transaction = kind is None
         if kind is None:
             self._report_unsupported(index, fields, version)
         else:
             self._transaction = Transaction(
                 kind=kind, version=version, interchange_control=self._interchange_control,
-                group_control=self._group_control, control=_get(fields, 2),
-                segment_index=index)
+                group_control=self._group_control, control=fields[2], segment_index=index)
         return finished
 
     def _report_unsupported(self, index: int, fields: list[str], version: str) -> None:
-        set_id = _get(fields, 1) or "?"
+        set_id = fields[1] or "?"
         if set_id != "837":
             what = f"an X12 {set_id} transaction, not an 837 claim"
         elif version.startswith("004010"):
@@ -184,12 +218,13 @@ class ClaimParser:
             what = f"an 837 of implementation guide '{version}'"
         self._findings.append(Finding(
             rule="x12.unsupported", severity=Severity.ERROR, snip=1,
-            message=(f"transaction set {_get(fields, 2)} is {what}; only 837P "
+            message=(f"transaction set {fields[2]} is {what}; only 837P "
                      "(005010X222A1) and 837I (005010X223A2) are checked, so it was skipped"),
             hint="send 837P or 837I 5010 claims, or check this transaction with another tool",
             segment="ST", segment_index=index))
 
     def _on_end(self, index: int, fields: list[str]) -> Claim | None:
+        self.envelope.on_envelope(index, fields)  # SE, GE or IEA
         finished = self._finish_claim(index)
         if fields[0] == "SE":
             self._transaction = None
@@ -200,7 +235,7 @@ class ClaimParser:
 
     def _on_hl(self, index: int, fields: list[str]) -> Claim | None:
         finished = self._finish_claim(index)
-        level = _get(fields, 3)
+        level = _padded(fields, 4)[3]
         if level == "20":
             self._billing = Provider("billing")
             self._payer = Payer()
@@ -216,18 +251,21 @@ class ClaimParser:
         if self._claim is not None:
             self._in_other_payer = True  # 2320: the other payer's SBR
             return
-        self._payer = dataclasses.replace(
-            self._payer, responsibility=_get(fields, 1), filing_indicator=_get(fields, 9))
+        _padded(fields, 10)
+        payer = self._payer
+        self._payer = Payer(fields[9], fields[1], payer.payer_id, payer.name)
 
     def _on_nm1(self, index: int, fields: list[str]) -> None:
-        entity = _get(fields, 1)
+        _padded(fields, 10)
+        entity = fields[1]
         claim = self._claim
         if claim is None:
             if entity == "85":
-                self._billing = dataclasses.replace(self._billing, npi=self._npi(fields))
+                self._billing = Provider("billing", self._npi(fields), self._billing.taxonomy)
             elif entity == "PR" and not self._skipping_transaction:
-                self._payer = dataclasses.replace(
-                    self._payer, payer_id=_get(fields, 9), name=_get(fields, 3))
+                payer = self._payer
+                self._payer = Payer(payer.filing_indicator, payer.responsibility, fields[9],
+                                    fields[3])
             # NM1*IL (subscriber) and NM1*QC (patient) are PHI: never read.
             return
         if self._in_other_payer:
@@ -236,7 +274,7 @@ class ClaimParser:
         if role is None:
             self._last_provider = None
             return
-        provider = Provider(role, npi=self._npi(fields))
+        provider = Provider(role, self._npi(fields))
         line = self._line
         if line is not None:
             if role == "rendering":
@@ -248,22 +286,23 @@ class ClaimParser:
 
     @staticmethod
     def _npi(fields: list[str]) -> str:
-        return _get(fields, 9) if _get(fields, 8) == "XX" else ""
+        return fields[9] if fields[8] == "XX" else ""
 
     def _on_prv(self, index: int, fields: list[str]) -> None:
-        taxonomy = _get(fields, 3)
+        taxonomy = _padded(fields, 4)[3]
         if self._claim is None:
-            if _get(fields, 1) == "BI":
-                self._billing = dataclasses.replace(self._billing, taxonomy=taxonomy)
+            if fields[1] == "BI":
+                self._billing = Provider("billing", self._billing.npi, taxonomy)
             return
         line = self._line
         if line is not None:
             if line.rendering is not None:
-                line.rendering = dataclasses.replace(line.rendering, taxonomy=taxonomy)
+                line.rendering = Provider(line.rendering.role, line.rendering.npi, taxonomy)
             return
         if self._last_provider is not None:
             providers, position = self._last_provider
-            providers[position] = dataclasses.replace(providers[position], taxonomy=taxonomy)
+            providers[position] = Provider(providers[position].role, providers[position].npi,
+                                           taxonomy)
 
     # -- claim ----------------------------------------------------------------------------
 
@@ -271,12 +310,12 @@ class ClaimParser:
         finished = self._finish_claim(index)
         if self._transaction is None:
             return finished
-        facility = _get(fields, 5).split(self._component)
-        facility += [""] * (3 - len(facility))
+        _padded(fields, 6)
+        facility = _padded(fields[5].split(self._component), 3)
         self._claim = Claim(
             index=self.claims + 1,  # the claim it closed is already counted
-            claim_id=_get(fields, 1), segment_index=index, transaction=self._transaction,
-            billing=self._billing, payer=self._payer, charge=_get(fields, 2),
+            claim_id=fields[1], segment_index=index, transaction=self._transaction,
+            billing=self._billing, payer=self._payer, charge=fields[2],
             facility_code=facility[0], facility_qualifier=facility[1],
             frequency_code=facility[2], patient_loop=self._in_patient_loop)
         return finished
@@ -291,30 +330,33 @@ class ClaimParser:
                 claim.diagnoses.append(Diagnosis(parts[0], parts[1]))
 
     def _on_ref(self, index: int, fields: list[str]) -> None:
-        if self._claim is None or self._in_other_payer or _get(fields, 1) != "G1":
+        if self._claim is None or self._in_other_payer or fields[1:2] != ["G1"]:
             return
+        number = _padded(fields, 3)[2]
         if self._line is not None:
-            self._line.prior_authorization = _get(fields, 2)
+            self._line.prior_authorization = number
         else:
-            self._claim.prior_authorization = _get(fields, 2)
+            self._claim.prior_authorization = number
 
     def _on_dtp(self, index: int, fields: list[str]) -> None:
         claim = self._claim
         if claim is None or self._in_other_payer:
             return
-        qualifier = _get(fields, 1)
-        start, _, end = _get(fields, 3).partition("-")
+        _padded(fields, 4)
+        qualifier = fields[1]
+        start, _, end = fields[3].partition("-")
         line = self._line
         if line is not None:
             if qualifier == "472":
-                line.service_date_format = _get(fields, 2)
+                line.service_date_format = fields[2]
                 line.service_date, line.service_date_end = start, end
         elif qualifier in ("472", "434"):
             claim.service_date, claim.service_date_end = start, end
 
     def _on_pwk(self, index: int, fields: list[str]) -> None:
         if self._claim is not None and self._line is None:
-            self._claim.attachments.append((_get(fields, 1), _get(fields, 2)))
+            _padded(fields, 3)
+            self._claim.attachments.append((fields[1], fields[2]))
 
     # -- service lines --------------------------------------------------------------------
 
@@ -325,8 +367,8 @@ class ClaimParser:
         self._in_other_payer = False
         self._last_provider = None
         self._line = ServiceLine(
-            number=_get(fields, 1), lx_segment_index=index, segment_index=index,
-            service_segment="SV2" if claim.kind == "837I" else "SV1")
+            number=_padded(fields, 2)[1], lx_segment_index=index, segment_index=index,
+            service_segment="SV2" if claim.transaction.kind == "837I" else "SV1")
         claim.lines.append(self._line)
 
     def _procedure(self, line: ServiceLine, composite: str) -> None:
@@ -339,39 +381,39 @@ class ClaimParser:
         line = self._line
         if line is None or line.has_service_segment:
             return
+        _padded(fields, 8)
         line.has_service_segment = True
         line.segment_index = index
-        self._procedure(line, _get(fields, 1))
-        line.charge = _get(fields, 2)
-        line.unit_basis = _get(fields, 3)
-        line.units = _get(fields, 4)
-        line.place_of_service = _get(fields, 5)
-        pointers = _get(fields, 7)
-        line.diagnosis_pointers = tuple(p for p in pointers.split(self._component) if p)
+        self._procedure(line, fields[1])
+        line.charge, line.unit_basis, line.units = fields[2], fields[3], fields[4]
+        line.place_of_service = fields[5]
+        if fields[7]:
+            line.diagnosis_pointers = tuple(p for p in fields[7].split(self._component) if p)
 
     def _on_sv2(self, index: int, fields: list[str]) -> None:
         line = self._line
         if line is None or line.has_service_segment:
             return
+        _padded(fields, 6)
         line.has_service_segment = True
         line.segment_index = index
-        line.revenue_code = _get(fields, 1)
-        self._procedure(line, _get(fields, 2))
-        line.charge = _get(fields, 3)
-        line.unit_basis = _get(fields, 4)
-        line.units = _get(fields, 5)
+        line.revenue_code = fields[1]
+        self._procedure(line, fields[2])
+        line.charge, line.unit_basis, line.units = fields[3], fields[4], fields[5]
 
     def _on_lin(self, index: int, fields: list[str]) -> None:
         line = self._line
         if line is None or line.ndc_segment_index is not None:
             return
-        line.ndc_qualifier = _get(fields, 2)
-        line.ndc = _get(fields, 3)
+        _padded(fields, 4)
+        line.ndc_qualifier = fields[2]
+        line.ndc = fields[3]
         line.ndc_segment_index = index
 
     def _on_ctp(self, index: int, fields: list[str]) -> None:
         line = self._line
         if line is None or line.ndc_segment_index is None or line.ctp_unit or line.ctp_quantity:
             return
-        line.ctp_quantity = _get(fields, 4)
-        line.ctp_unit = _get(fields, 5).split(self._component)[0]
+        _padded(fields, 6)
+        line.ctp_quantity = fields[4]
+        line.ctp_unit = fields[5].split(self._component)[0]

@@ -13,6 +13,7 @@ import io
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -32,6 +33,7 @@ class CrosswalkEntry:
     units_per_package: Decimal | None  # BILLUNITSPKG
 
 
+@lru_cache(maxsize=4096)
 def normalize_ndc(text: str) -> str | None:
     """The 11-digit 5-4-2 form of an NDC written with hyphens, or None if it is no NDC."""
     text = text.strip()

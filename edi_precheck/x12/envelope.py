@@ -44,8 +44,11 @@ class EnvelopeChecker:
         self._isa: _Open | None = None
         self._gs: _Open | None = None
         self._st: _Open | None = None
-        self._stray_reported_at: int | None = None
+        self._last_envelope = 0  # position of the last envelope segment outside an ST
+        self._unreadable = 0
         self._last_index = 0
+        self._handlers = {"ISA": self._on_isa, "IEA": self._on_iea, "GS": self._on_gs,
+                          "GE": self._on_ge, "ST": self._on_st, "SE": self._on_se}
 
     def _report(self, message: str, hint: str, index: int | None, segment: str | None,
                 element: str | None = None) -> None:
@@ -56,22 +59,39 @@ class EnvelopeChecker:
     def check(self, segments: Iterable[tuple[int, list[str]]]
               ) -> Iterator[tuple[int, list[str]]]:
         """Yield every segment of `segments`, checking envelopes as they go by."""
-        handlers = {"ISA": self._on_isa, "IEA": self._on_iea, "GS": self._on_gs,
-                    "GE": self._on_ge, "ST": self._on_st, "SE": self._on_se}
         index = 0
         for index, fields in segments:
-            handler = handlers.get(fields[0])
-            if handler is not None:
-                handler(index, fields)
-            elif self._st is None and self._stray_reported_at is None:
-                self._stray_reported_at = index
-                self._report(
-                    f"segment {index} ({fields[0]}) lies outside any ST/SE transaction set",
-                    "every segment between GS and GE belongs inside an ST ... SE pair",
-                    index, fields[0])
+            if fields[0] in ENVELOPE_TAGS:
+                self.on_envelope(index, fields)
             yield index, fields
-        self._last_index = index
-        self._at_end_of_file()
+        self.at_end_of_file(index)
+
+    def on_envelope(self, index: int, fields: list[str]) -> None:
+        """Check one ISA, IEA, GS, GE, ST or SE segment (the caller dispatches by tag)."""
+        tag = fields[0]
+        if tag != "SE":
+            self._check_gap(index)
+        self._handlers[tag](index, fields)
+        if tag != "ST":
+            self._last_envelope = index
+
+    def note_unreadable(self) -> None:
+        """A segment was dropped as unreadable: it is reported already, not as stray."""
+        self._unreadable += 1
+
+    def _check_gap(self, index: int) -> None:
+        """Segments between two envelope segments, outside any ST ... SE, are strays.
+
+        Found from the positions of envelope segments alone, so that the other segments
+        cost nothing here.
+        """
+        if self._st is None and index - self._last_envelope - 1 > self._unreadable:
+            first = self._last_envelope + 1
+            self._report(
+                f"segment {first} lies outside any ST/SE transaction set",
+                "every segment between GS and GE belongs inside an ST ... SE pair", first,
+                None)
+        self._unreadable = 0
 
     # -- headers --------------------------------------------------------------------------
 
@@ -99,7 +119,6 @@ class EnvelopeChecker:
         else:
             self._gs.children += 1
         self.transaction_sets += 1
-        self._stray_reported_at = None
         self._st = _Open(_element(fields, 2), index)
 
     # -- trailers -------------------------------------------------------------------------
@@ -189,7 +208,10 @@ class EnvelopeChecker:
         else:
             self._isa = None
 
-    def _at_end_of_file(self) -> None:
+    def at_end_of_file(self, last_index: int) -> None:
+        self._last_index = last_index
+        if last_index:
+            self._check_gap(last_index + 1)
         for header, opened, trailer in (("ST", self._st, "SE"), ("GS", self._gs, "GE"),
                                         ("ISA", self._isa, "IEA")):
             if opened is None:

@@ -9,7 +9,7 @@ goes on wherever it can.
 from __future__ import annotations
 
 import codecs
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -40,6 +40,24 @@ def _finding(rule: str, message: str, hint: str, index: int | None, segment: str
              ) -> Finding:
     return Finding(rule=rule, severity=Severity.ERROR, snip=1, message=message, hint=hint,
                    segment=segment, segment_index=index)
+
+
+def is_segment_tag(tag: str) -> bool:
+    """Two or three letters or digits: the only shape an X12 segment tag has."""
+    return 2 <= len(tag) <= 3 and tag.isalnum()
+
+
+def _find_segment(text: str, prefix: str, terminator: str, strip_chars: str) -> int:
+    """Where the first segment starting with `prefix` ends in `text` (past its terminator),
+    or -1. Searched with str.find: an interchange trailer is rare, segments are many."""
+    start = 0
+    while (position := text.find(prefix, start)) >= 0:
+        before = text.rfind(terminator, 0, position)
+        if not text[before + 1:position].strip(strip_chars):
+            end = text.find(terminator, position)
+            return -1 if end < 0 else end + 1
+        start = position + 1
+    return -1
 
 
 def _describe_start(text: str) -> str:
@@ -140,13 +158,19 @@ class SegmentReader:
 
     # -- segments -------------------------------------------------------------------------
 
-    def __iter__(self) -> Iterator[tuple[int, list[str]]]:
+    def batches(self) -> Iterator[tuple[int, list[str]]]:
+        """Yield `(index of the first segment, raw segments)`, one batch per chunk or so.
+
+        Raw segments are unsplit strings without terminator or layout whitespace; an ISA
+        comes as a batch of its own, after which `delimiters` describes the segments that
+        follow. Working a chunk at a time keeps the per-segment cost to what the caller
+        chooses to spend: most 837 segments are never split at all.
+        """
         chunks = self._decoded_chunks()
         buffer = ""
         at_eof = False
         index = 0
         while True:
-            # Interchange header: need a window of text to find the delimiters.
             buffer = buffer.lstrip(_LAYOUT_WHITESPACE + "\ufeff")
             while len(buffer) < ISA_WINDOW and not at_eof:
                 chunk = next(chunks, None)
@@ -167,70 +191,86 @@ class SegmentReader:
             self.delimiters, isa_fields, used = parsed
             self.interchanges += 1
             index += 1
-            yield index, isa_fields
+            yield index, [self.delimiters.element.join(isa_fields)]
             buffer = buffer[used:]
-
-            terminator = self.delimiters.segment
-            separator = self.delimiters.element
-            strip_chars = "".join(
-                ch for ch in _LAYOUT_WHITESPACE
-                if ch not in (separator, self.delimiters.component, terminator))
-            skipping = False
-            next_isa = False
-            while not next_isa:
-                if skipping:
-                    cut = buffer.find(terminator)
-                    if cut < 0:
-                        buffer = ""
-                    else:
-                        buffer = buffer[cut + 1:]
-                        skipping = False
-                if not skipping:
-                    parts = buffer.split(terminator)
-                    buffer = parts.pop()
-                    for position, raw in enumerate(parts):
-                        segment = raw.strip(strip_chars)
-                        if not segment:
-                            continue
-                        fields = segment.split(separator)
-                        tag = fields[0]
-                        index += 1
-                        if not (2 <= len(tag) <= 3 and tag.isalnum()):
-                            self.findings.append(_finding(
-                                "x12.syntax",
-                                f"segment {index} has no valid segment tag"
-                                " (a terminator inside data, or a damaged file)",
-                                "remove the stray segment terminator or resend the file",
-                                index))
-                            continue
-                        yield index, fields
-                        if tag == "IEA":
-                            buffer = terminator.join([*parts[position + 1:], buffer])
-                            next_isa = True
-                            break
-                    if next_isa:
-                        break
-                    if len(buffer) > MAX_SEGMENT_CHARS:
-                        index += 1
-                        self.findings.append(_finding(
-                            "x12.syntax",
-                            f"segment {index} runs past {MAX_SEGMENT_CHARS:,} characters"
-                            " without a terminator; skipped",
-                            f"end every segment with '{terminator}'", index))
-                        buffer = ""
-                        skipping = True
-                chunk = None if at_eof else next(chunks, None)
-                if chunk is None:
-                    at_eof = True
-                    tail = buffer.strip(strip_chars)
-                    if tail and not skipping:
-                        # The last segment may lack its terminator; read it anyway.
-                        buffer = tail + terminator
-                        continue
-                    break
-                buffer += chunk
-            if not next_isa:
+            buffer, at_eof, index, more = yield from self._interchange(
+                buffer, chunks, at_eof, index)
+            if not more:
                 return
+
+    def _interchange(self, buffer: str, chunks: Iterator[str], at_eof: bool, index: int
+                     ) -> Generator[tuple[int, list[str]], None, tuple[str, bool, int, bool]]:
+        """The segments after an ISA, up to and including its IEA.
+
+        Returns what is left: the unread text, whether the input is exhausted, the last
+        segment index, and whether another interchange may follow.
+        """
+        assert self.delimiters is not None
+        terminator = self.delimiters.segment
+        iea = "IEA" + self.delimiters.element
+        strip_chars = "".join(ch for ch in _LAYOUT_WHITESPACE if ch not in (
+            self.delimiters.element, self.delimiters.component, terminator))
+        always_strip = terminator in _LAYOUT_WHITESPACE
+        skipping = False
+        while True:
+            if skipping:
+                cut = buffer.find(terminator)
+                if cut < 0:
+                    buffer = ""
+                else:
+                    buffer, skipping = buffer[cut + 1:], False
+            if not skipping:
+                end = _find_segment(buffer, iea, terminator, strip_chars)
+                head, rest = (buffer, "") if end < 0 else (buffer[:end], buffer[end:])
+                parts = head.split(terminator)
+                tail = parts.pop() if end < 0 else ""
+                if always_strip or "\n" in head or "\r" in head:
+                    parts = [part.strip(strip_chars) for part in parts]
+                batch = [part for part in parts if part]
+                if batch:
+                    yield index + 1, batch
+                    index += len(batch)
+                if end >= 0:
+                    return rest, at_eof, index, True
+                buffer = tail
+                if len(buffer) > MAX_SEGMENT_CHARS:
+                    index += 1
+                    self.findings.append(_finding(
+                        "x12.syntax",
+                        f"segment {index} runs past {MAX_SEGMENT_CHARS:,} characters"
+                        " without a terminator; skipped",
+                        f"end every segment with '{terminator}'", index))
+                    buffer, skipping = "", True
+            chunk = None if at_eof else next(chunks, None)
+            if chunk is None:
+                at_eof = True
+                last = buffer.strip(strip_chars)
+                if last and not skipping:
+                    index += 1  # the last segment may lack its terminator; read it anyway
+                    yield index, [last]
+                return "", True, index, False
+            buffer += chunk
+
+    def __iter__(self) -> Iterator[tuple[int, list[str]]]:
+        """Each segment as `(index, fields)`; segments with no valid tag are reported
+        (`x12.syntax`) and left out. The simple interface, for callers that need every
+        segment split."""
+        for first, batch in self.batches():
+            assert self.delimiters is not None
+            separator = self.delimiters.element
+            for offset, raw in enumerate(batch):
+                fields = raw.split(separator)
+                if not is_segment_tag(fields[0]):
+                    self.report_bad_tag(first + offset)
+                    continue
+                yield first + offset, fields
+
+    def report_bad_tag(self, index: int) -> None:
+        self.findings.append(_finding(
+            "x12.syntax",
+            f"segment {index} has no valid segment tag (a terminator inside data, or a "
+            "damaged file)", "remove the stray segment terminator or resend the file",
+            index))
 
     def _report_not_isa(self, buffer: str, index: int) -> None:
         if index == 0:

@@ -25,17 +25,19 @@ None.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date
+from functools import lru_cache
 
 from edi_precheck.rules._registry import rule
 from edi_precheck.rules.context import ClaimContext, DrugLine, Problem
 
 
+@lru_cache(maxsize=4096)  # a file's lines share few dates; strptime is slow
 def _parse(text: str) -> date | None:
     if len(text) != 8 or not text.isdigit():
         return None
     try:
-        return datetime.strptime(text, "%Y%m%d").date()
+        return date(int(text[:4]), int(text[4:6]), int(text[6:]))
     except ValueError:
         return None
 
