@@ -26,6 +26,13 @@ SEGMENT_CODES = {  # IK304
     "I8": "segment occurs fewer times than the guide requires",
     "I9": "implementation-dependent 'not used' segment present",
 }
+# pyx12's own segment checks, which have no 999 code (its 999 leaves them out).
+PYX12_SEGMENT_CODES = {
+    "HL1": "HL01 does not number the HL segments 1, 2, 3... in order",
+    "HL2": "HL02 names a parent HL that does not come before it",
+    "LX": "LX01 does not number the claim's service lines 1, 2, 3... in order",
+    "SEG1": "segment ends with empty elements (trailing separators)",
+}
 ELEMENT_CODES = {  # IK403
     "1": "required data element missing", "2": "conditional required data element missing",
     "3": "too many data elements", "4": "data element too short",
@@ -118,10 +125,12 @@ def _describe(error: IGError) -> tuple[str, dict[str, str]]:
                "IK402": error.element_reference, "IK403": error.code}
         return f"{name} ({_element_id(error)}): {what}", ack
     if error.level == "segment":
-        what = SEGMENT_CODES.get(error.code, f"segment error {error.code}")
+        what = (SEGMENT_CODES.get(error.code) or PYX12_SEGMENT_CODES.get(error.code)
+                or f"segment error {error.code}")
         name = error.segment_name or "segment"
+        code_key = "IK304" if error.code in SEGMENT_CODES else "pyx12_code"
         ack = {"IK301": error.segment_id, "IK302": str(error.position or ""),
-               "IK303": error.loop_id, "IK304": error.code}
+               "IK303": error.loop_id, code_key: error.code}
         return f"{name} ({error.segment_id}): {what}", ack
     if error.level == "transaction":
         what = TRANSACTION_CODES.get(error.code, f"transaction set error {error.code}")
