@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
@@ -78,6 +78,25 @@ def _log_file(event: str, result: FileResult) -> None:
              warnings=result.count(Severity.WARNING))
 
 
+PROGRESS_MIN_BYTES = 5_000_000
+
+
+@contextmanager
+def _progress(sources: list[Source]) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar on stderr (bytes and files done) for inputs of a few MB or more,
+    on a terminal only; None otherwise, so pipelines and logs stay clean."""
+    sizes = [source.path.stat().st_size for source in sources
+             if source.path is not None and source.path.is_file()]
+    total = sum(sizes)
+    if total < PROGRESS_MIN_BYTES or not sys.stderr.isatty():
+        yield None
+        return
+    with click.progressbar(length=total, label=f"checking {len(sources)} file(s)",
+                           file=sys.stderr, show_eta=True, show_percent=True,
+                           width=30) as bar:
+        yield bar.update
+
+
 def _fail_on_option(function: Any) -> Any:
     return click.option(
         "--fail-on", type=click.Choice(list(FAIL_ON)), default="error", show_default=True,
@@ -131,7 +150,8 @@ def check(paths: tuple[str, ...], policy_paths: tuple[Path, ...], crosswalk: Pat
         engine = Engine(policy_paths, crosswalk, ig=ig, jobs=jobs)
     except (PolicyError, CrosswalkError) as error:
         raise RunError(str(error)) from None
-    with engine:
+    with engine, _progress(sources) as on_bytes:
+        engine.on_bytes = on_bytes
         report = _run_check(engine, sources, output_format, output)
         if ack_path is not None:
             _write_ack(ack_path, engine.ack_text())
@@ -229,7 +249,8 @@ def split_command(paths: tuple[str, ...], clean_path: Path, held_path: Path,
                      claim_index=route.claim_index, output=route.output,
                      reasons=list(route.reasons))
 
-        with engine:
+        with engine, _progress(sources) as on_bytes:
+            engine.on_bytes = on_bytes
             try:
                 outcome = split(engine, sources, clean_path, held_path, FAIL_ON[fail_on],
                                 on_route, on_file=lambda r: _log_file("file.checked", r))
@@ -319,11 +340,11 @@ def lines(paths: tuple[str, ...], codes: tuple[str, ...], all_lines: bool,
             raise RunError(str(error)) from None
         wanted = frozenset(code for policy in policies for code in policy.codes)
     report = Report(__version__, [])
-    with _output(output) as stream:
+    with _output(output) as stream, _progress(sources) as on_bytes:
         writer = LineWriter(stream, output_format)
         for source in sources:
             result = FileResult(source.name)
-            for claim in read_claims(source, result):
+            for claim in read_claims(source, result, on_bytes=on_bytes):
                 for line in claim.lines:
                     if wanted is None or line.code.upper() in wanted:
                         result.checked_lines += 1

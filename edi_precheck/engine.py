@@ -34,13 +34,22 @@ def _unreadable(message: str, hint: str) -> Finding:
 
 
 def read_claims(source: Source, result: FileResult,
-                observer: SegmentObserver | None = None) -> Iterator[Claim]:
-    """Yield the claims of `source`; counts and file-level findings land in `result`."""
+                observer: SegmentObserver | None = None,
+                on_bytes: Callable[[int], None] | None = None) -> Iterator[Claim]:
+    """Yield the claims of `source`; counts and file-level findings land in `result`.
+
+    `on_bytes` hears how many more bytes were read, for a progress bar.
+    """
     parser: ClaimParser | None = None
+    reported = 0
     try:
         with source.open() as stream:
             parser = ClaimParser(stream, observer)
-            yield from parser
+            for claim in parser:
+                if on_bytes is not None and parser.reader.bytes_read != reported:
+                    on_bytes(parser.reader.bytes_read - reported)
+                    reported = parser.reader.bytes_read
+                yield claim
     except OSError as error:
         result.findings.append(_unreadable(
             f"cannot read the file: {error.strerror or type(error).__name__}",
@@ -53,6 +62,8 @@ def read_claims(source: Source, result: FileResult,
             "edi-precheck maintainers"))
     finally:
         if parser is not None:
+            if on_bytes is not None:
+                on_bytes(parser.reader.bytes_read - reported)
             result.transaction_sets = parser.transaction_sets
             result.claims = parser.claims
             result.service_lines = parser.service_lines
@@ -89,6 +100,7 @@ class Engine:
         self.crosswalk = Crosswalk.load(crosswalk_path)
         self.checker = ClaimChecker(self.policies, self.crosswalk, today)
         self.ig = ig
+        self.on_bytes: Callable[[int], None] | None = None  # progress, in bytes read
         self._validator: Any = None
         self._ack: Any = None
         if ig:  # imported here so that a run without IG never loads pyx12
@@ -146,7 +158,7 @@ class Engine:
 
             read.validation = FileValidation(source.name, self._validator, self._ack)
         observer = read.validation.observe if read.validation is not None else None
-        for claim in read_claims(source, read.result, observer):
+        for claim in read_claims(source, read.result, observer, self.on_bytes):
             findings, covered = self.checker.check(claim)
             read.result.checked_lines += covered
             read.claim_findings.extend(findings)

@@ -1,0 +1,94 @@
+"""Property tests: damaged copies of real and fixture files never break the checker.
+
+Mutations are what transfers and hand edits do to files: flipped bits, cut and doubled
+segments, truncation. Whatever the damage: no exception escapes, the file is reported, and
+no more claims are read than the damaged bytes hold CLM segments.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import FIXTURES, REAL
+from edi_precheck import check_bytes
+
+SOURCES = [
+    FIXTURES / "837p/multi_st.837", FIXTURES / "837i/prolia_two_claims.837",
+    FIXTURES / "demo/demo.837", FIXTURES / "837p/prolia_medicare_clean_pretty.837",
+    REAL / "xlate__staedi__src__test__resources__x12__sample837-original.edi",
+    REAL / "imsweb__x12-parser__src__test__resources__837_5010__x12_complex.txt",
+    REAL / ("irobayna__stupidedi__spec__fixtures__005010__X223A2_HC837_Health_Care_Claim_"
+            "Institutional__pass__automobile-accident.edi"),
+]
+DATA = {path.name: path.read_bytes() for path in SOURCES}
+
+
+def terminator(data: bytes) -> bytes:
+    start = data.find(b"ISA")
+    return data[start + 105:start + 106] if start >= 0 and len(data) > start + 105 else b"~"
+
+
+@st.composite
+def damaged(draw: st.DrawFn) -> bytes:
+    data = bytearray(DATA[draw(st.sampled_from(sorted(DATA)))])
+    for _ in range(draw(st.integers(1, 4))):
+        kind = draw(st.sampled_from(["flip", "cut", "double", "truncate", "splice"]))
+        if not data:
+            break
+        if kind == "flip":
+            position = draw(st.integers(0, len(data) - 1))
+            data[position] ^= 1 << draw(st.integers(0, 7))
+            continue
+        term = terminator(bytes(data))
+        parts = bytes(data).split(term)
+        at = draw(st.integers(0, max(len(parts) - 1, 0)))
+        if kind == "cut":
+            del parts[at]
+        elif kind == "double":
+            parts.insert(at, parts[at])
+        elif kind == "splice":
+            parts.insert(at, draw(st.binary(max_size=40)))
+        else:
+            parts = parts[:at]
+        data = bytearray(term.join(parts))
+    return bytes(data)
+
+
+def clm_segments_bound(data: bytes) -> int:
+    return data.count(b"CLM")
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(damaged())
+def test_damaged_files_never_raise_and_never_invent_claims(data: bytes):
+    report = check_bytes(data, name="damaged.837", ig=False)
+    (file,) = report.files
+    assert file.name == "damaged.837"
+    assert file.claims <= clm_segments_bound(data)
+    assert file.service_lines <= data.count(b"LX")
+    for finding in report.findings:
+        assert finding.rule and finding.message
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(damaged())
+def test_damaged_files_with_pyx12_never_raise(data: bytes):
+    report = check_bytes(data, name="damaged.837", ig=True)
+    assert len(report.files) == 1
+    assert report.files[0].claims <= clm_segments_bound(data)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=2000))
+def test_arbitrary_bytes(data: bytes):
+    report = check_bytes(data, ig=False)
+    assert len(report.files) == 1
+    if not data.lstrip().startswith((b"ISA", b"\xef\xbb\xbfISA")):
+        assert [f.rule for f in report.findings][:1] == ["x12.unreadable"]
+
+
+def test_sources_exist():
+    assert all(Path(path).exists() for path in SOURCES)
