@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -112,6 +113,10 @@ def _fail_on_option(function: Any) -> Any:
 def main(log_format: str, log_level: str) -> None:
     """Check X12 837 claim files for drug-line billing mistakes before they are sent."""
     logs.configure(log_format, log_level)
+    # A run allocates millions of short-lived, acyclic objects; the cyclic collector's
+    # default thresholds cost about a fifth of the run time (measured), so it runs less
+    # often. A command-line process only: the library leaves its caller's settings alone.
+    gc.set_threshold(100_000, 50, 100)
 
 
 # -- check ----------------------------------------------------------------------------------

@@ -86,16 +86,23 @@ class ClaimContext:
     icd10: Callable[[], ICD10CM | None]  # loads the code set on first call
     today: date
     drug_lines: list[DrugLine] = field(default_factory=list)
+    _by_code_and_date: dict[tuple[str, str], list[ServiceLine]] | None = None
 
     def line_date(self, line: ServiceLine) -> str:
         """The date a line was given: its DTP*472, else the claim's."""
         return line.service_date or self.claim.service_date
 
     def same_code_and_date(self, line: ServiceLine) -> list[ServiceLine]:
-        """The claim's lines billing the same code on the same date, `line` included."""
-        day = self.line_date(line)
-        return [other for other in self.claim.lines
-                if other.code == line.code and self.line_date(other) == day]
+        """The claim's lines billing the same code on the same date, `line` included.
+
+        Several rules ask this of every drug line; the claim is grouped once.
+        """
+        if self._by_code_and_date is None:
+            self._by_code_and_date = {}
+            for other in self.claim.lines:
+                key = (other.code, self.line_date(other))
+                self._by_code_and_date.setdefault(key, []).append(other)
+        return self._by_code_and_date[(line.code, self.line_date(line))]
 
 
 def build_drug_line(line: ServiceLine, claim: Claim, policy: Policy) -> DrugLine | None:
