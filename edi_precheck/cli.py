@@ -98,6 +98,28 @@ def _progress(sources: list[Source]) -> Iterator[Callable[[int], None] | None]:
         yield bar.update
 
 
+def _policy_options(function: Any) -> Any:
+    """--policy and --crosswalk, as check and split take them."""
+    function = click.option(
+        "--crosswalk", type=click.Path(dir_okay=False, path_type=Path),
+        help="CMS ASP NDC-HCPCS crosswalk CSV. Default: the shipped excerpt.")(function)
+    return click.option(
+        "--policy", "policy_paths", multiple=True,
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Policy JSON file (repeatable). Default: the shipped policies.")(function)
+
+
+def _ig_options(function: Any) -> Any:
+    """--ig/--no-ig and --jobs, as check and split take them."""
+    function = click.option(
+        "--jobs", "-j", type=click.IntRange(min=1), default=os.cpu_count() or 1,
+        show_default="number of CPUs", help="Processes for implementation-guide checks.",
+    )(function)
+    return click.option(
+        "--ig/--no-ig", default=True, show_default=True,
+        help="Validate against the implementation guide with pyx12 (x12.ig).")(function)
+
+
 def _fail_on_option(function: Any) -> Any:
     return click.option(
         "--fail-on", type=click.Choice(list(FAIL_ON)), default="error", show_default=True,
@@ -124,19 +146,12 @@ def main(log_format: str, log_level: str) -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--policy", "policy_paths", multiple=True,
-              type=click.Path(dir_okay=False, path_type=Path),
-              help="Policy JSON file (repeatable). Default: the shipped policies.")
-@click.option("--crosswalk", type=click.Path(dir_okay=False, path_type=Path),
-              help="CMS ASP NDC-HCPCS crosswalk CSV. Default: the shipped excerpt.")
+@_policy_options
 @click.option("--format", "output_format", type=click.Choice(["text", "json", "jsonl"]),
               default="text", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the report here instead of stdout.")
-@click.option("--ig/--no-ig", default=True, show_default=True,
-              help="Validate against the implementation guide with pyx12 (x12.ig).")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=os.cpu_count() or 1,
-              show_default="number of CPUs", help="Processes for implementation-guide checks.")
+@_ig_options
 @click.option("--ack", "ack_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the 999 acknowledgment of the checked files here (needs --ig).")
 @_fail_on_option
@@ -212,15 +227,8 @@ def _write_jsonl_file(stream: TextIO, result: FileResult) -> None:
 @click.option("--held", "held_path", required=True,
               type=click.Path(dir_okay=False, path_type=Path),
               help="837 file for the other claims.")
-@click.option("--policy", "policy_paths", multiple=True,
-              type=click.Path(dir_okay=False, path_type=Path),
-              help="Policy JSON file (repeatable). Default: the shipped policies.")
-@click.option("--crosswalk", type=click.Path(dir_okay=False, path_type=Path),
-              help="CMS ASP NDC-HCPCS crosswalk CSV. Default: the shipped excerpt.")
-@click.option("--ig/--no-ig", default=True, show_default=True,
-              help="Validate against the implementation guide with pyx12 (x12.ig).")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=os.cpu_count() or 1,
-              show_default="number of CPUs", help="Processes for implementation-guide checks.")
+@_policy_options
+@_ig_options
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]),
               default="text", show_default=True, help="The summary's format.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),

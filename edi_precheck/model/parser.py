@@ -377,13 +377,20 @@ class ClaimParser:
         line.code = parts[1] if len(parts) > 1 else ""
         line.modifiers = tuple(part for part in parts[2:6] if part)
 
-    def _on_sv1(self, index: int, fields: list[str]) -> None:
+    def _service_segment(self, index: int) -> ServiceLine | None:
+        """The open line, if this SV1/SV2 is its first service segment."""
         line = self._line
         if line is None or line.has_service_segment:
-            return
-        _padded(fields, 8)
+            return None
         line.has_service_segment = True
         line.segment_index = index
+        return line
+
+    def _on_sv1(self, index: int, fields: list[str]) -> None:
+        line = self._service_segment(index)
+        if line is None:
+            return
+        _padded(fields, 8)
         self._procedure(line, fields[1])
         line.charge, line.unit_basis, line.units = fields[2], fields[3], fields[4]
         line.place_of_service = fields[5]
@@ -391,12 +398,10 @@ class ClaimParser:
             line.diagnosis_pointers = tuple(p for p in fields[7].split(self._component) if p)
 
     def _on_sv2(self, index: int, fields: list[str]) -> None:
-        line = self._line
-        if line is None or line.has_service_segment:
+        line = self._service_segment(index)
+        if line is None:
             return
         _padded(fields, 6)
-        line.has_service_segment = True
-        line.segment_index = index
         line.revenue_code = fields[1]
         self._procedure(line, fields[2])
         line.charge, line.unit_basis, line.units = fields[3], fields[4], fields[5]

@@ -48,15 +48,13 @@ class _Transaction:
     gs: Segment
     header: list[Segment] = field(default_factory=list)
     loops: dict[str, tuple[int, list[Segment]]] = field(default_factory=dict)  # by HL level
-    end: int = 0  # position of SE (or of what closed it); 0 while open
 
 
-def claim_units(source: Source, on_transaction_end: Callable[[int, int], None] | None = None,
-                on_cut_off: Callable[[int, str], None] | None = None) -> Iterator[ClaimUnit]:
+def claim_units(source: Source, on_cut_off: Callable[[int, str], None] | None = None
+                ) -> Iterator[ClaimUnit]:
     """Yield the claims of an 837 file with their context, reading it once more.
 
-    `on_transaction_end(start, end)` is called as each 837 transaction set closes;
-    `on_cut_off(index, claim_id)` for a claim the file ends inside (it is not yielded).
+    `on_cut_off(index, claim_id)` hears of a claim the file ends inside (not yielded).
     """
     with source.open() as stream:
         reader = SegmentReader(stream)
@@ -76,10 +74,7 @@ def claim_units(source: Source, on_transaction_end: Callable[[int, int], None] |
                 isa, isa_at = fields, index
             elif tag == "GS":
                 gs, gs_at = fields, index
-            if tag in ("SE", "GE", "IEA", "ISA", "GS", "ST") and transaction is not None:
-                transaction.end = index
-                if on_transaction_end is not None:
-                    on_transaction_end(transaction.envelope[3], index)
+            if tag in ("SE", "GE", "IEA", "ISA", "GS", "ST"):
                 transaction = None
             if tag == "ST":
                 version = (gs[8] if len(gs) > 8 else "") or (fields[3] if len(fields) > 3
@@ -113,12 +108,6 @@ def claim_units(source: Source, on_transaction_end: Callable[[int, int], None] |
                 transaction.header.append(fields)
         if claim is not None and on_cut_off is not None:
             on_cut_off(claim.index, claim.claim_id)
-        if transaction is not None and on_transaction_end is not None:
-            on_transaction_end(transaction.envelope[3], reader_end(transaction))
-
-
-def reader_end(transaction: _Transaction) -> int:
-    return transaction.end or 10**12  # open at end of file: everything after its start
 
 
 class _Output:

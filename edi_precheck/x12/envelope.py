@@ -131,17 +131,9 @@ class EnvelopeChecker:
             return
         self._st = None
         self.transaction_spans.append((st.index, index))
-        counted = index - st.index + 1
-        declared = _element(fields, 1)
-        if declared != str(counted):
-            self._report(
-                f"SE01 says {declared or 'nothing'} segments, but transaction set "
-                f"{st.control} has {counted} (ST to SE inclusive)",
-                f"set SE01 to {counted}", index, "SE", "SE01")
-        if _element(fields, 2) != st.control:
-            self._report(
-                f"SE02 control number '{_element(fields, 2)}' does not match "
-                f"ST02 '{st.control}'", f"set SE02 to {st.control}", index, "SE", "SE02")
+        self._compare(index, fields, st, ("SE", "ST02"), index - st.index + 1,
+                      f"segments, but transaction set {st.control} has",
+                      " (ST to SE inclusive)")
 
     def _on_ge(self, index: int, fields: list[str]) -> None:
         if self._st is not None:
@@ -152,16 +144,8 @@ class EnvelopeChecker:
                          "remove the stray GE or restore its GS", index, "GE")
             return
         self._gs = None
-        declared = _element(fields, 1)
-        if declared != str(gs.children):
-            self._report(
-                f"GE01 says {declared or 'nothing'} transaction sets, but group "
-                f"{gs.control} has {gs.children}", f"set GE01 to {gs.children}",
-                index, "GE", "GE01")
-        if _element(fields, 2) != gs.control:
-            self._report(
-                f"GE02 control number '{_element(fields, 2)}' does not match "
-                f"GS06 '{gs.control}'", f"set GE02 to {gs.control}", index, "GE", "GE02")
+        self._compare(index, fields, gs, ("GE", "GS06"), gs.children,
+                      f"transaction sets, but group {gs.control} has")
 
     def _on_iea(self, index: int, fields: list[str]) -> None:
         if self._gs is not None:
@@ -172,17 +156,23 @@ class EnvelopeChecker:
                          "remove the stray IEA", index, "IEA")
             return
         self._isa = None
+        self._compare(index, fields, isa, ("IEA", "ISA13"), isa.children,
+                      f"functional groups, but interchange {isa.control} has")
+
+    def _compare(self, index: int, fields: list[str], opened: _Open, names: tuple[str, str],
+                 counted: int, counting: str, note: str = "") -> None:
+        """Check a trailer's count (its 01 element) and control number (its 02 element)."""
+        trailer, header_element = names
         declared = _element(fields, 1)
-        if declared != str(isa.children):
+        if declared != str(counted):
+            self._report(f"{trailer}01 says {declared or 'nothing'} {counting} {counted}{note}",
+                         f"set {trailer}01 to {counted}", index, trailer, f"{trailer}01")
+        control = _element(fields, 2)
+        if control != opened.control:
             self._report(
-                f"IEA01 says {declared or 'nothing'} functional groups, but interchange "
-                f"{isa.control} has {isa.children}", f"set IEA01 to {isa.children}",
-                index, "IEA", "IEA01")
-        if _element(fields, 2) != isa.control:
-            self._report(
-                f"IEA02 control number '{_element(fields, 2)}' does not match "
-                f"ISA13 '{isa.control}'", f"set IEA02 to {isa.control}", index, "IEA",
-                "IEA02")
+                f"{trailer}02 control number '{control}' does not match {header_element} "
+                f"'{opened.control}'", f"set {trailer}02 to {opened.control}", index, trailer,
+                f"{trailer}02")
 
     # -- missing trailers -----------------------------------------------------------------
 
