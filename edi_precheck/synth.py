@@ -226,9 +226,10 @@ class _SegmentWriter:
 class _Generator:
     """Holds the running counters while one interchange is written."""
 
-    def __init__(self, out: BinaryIO, seed: int) -> None:
+    def __init__(self, out: BinaryIO, seed: int, drug_share: float) -> None:
         self.w = _SegmentWriter(out)
         self.rng = random.Random(seed)
+        self.office_visit_share = 1.0 - drug_share
         self.seed = seed
         self.claims = 0
         self.service_lines = 0
@@ -329,7 +330,7 @@ class _Generator:
         # (procedure composite, charge in cents, units, NDC segments or None, pointers)
         lines: list[tuple[str, int, int, tuple[str, str] | None, str]] = []
         drug: _Drug | None = None
-        if rng.random() < 0.1:
+        if rng.random() < self.office_visit_share:
             dx = ["M810"]
             lines.append(("99213", 12500, 1, None, "1"))
         else:
@@ -370,19 +371,24 @@ class _Generator:
 
 
 def write_837p(
-    out: BinaryIO, claims: int, *, seed: int = 0, claims_per_st: int = 5000
+    out: BinaryIO, claims: int, *, seed: int = 0, claims_per_st: int = 5000,
+    drug_share: float = 0.9,
 ) -> SynthStats:
     """Write one interchange (one GS) of ``claims`` invented 837P claims to ``out``.
 
     A new ST transaction set starts every ``claims_per_st`` claims, as large submitters
-    do to keep each set under their partner's limit. ``out`` is written in chunks of
-    about 64 KB and never seeked, so a pipe or a socket works too.
+    do to keep each set under their partner's limit. ``drug_share`` of the claims carry a
+    denosumab line (the rest are office visits): 0.9 by default, the worst case for the
+    drug-line checks; an ordinary clearinghouse batch holds a few percent. ``out`` is
+    written in chunks of about 64 KB and never seeked, so a pipe or a socket works too.
     """
     if claims < 1:
         raise ValueError("claims must be at least 1")
     if claims_per_st < 1:
         raise ValueError("claims_per_st must be at least 1")
-    gen = _Generator(out, seed)
+    if not 0.0 <= drug_share <= 1.0:
+        raise ValueError("drug_share must be between 0 and 1")
+    gen = _Generator(out, seed, drug_share)
     gen.interchange_header()
     sets = 0
     left = claims
