@@ -130,10 +130,9 @@ class Engine:
     def new_report(self) -> Report:
         return Report(__version__, [(p.id, p.version) for p in self.policies])
 
-    def check(self, source: Source,
-              on_claim: Callable[[Claim, list[Finding]], None] | None = None) -> FileResult:
-        """Check every claim of `source`; `on_claim` sees each claim with its findings."""
-        return self._finish(self._read(source, on_claim))
+    def check(self, source: Source) -> FileResult:
+        """Check every claim of `source`."""
+        return self._finish(self._read(source))
 
     def check_all(self, sources: Iterable[Source]) -> Iterator[FileResult]:
         """Check `sources` in order, reading the next file while pyx12 validates the last.
@@ -149,8 +148,7 @@ class Engine:
         while waiting:
             yield self._finish(waiting.popleft())
 
-    def _read(self, source: Source,
-              on_claim: Callable[[Claim, list[Finding]], None] | None = None) -> _ReadFile:
+    def _read(self, source: Source) -> _ReadFile:
         """Read and rule-check every claim of `source`; IG outcomes may still be pending."""
         read = _ReadFile(FileResult(source.name))
         if self._validator is not None:
@@ -164,8 +162,6 @@ class Engine:
             read.claim_findings.extend(findings)
             if read.validation is not None:
                 read.validation.claim_read(claim)
-            if on_claim is not None:
-                on_claim(claim, findings)
         return read
 
     def _finish(self, read: _ReadFile) -> FileResult:

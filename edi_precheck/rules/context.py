@@ -126,5 +126,4 @@ def build_drug_line(line: ServiceLine, claim: Claim, policy: Policy) -> DrugLine
 
 def decimal_text(value: Decimal) -> str:
     """A decimal as people write it: 60, 1.7 (no exponent, no trailing zeros)."""
-    text = format(value.normalize(), "f")
-    return text
+    return format(value.normalize(), "f")

@@ -86,7 +86,6 @@ class SegmentReader:
         self.findings: list[Finding] = []
         self.encoding = "utf-8"
         self.bytes_read = 0
-        self.interchanges = 0
 
     # -- decoding -------------------------------------------------------------------------
 
@@ -189,7 +188,6 @@ class SegmentReader:
                 self._report_not_isa(buffer, index)
                 return
             self.delimiters, isa_fields, used = parsed
-            self.interchanges += 1
             index += 1
             yield index, [self.delimiters.element.join(isa_fields)]
             buffer = buffer[used:]
