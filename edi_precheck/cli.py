@@ -357,7 +357,7 @@ def lines(paths: tuple[str, ...], codes: tuple[str, ...], all_lines: bool,
         writer = LineWriter(stream, output_format)
         for source in sources:
             result = FileResult(source.name)
-            for claim in read_claims(source, result, on_bytes=on_bytes):
+            for claim in read_claims(source, result, on_bytes=on_bytes, skim_codes=wanted):
                 for line in claim.lines:
                     if wanted is None or line.code.upper() in wanted:
                         result.checked_lines += 1

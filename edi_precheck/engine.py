@@ -35,16 +35,18 @@ def _unreadable(message: str, hint: str) -> Finding:
 
 def read_claims(source: Source, result: FileResult,
                 observer: SegmentObserver | None = None,
-                on_bytes: Callable[[int], None] | None = None) -> Iterator[Claim]:
+                on_bytes: Callable[[int], None] | None = None,
+                skim_codes: frozenset[str] | None = None) -> Iterator[Claim]:
     """Yield the claims of `source`; counts and file-level findings land in `result`.
 
-    `on_bytes` hears how many more bytes were read, for a progress bar.
+    `on_bytes` hears how many more bytes were read, for a progress bar. With `skim_codes`,
+    claims that bill none of them and balance are counted but not yielded (`model.skim`).
     """
     parser: ClaimParser | None = None
     reported = 0
     try:
         with source.open() as stream:
-            parser = ClaimParser(stream, observer)
+            parser = ClaimParser(stream, observer, skim_codes)
             for claim in parser:
                 if on_bytes is not None and parser.reader.bytes_read != reported:
                     on_bytes(parser.reader.bytes_read - reported)
@@ -89,17 +91,22 @@ class Engine:
     """Policies, crosswalk and rules loaded once; then any number of inputs checked.
 
     With `ig`, pyx12 validates each transaction set against the implementation guide too
-    (in `jobs` processes), and `ack_text()` is the 999 of everything checked. Raises
+    (in `jobs` processes), and `ack_text()` is the 999 of everything checked. `skim=False`
+    builds every claim, even those no check can find anything in (`model.skim`): slower,
+    same report. Raises
     `PolicyError` / `CrosswalkError` when they cannot be loaded: the run cannot proceed
     before any EDI is read. Close it (or use `with`) to stop worker processes.
     """
 
     def __init__(self, policy_paths: Iterable[Path] = (), crosswalk_path: Path | None = None,
-                 today: date | None = None, ig: bool = False, jobs: int = 1) -> None:
+                 today: date | None = None, ig: bool = False, jobs: int = 1,
+                 skim: bool = True) -> None:
         self.policies: list[Policy] = load_policies(policy_paths, catalog().keys())
         self.crosswalk = Crosswalk.load(crosswalk_path)
         self.checker = ClaimChecker(self.policies, self.crosswalk, today)
         self.ig = ig
+        # pyx12 pins its errors to claims, so with IG every claim is read in full.
+        self._skim_codes = self.checker.skim_codes() if skim and not ig else None
         self.on_bytes: Callable[[int], None] | None = None  # progress, in bytes read
         self._validator: Any = None
         self._ack: Any = None
@@ -156,7 +163,8 @@ class Engine:
 
             read.validation = FileValidation(source.name, self._validator, self._ack)
         observer = read.validation.observe if read.validation is not None else None
-        for claim in read_claims(source, read.result, observer, self.on_bytes):
+        for claim in read_claims(source, read.result, observer, self.on_bytes,
+                                 self._skim_codes):
             findings, covered = self.checker.check(claim)
             read.result.checked_lines += covered
             read.claim_findings.extend(findings)

@@ -8,6 +8,12 @@ being split into elements: on a large file that is most of the work saved.
 
 A claim is yielded when the segment that follows it proves it complete (next CLM, HL, SE or
 envelope segment). A claim the file ends inside is reported, not yielded.
+
+Given the codes its caller checks (`skim_codes`), the parser skims (`model.skim`): claims
+that bill none of them and balance are counted, not built, and the subscriber loops above
+them are read only when a claim under them is. Blocks the skim cannot take (a malformed
+tag; an observer that must see every segment) are read segment by segment, as is everything
+when no codes are given.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from edi_precheck.model.claim import (
     ServiceLine,
     Transaction,
 )
+from edi_precheck.model.skim import SKIPPED, ClaimSkimmer
 from edi_precheck.x12 import Delimiters, EnvelopeChecker, SegmentReader
 from edi_precheck.x12.tokenizer import is_segment_tag
 
@@ -39,6 +46,10 @@ PROVIDER_ROLES = {
     "72": "operating", "ZZ": "other_operating", "DQ": "supervising", "DK": "ordering",
     "77": "service_facility", "QB": "purchased_service",
 }
+
+# Subscriber and patient loops (HL 22, 23) waiting to be read: more than this are read at
+# once, so that memory stays bounded under a subscriber with thousands of patients.
+MAX_DEFERRED_LOOPS = 8
 
 Handler = Callable[[int, list[str]], Claim | None]
 SegmentObserver = Callable[[int, str, Delimiters], None]
@@ -59,8 +70,17 @@ class ClaimParser:
     sees every raw segment first (the implementation-guide checks use it).
     """
 
-    def __init__(self, stream: BinaryIO, observer: SegmentObserver | None = None) -> None:
+    def __init__(self, stream: BinaryIO, observer: SegmentObserver | None = None,
+                 skim_codes: frozenset[str] | None = None) -> None:
         self.reader = SegmentReader(stream)
+        self._skim_codes = skim_codes if observer is None else None
+        self._skimmer: ClaimSkimmer | None = None
+        # HL loops not yet read, as (index, text): the loops above the next claim read.
+        self._deferred_loops: list[tuple[int, str]] = []
+        self._delimiters: Delimiters | None = None
+        self._separator = "*"
+        self._wanted: set[str] = set()  # the first three characters of segments we read
+        self._known: set[str] = set()  # ... of segments we pass over, their tag checked
         self.envelope = EnvelopeChecker()
         self._observer = observer
         self._findings: list[Finding] = []
@@ -102,40 +122,131 @@ class ClaimParser:
     # -- driver ---------------------------------------------------------------------------
 
     def __iter__(self) -> Iterator[Claim]:
-        handlers = self._handlers
-        observer = self._observer
-        delimiters: Delimiters | None = None
-        separator = ""
-        wanted: set[str] = set()  # the first three characters of segments we read
-        known: set[str] = set()  # ... of segments we pass over, their tag already checked
-        index = 0
-        for first, batch in self.reader.batches():
-            if self.reader.delimiters is not delimiters:
-                delimiters = self.reader.delimiters
-                assert delimiters is not None
-                separator = delimiters.element
-                wanted = {(tag + separator)[:3] for tag in handlers}
-                known = set()
-            index = first - 1
-            for raw in batch:
-                index += 1
-                if observer is not None:
-                    observer(index, raw, delimiters)  # type: ignore[arg-type]
-                prefix = raw[:3]
-                if prefix not in wanted:
-                    if prefix not in known:
-                        self._unknown(index, raw, separator, prefix, known)
-                    continue
+        last = 0
+        for first, text, count in self.reader.blocks():
+            if first != last + 1:  # the reader dropped a segment: units cannot span the gap
+                yield from self._end_skim()
+            if self.reader.delimiters is not self._delimiters:
+                yield from self._end_skim()
+                self._use_delimiters(self.reader.delimiters)
+                yield from self._read_segments(first, text)
+            elif self._skimmer is not None and self._skimmer.can_skim(text):
+                yield from self._read_units(self._skimmer, first, text)
+            else:
+                yield from self._end_skim()
+                yield from self._read_segments(first, text)
+            last = first + count - 1
+        yield from self._end_skim()
+        self.envelope.at_end_of_file(last)
+        self._at_end_of_file()
+
+    def _use_delimiters(self, delimiters: Delimiters | None) -> None:
+        assert delimiters is not None
+        self._delimiters = delimiters
+        self._separator = delimiters.element
+        self._wanted = {(tag + self._separator)[:3] for tag in self._handlers}
+        self._known = set()
+        self._skimmer = (ClaimSkimmer(delimiters, self._skim_codes)
+                         if self._skim_codes is not None else None)
+
+    def _read_segments(self, first: int, text: str) -> Iterator[Claim]:
+        """Read a block segment by segment: every tag checked, the observer told."""
+        delimiters = self._delimiters
+        assert delimiters is not None
+        handlers, observer = self._handlers, self._observer
+        separator, wanted, known = self._separator, self._wanted, self._known
+        index = first - 1
+        for raw in text.split(delimiters.segment):
+            index += 1
+            if observer is not None:
+                observer(index, raw, delimiters)
+            prefix = raw[:3]
+            if prefix not in wanted:
+                if prefix not in known:
+                    self._unknown(index, raw, separator, prefix, known)
+                continue
+            fields = raw.split(separator)
+            handler = handlers.get(fields[0])
+            if handler is None:
+                self._unknown(index, raw, separator, prefix, known)
+                continue
+            finished = handler(index, fields)
+            if finished is not None:
+                yield finished
+
+    def _handle(self, index: int, text: str) -> Iterator[Claim]:
+        """Read the segments of a unit whose tags the skimmer has checked already."""
+        assert self._delimiters is not None
+        handlers, separator, wanted = self._handlers, self._separator, self._wanted
+        for raw in text.split(self._delimiters.segment):
+            if raw[:3] in wanted:
                 fields = raw.split(separator)
                 handler = handlers.get(fields[0])
-                if handler is None:
-                    self._unknown(index, raw, separator, prefix, known)
-                    continue
-                finished = handler(index, fields)
-                if finished is not None:
+                if handler is not None and (finished := handler(index, fields)) is not None:
                     yield finished
-        self.envelope.at_end_of_file(index)
-        self._at_end_of_file()
+            index += 1
+
+    def _read_units(self, skimmer: ClaimSkimmer, first: int, text: str) -> Iterator[Claim]:
+        """Read a block as the skimmer cuts it: skipped claims counted, the rest read."""
+        for tag, index, unit, end in skimmer.units(first, text):
+            if tag == SKIPPED:
+                if self._transaction is not None:  # outside a set we read, claims are not
+                    self.claims += index
+                    self.service_lines += end
+                continue
+            if tag == "HL":
+                self._hierarchical_loop(index, unit)
+                continue
+            if tag == "CLM":
+                self._read_deferred_loops()
+            elif tag == "ST":
+                self._deferred_loops.clear()  # ST starts the set afresh
+            yield from self._handle(index, unit)
+            if end and self._claim is not None:
+                yield self._finish_claim(end)  # type: ignore[misc]
+
+    def _hierarchical_loop(self, index: int, text: str) -> None:
+        """An HL unit: a billing provider loop (20) is read now; a subscriber or patient
+        loop waits until a claim under it is read, unless it sets the billing provider."""
+        assert self._delimiters is not None
+        separator = self._separator
+        level = _padded(text.split(self._delimiters.segment, 1)[0].split(separator), 4)[3]
+        if level == "20":
+            self._deferred_loops.clear()
+            self._drain(self._handle(index, text))
+            return
+        if level == "22":
+            self._deferred_loops.clear()  # its HL resets the payer: the loops before are moot
+        self._deferred_loops.append((index, text))
+        if (f"NM1{separator}85" in text or f"PRV{separator}BI" in text
+                or len(self._deferred_loops) > MAX_DEFERRED_LOOPS):
+            self._read_deferred_loops()
+
+    def _read_deferred_loops(self) -> None:
+        for index, text in self._deferred_loops:
+            self._drain(self._handle(index, text))
+        self._deferred_loops.clear()
+
+    @staticmethod
+    def _drain(claims: Iterator[Claim]) -> None:
+        """Read loops that cannot close a claim: none is open when they are read."""
+        for _ in claims:
+            raise AssertionError("a loop above the claims closed a claim")
+
+    def _end_skim(self) -> Iterator[Claim]:
+        """Hand what the skimmer holds to the handlers, before reading segment by segment
+        or at the end of the file; a claim left open stays open for what follows."""
+        if self._skimmer is not None:
+            for tag, index, text, _ in self._skimmer.take_carry():
+                if tag == "HL":
+                    self._hierarchical_loop(index, text)
+                    continue
+                if tag == "CLM":
+                    self._read_deferred_loops()
+                elif tag == "ST":
+                    self._deferred_loops.clear()
+                yield from self._handle(index, text)
+        self._read_deferred_loops()
 
     def _unknown(self, index: int, raw: str, separator: str, prefix: str,
                  known: set[str]) -> None:

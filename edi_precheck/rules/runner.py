@@ -17,6 +17,10 @@ from edi_precheck.rules.context import ClaimContext, DrugLine, Problem, build_dr
 
 log = LibraryLogger("edi_precheck")
 
+# Rules run on every claim whose check the claim skim (model.skim) makes as it passes over a
+# claim: a claim it skips would give them nothing. Another such rule turns skimming off.
+SKIMMED_CHECKS = frozenset({"claim.balance"})
+
 
 class _LazyCodeSet:
     """Load ICD-10-CM on first use only: most runs of a hook never need it twice."""
@@ -53,6 +57,13 @@ class ClaimChecker:
         self._line_rules = [r for r in rules if r.scope == "line"]
         self._covered_claim_rules = [r for r in rules if r.scope == "claim" and not r.all_claims]
         self._every_claim_rules = [r for r in rules if r.scope == "claim" and r.all_claims]
+
+    def skim_codes(self) -> frozenset[str] | None:
+        """The codes a claim must bill to be read in full, or None when every claim must
+        be: the parser may then pass over the others (see `model.skim`)."""
+        if any(rule.id not in SKIMMED_CHECKS for rule in self._every_claim_rules):
+            return None
+        return frozenset(code for policy in self.policies for code in policy.codes)
 
     def check(self, claim: Claim) -> tuple[list[Finding], int]:
         """The findings of one claim, in segment order, and how many lines were covered."""

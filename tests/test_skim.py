@@ -1,0 +1,116 @@
+"""The claim skim changes speed, never the report.
+
+Every file the tests know, and damaged copies of them, is checked twice: skimming (the
+default) and building every claim. The reports must be the same, finding for finding, also
+when the file is read in chunks so small that claims, loops and envelopes straddle them.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import FIXTURES, pretty_printed, with_crlf
+from edi_precheck.engine import Engine, read_claims
+from edi_precheck.report.results import FileResult
+from edi_precheck.sources import Source
+from edi_precheck.synth import write_837p
+from edi_precheck.x12 import tokenizer
+from test_mutations import damaged
+from test_rule_cases import CASES, build
+
+TODAY = date(2026, 11, 1)
+SKIMMING = Engine(today=TODAY)
+FULL = Engine(today=TODAY, skim=False)
+CORPUS = sorted(path for path in FIXTURES.rglob("*")
+                if path.is_file() and path.suffix not in (".md", ".json", ".csv"))
+# A chunk size that cuts claims, HL loops and even segments apart, and the normal one.
+CHUNK_SIZES = (97, tokenizer.CHUNK_SIZE)
+
+
+def report(engine: Engine, data: bytes) -> dict[str, Any]:
+    return engine.check(Source("input.837", None, data)).to_dict()
+
+
+def assert_same_report(data: bytes, monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
+    monkeypatch.setattr(tokenizer, "CHUNK_SIZE", chunk)
+    assert report(SKIMMING, data) == report(FULL, data)
+
+
+def test_corpus_is_large():
+    assert len(CORPUS) >= 25
+
+
+def variants() -> list[Any]:
+    """Each file as it is; the X12 ones also with CRLF after segments and pretty-printed."""
+    cases = []
+    for path in CORPUS:
+        layouts = [bytes, with_crlf, pretty_printed] if b"ISA" in path.read_bytes() else [bytes]
+        cases.extend(pytest.param(path, layout, id=f"{path.name}-{layout.__name__}")
+                     for layout in layouts)
+    return cases
+
+
+@pytest.mark.parametrize("chunk", CHUNK_SIZES)
+@pytest.mark.parametrize(("path", "layout"), variants())
+def test_every_file_reports_the_same_skimmed(path: Path, layout: Any, chunk: int,
+                                              monkeypatch: pytest.MonkeyPatch):
+    assert_same_report(layout(path.read_bytes()), monkeypatch, chunk)
+
+
+@pytest.mark.parametrize("chunk", CHUNK_SIZES)
+def test_every_rule_case_reports_the_same_skimmed(chunk: int,
+                                                  monkeypatch: pytest.MonkeyPatch):
+    for _, case in CASES:
+        assert_same_report(build(case), monkeypatch, chunk)
+
+
+def synthetic(claims: int, drug_share: float) -> bytes:
+    out = io.BytesIO()
+    write_837p(out, claims, seed=7, claims_per_st=40, drug_share=drug_share)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("chunk", (211, 4096, tokenizer.CHUNK_SIZE))
+def test_a_batch_reports_the_same_skimmed(chunk: int, monkeypatch: pytest.MonkeyPatch):
+    assert_same_report(synthetic(300, 0.2), monkeypatch, chunk)
+
+
+def test_skimming_builds_only_the_claims_a_check_needs():
+    """Of a batch with few drug claims, only those (and unbalanced ones) become Claims."""
+    data = synthetic(400, 0.05)
+    codes = SKIMMING.checker.skim_codes()
+    assert codes is not None and "J0897" in codes
+    result = FileResult("batch.837")
+    built = list(read_claims(Source("batch.837", None, data), result, skim_codes=codes))
+    assert result.claims == 400
+    assert 0 < len(built) < 60
+    assert all(any(line.code.upper() in codes for line in claim.lines)
+               or claim.charge_value != sum(line.charge_value or 0 for line in claim.lines)
+               for claim in built)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[
+    HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(data=damaged(), chunk=st.sampled_from((61, 173, 1024, tokenizer.CHUNK_SIZE)))
+def test_damaged_files_report_the_same_skimmed(data: bytes, chunk: int,
+                                               monkeypatch: pytest.MonkeyPatch):
+    assert_same_report(data, monkeypatch, chunk)
+
+
+@pytest.mark.parametrize("chunk", (211, 4096))
+@pytest.mark.parametrize("where", (b"~HI*", b"~HL*3*", b"~SE*", b"~DTP*472*"))
+def test_a_dropped_oversized_segment_reports_the_same_skimmed(
+        where: bytes, chunk: int, monkeypatch: pytest.MonkeyPatch):
+    """The reader drops a segment longer than its limit; the skim must not count it."""
+    monkeypatch.setattr(tokenizer, "MAX_SEGMENT_CHARS", 500)
+    batch = synthetic(60, 0.3)
+    at = batch.index(where, len(batch) // 3)
+    data = batch[:at] + b"~NTE*ADD*" + b"X" * 2_000 + batch[at:]
+    assert_same_report(data, monkeypatch, chunk)
