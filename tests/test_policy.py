@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
@@ -69,6 +72,50 @@ def test_schema_error_names_pointer_and_stops_check(tmp_path):
     assert "/products/Prolia/dose_units/0: 'sixty' is not of type 'number'" in result.stderr
     assert "/billing/places_of_service/6" in result.stderr  # every error, not just the first
     assert result.stdout == ""  # no EDI was read
+
+
+def test_a_valid_policy_is_remembered_an_invalid_one_never(tmp_path, monkeypatch):
+    """A text that passed the schema is not validated again; any other text is."""
+    monkeypatch.setenv("EDI_PRECHECK_CACHE", str(tmp_path / "cache"))
+    stamps = tmp_path / "cache" / "valid-policies"
+    valid = write_policy(tmp_path, shipped_document(), "valid.json")
+    assert run_cli("policy", "validate", str(valid)).exit_code == 0
+    assert len(list(stamps.iterdir())) == 1
+    assert run_cli("policy", "validate", str(valid)).exit_code == 0
+    assert len(list(stamps.iterdir())) == 1
+
+    document = shipped_document()
+    document["products"]["Prolia"]["dose_units"] = ["sixty"]
+    invalid = write_policy(tmp_path, document, "invalid.json")
+    for _ in range(2):
+        result = run_cli("check", "--policy", str(invalid), DEMO)
+        assert result.exit_code == 2
+        assert "/products/Prolia/dose_units/0" in result.stderr
+    assert len(list(stamps.iterdir())) == 1
+
+
+def test_a_remembered_policy_is_still_checked_for_references(tmp_path, monkeypatch):
+    monkeypatch.setenv("EDI_PRECHECK_CACHE", str(tmp_path / "cache"))
+    document = shipped_document()
+    document["rules"]["no.such_rule"] = {"severity": "error"}
+    path = write_policy(tmp_path, document)
+    for _ in range(2):
+        result = run_cli("policy", "validate", str(path))
+        assert result.exit_code == 2
+        assert "unknown rule id 'no.such_rule'" in result.stderr
+
+
+def test_a_hook_run_with_remembered_policies_does_not_load_jsonschema(tmp_path):
+    """Start-up a pre-submit hook pays per file: jsonschema is loaded only to validate."""
+    env = {**os.environ, "EDI_PRECHECK_CACHE": str(tmp_path / "cache")}
+    probe = ("import sys; from edi_precheck.cli import main\n"
+             "try:\n    main(['check', '--no-ig', sys.argv[1]])\n"
+             "except SystemExit:\n    pass\n"
+             "print('jsonschema' in sys.modules)")
+    loaded = [subprocess.run([sys.executable, "-c", probe, DEMO], env=env, check=True,
+                             capture_output=True, text=True).stdout.split()[-1]
+              for _ in range(2)]
+    assert loaded == ["True", "False"]
 
 
 def test_unknown_rule_id_is_an_error(tmp_path):

@@ -10,25 +10,16 @@ Nothing is loaded unless a diagnosis rule runs.
 from __future__ import annotations
 
 import importlib.util
-import os
-import tempfile
 import warnings
 from pathlib import Path
 
-CACHE_ENV = "EDI_PRECHECK_CACHE"
+from edi_precheck.policy.cache import cache_dir, write_atomically
+
 MODULE = "simple_icd_10_cm"
 
 
 class CodeSetUnavailable(Exception):
     """The ICD-10-CM package is not installed or could not be read."""
-
-
-def cache_dir() -> Path:
-    """Where derived data is kept: $EDI_PRECHECK_CACHE, else the user's cache folder."""
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV])
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "edi-precheck"
 
 
 def _release() -> str:
@@ -67,7 +58,7 @@ class ICD10CM:
             billable, _, other = path.read_text("ascii").partition("\n")
         except OSError:
             billable, other = cls._derive()
-            cls._write_cache(path, billable + "\n" + other)
+            write_atomically(path, billable + "\n" + other)
         return cls(frozenset(billable.split()), frozenset(other.split()), release)
 
     @staticmethod
@@ -85,15 +76,3 @@ class ICD10CM:
                 continue
             (billable if icd.is_leaf(code) else other).append(code)
         return " ".join(billable), " ".join(other)
-
-    @staticmethod
-    def _write_cache(path: Path, text: str) -> None:
-        """Write atomically; a read-only cache folder only costs speed."""
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False,
-                                             encoding="ascii") as handle:
-                handle.write(text)
-            os.replace(handle.name, path)
-        except OSError:
-            return

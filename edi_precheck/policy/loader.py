@@ -4,21 +4,28 @@ Every problem is collected, not just the first: schema errors (jsonschema, Draft
 then references between sections (a product a code names, an indication group a product
 names, a rule id the catalog does not know). Each is reported as `file:/json/pointer:
 message`, and a bad policy stops the run with exit 2.
+
+A policy text that passed the schema once is remembered in the cache, by a hash of its
+text, the schema's and the tool version; the same text is then not validated again. That
+spares a pre-submit hook, which pays its start-up on every file, loading jsonschema (about
+0.15 s here). The reference checks, cheap, run every time.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Collection, Iterable
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
-from jsonschema.exceptions import relevance
-
+from edi_precheck.policy.cache import cache_dir, write_atomically
 from edi_precheck.policy.model import Policy
+
+if TYPE_CHECKING:
+    import jsonschema
 
 SHIPPED = "edi_precheck.policy"
 
@@ -32,15 +39,21 @@ class PolicyError(Exception):
 
 
 @cache
+def _schema_text(name: str) -> str:
+    return (resources.files("edi_precheck") / "schemas" / f"{name}.schema.json").read_text(
+        "utf-8")
+
+
+@cache
 def schema(name: str) -> dict[str, Any]:
     """A JSON Schema shipped in the package (`policy` or `report`)."""
-    text = (resources.files("edi_precheck") / "schemas" / f"{name}.schema.json").read_text(
-        "utf-8")
-    return json.loads(text)
+    return json.loads(_schema_text(name))
 
 
 @cache
 def _policy_validator() -> jsonschema.Draft202012Validator:
+    import jsonschema  # here, not at the top: most runs never need it (see above)
+
     # The schema itself is checked against the metaschema by the tests, not on every run:
     # that check alone would cost a pre-submit hook 0.2 s per file.
     document = schema("policy")
@@ -84,13 +97,26 @@ def _reference_problems(document: dict[str, Any], known_rules: Collection[str]) 
     return problems
 
 
+def _schema_problems(document: Any) -> list[str]:
+    from jsonschema.exceptions import relevance
+
+    errors = sorted(_policy_validator().iter_errors(document), key=relevance)
+    return [f"{_pointer(error.absolute_path)}: {error.message}" for error in errors]
+
+
 def validate_document(document: Any, known_rules: Collection[str]) -> list[str]:
     """Every problem of one policy document, as `/pointer: message` strings."""
-    errors = sorted(_policy_validator().iter_errors(document), key=relevance)
-    problems = [f"{_pointer(error.absolute_path)}: {error.message}" for error in errors]
-    if not problems:
-        problems = _reference_problems(document, known_rules)
-    return problems
+    return _schema_problems(document) or _reference_problems(document, known_rules)
+
+
+def _stamp(text: str) -> Path:
+    """The cache file whose presence says `text` passed this version's policy schema."""
+    from edi_precheck import __version__
+
+    digest = hashlib.sha256()
+    for part in (__version__, _schema_text("policy"), text):
+        digest.update(part.encode("utf-8") + b"\0")
+    return cache_dir() / "valid-policies" / digest.hexdigest()
 
 
 def _read(source: str, text: str, known_rules: Collection[str]) -> Policy:
@@ -99,7 +125,13 @@ def _read(source: str, text: str, known_rules: Collection[str]) -> Policy:
     except json.JSONDecodeError as error:
         raise PolicyError([f"{source}: not JSON: {error.msg} at line {error.lineno}, "
                            f"column {error.colno}"]) from None
-    problems = validate_document(document, known_rules)
+    stamp = _stamp(text)
+    if stamp.exists():
+        problems = _reference_problems(document, known_rules)
+    else:
+        problems = validate_document(document, known_rules)
+        if not problems:
+            write_atomically(stamp, "")
     if problems:
         raise PolicyError([f"{source}:{problem}" for problem in problems])
     return Policy.from_document(document, source)
