@@ -47,15 +47,19 @@ class ClaimSkimmer:
     def __init__(self, delimiters: Delimiters, covered_codes: frozenset[str]) -> None:
         terminator = re.escape(delimiters.segment)
         separator = re.escape(delimiters.element)
+        element = f"[^{separator}{terminator}]*"
         tags = "|".join((*UNIT_TAGS, "LX", "SV1", "SV2"))
+        # The tag and its first three elements, which hold all the skim reads: HL03 the
+        # level, CLM02 the charge, SV101/SV102 and SV202/SV203 procedure and charge.
         self._segments = re.compile(
-            f"{terminator}({tags})(?:{separator}([^{terminator}]*))?(?={terminator}|\\Z)")
+            f"{terminator}({tags})(?={separator}|{terminator}|\\Z)"
+            f"(?:{separator}({element})(?:{separator}({element})"
+            f"(?:{separator}({element}))?)?)?")
         # A segment whose tag is not two or three letters or digits: the reader must
         # report it, which only the segment-by-segment path does.
         self._bad_tag = re.compile(
             f"{terminator}(?![^\\W_]{{2,3}}(?:{separator}|{terminator}|\\Z))")
         self._terminator = delimiters.segment
-        self._separator = delimiters.element
         self._component = delimiters.component
         self._codes = covered_codes
         self._carry: tuple[str, int, str] | None = None
@@ -78,30 +82,11 @@ class ClaimSkimmer:
             self._carry = None
             yield tag, index, text, 0
 
-    def _hold(self, level: str, event: UnitEvent) -> list[UnitEvent] | None:
-        """Hold back the HL unit `event`; or return the units to hand over now, when it
-        sets the billing provider (the parser reads that at once) or too many are held."""
-        held = self._held
-        text = event[2]
-        nm1_85, prv_bi = self._billing_marks
-        if level == "20" or nm1_85 in text or prv_bi in text:
-            if level == "20":
-                held.clear()
-        elif level == "22":
-            held[:] = [event]
-            return None
-        elif len(held) < MAX_HELD_LOOPS:
-            held.append(event)
-            return None
-        released = [*held, event]
-        held.clear()
-        return released
-
     def units(self, first: int, text: str) -> Iterator[UnitEvent]:
         """The unit events of the block `text`, whose first segment is number `first`."""
-        terminator, separator, component = self._terminator, self._separator, self._component
-        codes = self._codes
-        unit_tag: str | None = None
+        terminator, component, codes = self._terminator, self._component, self._codes
+        nm1_85, prv_bi = self._billing_marks
+        held = self._held
         carried_over = self._carry is not None
         if self._carry is not None:  # read the open unit again, whole
             _, first, carried = self._carry
@@ -109,73 +94,98 @@ class ClaimSkimmer:
             scan = terminator + carried + terminator + text
         else:
             scan = terminator + text
-        unit_start, unit_index = 0, first
+        # Segment numbers are counted only for units handed over, from the last one counted.
         counted_at, counted_index = 0, first
+
+        def event(tag: str | None, start: int, end: int) -> UnitEvent:
+            """The unit from the terminator at `start` to the one at `end`, numbered."""
+            nonlocal counted_at, counted_index
+            index = counted_index + scan.count(terminator, counted_at, start)
+            after = index + scan.count(terminator, start, end)
+            counted_at, counted_index = end, after
+            return tag, index, scan[start + 1:end], after
+
+        unit_tag: str | None = None
+        unit_start = 0
+        held_here: list[tuple[int, int]] = []  # HL units of this block held, as positions
         skipped_claims = skipped_lines = 0
+        level = ""  # of the open HL unit
         # The open claim: does a line bill a covered code; is every charge a number and
         # every line priced; lines so far; is the last LX still without SV1/SV2; sums.
         covered = clean = awaiting = False
         lines = 0
         total: Decimal | None = None
         line_sum = Decimal(0)
-        level = ""  # of the open HL unit
         for match in self._segments.finditer(scan):
-            tag = match.group(1)
-            if tag in LINE_TAGS:
-                if unit_tag != "CLM":
-                    continue
-                if tag == "LX":
+            tag, element1, element2, element3 = match.groups()
+            if tag == "LX":
+                if unit_tag == "CLM":
                     clean = clean and not awaiting
                     lines += 1
                     awaiting = True
-                    continue
-                if not awaiting:
-                    continue  # a second SV1/SV2, or one before any LX: the parser skips it
+                continue
+            if tag == "SV1" or tag == "SV2":
+                if unit_tag != "CLM" or not awaiting:
+                    continue  # a second SV1/SV2, or one outside a line: the parser skips it
                 awaiting = False
-                elements = (match.group(2) or "").split(separator, 3)
-                if tag == "SV2":
-                    elements = elements[1:]
-                procedure = elements[0].split(component, 2)
-                if len(procedure) > 1 and procedure[1].upper() in codes:
+                procedure, charge = (element1, element2) if tag == "SV1" else (
+                    element2, element3)
+                code = (procedure or "").split(component, 2)[1:2]
+                if code and code[0].upper() in codes:
                     covered = True
-                value = to_decimal(elements[1]) if len(elements) > 1 else None
+                value = to_decimal(charge) if charge else None
                 if value is None:
                     clean = False
                 else:
                     line_sum += value
                 continue
+            # A unit starts here: the one before it is complete.
             position = match.start()
-            index = counted_index + scan.count(terminator, counted_at, position)
-            counted_at, counted_index = position, index
-            if unit_tag == "CLM" and not covered and (
-                    lines == 0 or (clean and not awaiting and line_sum == total)):
-                skipped_claims += 1
-                skipped_lines += lines
-            elif unit_tag is not None or not carried_over:
-                event = (unit_tag, unit_index, scan[unit_start + 1:position], index)
-                if unit_tag == "HL":
-                    released = self._hold(level, event)
-                else:
-                    released = [*self._held, event]
-                    self._held.clear()
-                if released:
-                    if skipped_claims:
-                        yield SKIPPED, skipped_claims, "", skipped_lines
-                        skipped_claims = skipped_lines = 0
-                    yield from released
-            unit_tag, unit_start, unit_index = tag, position, index
+            hand_over = True
+            if unit_tag == "CLM":
+                if not covered and (
+                        lines == 0 or (clean and not awaiting and line_sum == total)):
+                    skipped_claims += 1
+                    skipped_lines += lines
+                    hand_over = False
+            elif unit_tag == "HL":
+                if level != "20" and (scan.find(nm1_85, unit_start, position) < 0
+                                      and scan.find(prv_bi, unit_start, position) < 0):
+                    if level == "22":
+                        held.clear()
+                        held_here.clear()
+                    held_here.append((unit_start, position))
+                    hand_over = len(held) + len(held_here) > MAX_HELD_LOOPS
+                elif level == "20":
+                    held.clear()
+                    held_here.clear()
+            elif unit_tag is None and carried_over:
+                hand_over = False  # the carried unit is read again from the start
+            if hand_over:
+                if skipped_claims:
+                    yield SKIPPED, skipped_claims, "", skipped_lines
+                    skipped_claims = skipped_lines = 0
+                if held:
+                    yield from held
+                    held.clear()
+                for start, end in held_here:
+                    yield event("HL", start, end)
+                if unit_tag != "HL" or not held_here:
+                    yield event(unit_tag, unit_start, position)
+                held_here.clear()
+            unit_tag, unit_start = tag, position
             if tag == "HL":
-                elements = (match.group(2) or "").split(separator, 3)
-                level = elements[2] if len(elements) > 2 else ""
+                level = element3 or ""
             elif tag == "CLM":
-                elements = (match.group(2) or "").split(separator, 2)
-                total = to_decimal(elements[1]) if len(elements) > 1 else None
+                total = to_decimal(element2) if element2 else None
                 clean, covered, awaiting = total is not None, False, False
                 lines = 0
                 line_sum = Decimal(0)
         if skipped_claims:
             yield SKIPPED, skipped_claims, "", skipped_lines
+        held.extend(event("HL", start, end) for start, end in held_here)
         if unit_tag is None:  # no unit starts in this block: it all continues what is open
-            yield None, unit_index, scan[1:], 0
+            yield None, first, scan[1:], 0
         else:
-            self._carry = (unit_tag, unit_index, scan[unit_start + 1:])
+            tag, index, unit_text, _ = event(unit_tag, unit_start, len(scan))
+            self._carry = (tag, index, unit_text)  # type: ignore[assignment]
