@@ -77,9 +77,12 @@ def synthetic(claims: int, drug_share: float) -> bytes:
     return out.getvalue()
 
 
+@pytest.mark.parametrize("drug_share", (0.05, 0.5, 0.9))
 @pytest.mark.parametrize("chunk", (211, 4096, tokenizer.CHUNK_SIZE))
-def test_a_batch_reports_the_same_skimmed(chunk: int, monkeypatch: pytest.MonkeyPatch):
-    assert_same_report(synthetic(300, 0.2), monkeypatch, chunk)
+def test_a_batch_reports_the_same_skimmed(chunk: int, drug_share: float,
+                                          monkeypatch: pytest.MonkeyPatch):
+    """Also where the parser stops skimming blocks in which it skips too few claims."""
+    assert_same_report(synthetic(300, drug_share), monkeypatch, chunk)
 
 
 def test_skimming_builds_only_the_claims_a_check_needs():

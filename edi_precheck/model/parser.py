@@ -50,6 +50,11 @@ PROVIDER_ROLES = {
 # Subscriber and patient loops (HL 22, 23) waiting to be read: more than this are read at
 # once, so that memory stays bounded under a subscriber with thousands of patients.
 MAX_DEFERRED_LOOPS = 8
+# Skimming a claim and then reading it costs more than reading it: after a block where the
+# skim passed over fewer than this share of the claims, this many blocks are read segment
+# by segment before the skim tries again.
+SKIM_PAYS_FROM = 0.5
+BLOCKS_UNSKIMMED = 7
 
 Handler = Callable[[int, list[str]], Claim | None]
 SegmentObserver = Callable[[int, str, Delimiters], None]
@@ -75,6 +80,7 @@ class ClaimParser:
         self.reader = SegmentReader(stream)
         self._skim_codes = skim_codes if observer is None else None
         self._skimmer: ClaimSkimmer | None = None
+        self._unskimmed_blocks = 0  # blocks still to read segment by segment
         # HL loops not yet read, as (index, text): the loops above the next claim read.
         self._deferred_loops: list[tuple[int, str]] = []
         self._delimiters: Delimiters | None = None
@@ -129,6 +135,10 @@ class ClaimParser:
             if self.reader.delimiters is not self._delimiters:
                 yield from self._end_skim()
                 self._use_delimiters(self.reader.delimiters)
+                yield from self._read_segments(first, text)
+            elif self._unskimmed_blocks:
+                self._unskimmed_blocks -= 1
+                yield from self._end_skim()
                 yield from self._read_segments(first, text)
             elif self._skimmer is not None and self._skimmer.can_skim(text):
                 yield from self._read_units(self._skimmer, first, text)
@@ -188,12 +198,15 @@ class ClaimParser:
 
     def _read_units(self, skimmer: ClaimSkimmer, first: int, text: str) -> Iterator[Claim]:
         """Read a block as the skimmer cuts it: skipped claims counted, the rest read."""
+        skipped = read = 0
         for tag, index, unit, end in skimmer.units(first, text):
             if tag == SKIPPED:
+                skipped += index
                 if self._transaction is not None:  # outside a set we read, claims are not
                     self.claims += index
                     self.service_lines += end
                 continue
+            read += tag == "CLM"
             if tag == "HL":
                 self._hierarchical_loop(index, unit)
                 continue
@@ -204,6 +217,8 @@ class ClaimParser:
             yield from self._handle(index, unit)
             if end and self._claim is not None:
                 yield self._finish_claim(end)  # type: ignore[misc]
+        if read > (skipped + read) * SKIM_PAYS_FROM:
+            self._unskimmed_blocks = BLOCKS_UNSKIMMED
 
     def _hierarchical_loop(self, index: int, text: str) -> None:
         """An HL unit: a billing provider loop (20) is read now; a subscriber or patient
