@@ -55,10 +55,12 @@ class ClaimSkimmer:
             f"{terminator}({tags})(?={separator}|{terminator}|\\Z)"
             f"(?:{separator}({element})(?:{separator}({element})"
             f"(?:{separator}({element}))?)?)?")
-        # A segment whose tag is not two or three letters or digits: the reader must
-        # report it, which only the segment-by-segment path does.
+        # A segment whose tag is not two or three ASCII letters or digits: the reader
+        # reports a malformed tag, which only the segment-by-segment path does (it also
+        # takes the rare tag of other letters). Upper-case tags, the rule, are tried first.
         self._bad_tag = re.compile(
-            f"{terminator}(?![^\\W_]{{2,3}}(?:{separator}|{terminator}|\\Z))")
+            f"{terminator}(?![A-Z0-9]{{2,3}}[{separator}{terminator}])"
+            f"(?![A-Za-z0-9]{{2,3}}(?:[{separator}{terminator}]|\\Z))")
         self._terminator = delimiters.segment
         self._component = delimiters.component
         self._codes = covered_codes
