@@ -1,7 +1,7 @@
 """The benchmark: throughput, memory and start-up of edi-precheck, as ratios to baselines
 measured in the same run (absolute times drift on shared machines; ratios much less).
 
-    python bench/run.py                 # about 4 minutes on 2 CPUs
+    python bench/run.py                 # about 8 minutes on 2 CPUs
     python bench/run.py --quick         # 2k and 20k claims, for a smoke run
 
 It writes synthetic 837P files (edi_precheck.synth): 10k and 100k claims of which 5% carry
@@ -102,7 +102,7 @@ Row = tuple[str, str, float, int, int, float, str]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2k and 20k claims, 1 round")
-    parser.add_argument("--rounds", type=int, default=3, help="runs of each; the best counts")
+    parser.add_argument("--rounds", type=int, default=5, help="runs of each; the best counts")
     parser.add_argument("--keep", type=Path, help="write the files here and keep them")
     args = parser.parse_args()
     small, large = (2_000, 20_000) if args.quick else (10_000, 100_000)
