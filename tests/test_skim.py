@@ -3,11 +3,15 @@
 Every file the tests know, and damaged copies of them, is checked twice: skimming (the
 default) and building every claim. The reports must be the same, finding for finding, also
 when the file is read in chunks so small that claims, loops and envelopes straddle them.
+Each test runs with the compiled skim (`_skim.c`) and with the Python one (`skim.py`).
 """
 
 from __future__ import annotations
 
 import io
+import json
+import shutil
+import sysconfig
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -16,8 +20,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import FIXTURES, pretty_printed, with_crlf
+from conftest import FIXTURES, listing, pretty_printed, run_cli, with_crlf
 from edi_precheck.engine import Engine, read_claims
+from edi_precheck.model import skim
 from edi_precheck.report.results import FileResult
 from edi_precheck.sources import Source
 from edi_precheck.synth import write_837p
@@ -32,6 +37,25 @@ CORPUS = sorted(path for path in FIXTURES.rglob("*")
                 if path.is_file() and path.suffix not in (".md", ".json", ".csv"))
 # A chunk size that cuts claims, HL loops and even segments apart, and the normal one.
 CHUNK_SIZES = (97, tokenizer.CHUNK_SIZE)
+
+
+COMPILED = skim._compiled
+
+
+@pytest.fixture(autouse=True, params=["compiled", "python"])
+def skim_implementation(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    if request.param == "python":
+        monkeypatch.setattr(skim, "_compiled", None)
+    elif COMPILED is None:
+        pytest.skip("the compiled skim is not built here")
+    return request.param
+
+
+def test_the_compiled_skim_is_built_where_a_compiler_is():
+    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    if shutil.which(compiler) is None:
+        pytest.skip("no C compiler here: the Python skim does the work")
+    assert COMPILED is not None, "pip install built edi-precheck without its compiled skim"
 
 
 def report(engine: Engine, data: bytes) -> dict[str, Any]:
@@ -117,3 +141,16 @@ def test_a_dropped_oversized_segment_reports_the_same_skimmed(
     at = batch.index(where, len(batch) // 3)
     data = batch[:at] + b"~NTE*ADD*" + b"X" * 2_000 + batch[at:]
     assert_same_report(data, monkeypatch, chunk)
+
+
+@pytest.mark.parametrize("path", [path for path in CORPUS if b"ISA" in path.read_bytes()],
+                         ids=lambda path: path.name)
+def test_the_listing_of_drug_lines_is_the_full_listing_filtered(path: Path):
+    """`lines` skims; `lines --all` reads every claim. The drug lines must be the same."""
+    codes = SKIMMING.checker.skim_codes()
+    assert codes is not None
+    everything = listing(path)
+    result = run_cli("lines", "--format", "json", str(path))
+    assert result.exit_code in (0, 1), result.output
+    assert json.loads(result.stdout) == [row for row in everything
+                                         if row["code"].upper() in codes]

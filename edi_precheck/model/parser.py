@@ -30,7 +30,7 @@ from edi_precheck.model.claim import (
     ServiceLine,
     Transaction,
 )
-from edi_precheck.model.skim import SKIPPED, ClaimSkimmer
+from edi_precheck.model.skim import SKIPPED, ClaimSkimmer, UnitEvent
 from edi_precheck.x12 import Delimiters, EnvelopeChecker, SegmentReader
 from edi_precheck.x12.tokenizer import is_segment_tag
 
@@ -140,8 +140,9 @@ class ClaimParser:
                 self._unskimmed_blocks -= 1
                 yield from self._end_skim()
                 yield from self._read_segments(first, text)
-            elif self._skimmer is not None and self._skimmer.can_skim(text):
-                yield from self._read_units(self._skimmer, first, text)
+            elif self._skimmer is not None and (
+                    events := self._skimmer.skim(first, text)) is not None:
+                yield from self._read_units(events)
             else:
                 yield from self._end_skim()
                 yield from self._read_segments(first, text)
@@ -196,10 +197,10 @@ class ClaimParser:
                     yield finished
             index += 1
 
-    def _read_units(self, skimmer: ClaimSkimmer, first: int, text: str) -> Iterator[Claim]:
-        """Read a block as the skimmer cuts it: skipped claims counted, the rest read."""
+    def _read_units(self, events: list[UnitEvent]) -> Iterator[Claim]:
+        """Read a block as the skimmer cut it: skipped claims counted, the rest read."""
         skipped = read = 0
-        for tag, index, unit, end in skimmer.units(first, text):
+        for tag, index, unit, end in events:
             if tag == SKIPPED:
                 skipped += index
                 if self._transaction is not None:  # outside a set we read, claims are not
