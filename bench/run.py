@@ -10,8 +10,8 @@ worst case for the drug-line rules. It measures:
 - a bare Python split of the same bytes (a program that reads, decodes and splits every
   segment and element): the practical floor for anything written in Python;
 - `check --no-ig` on each file: MB/s, claims/s, the ratio to the bare split, peak memory.
-  Both are timed the same way, as the wall time of their process (start-up included),
-  alternately, best of `--rounds`: a shared machine slows some runs, rarely all of them;
+  Both are timed the same way, as the wall time of their process (start-up included), back
+  to back, `--rounds` times: seconds are the best run, the ratio the median of the pairs';
 - `check` with pyx12 validation at --jobs 1 and --jobs 2, and pyx12's own `x12valid`, on
   the smaller file (pyx12 costs milliseconds a claim);
 - the wall time of `check` on a one-claim file against `python -c pass`: what a pre-submit
@@ -85,15 +85,19 @@ def median_of(command: list[str], times: int = 5) -> float:
     return statistics.median(run(command)[0] for _ in range(times))
 
 
-def best_of_alternating(commands: list[list[str]], rounds: int) -> list[tuple[float, int]]:
-    """(seconds, peak KiB) of each command, best of `rounds`, the commands taking turns."""
-    best = [(float("inf"), 0)] * len(commands)
+def paired_runs(floor: list[str], measured: list[str], rounds: int
+                ) -> tuple[tuple[float, int], tuple[float, int], float]:
+    """Run `floor` and `measured` back to back, `rounds` times: the best (seconds, peak KiB)
+    of each, and the median of the rounds' ratios floor / measured. A shared machine slows
+    some runs, rarely both of a pair: the pairs' ratios vary far less than the times."""
+    best_floor = best_measured = (float("inf"), 0)
+    ratios = []
     for _ in range(rounds):
-        for position, command in enumerate(commands):
-            elapsed, peak = run(command)
-            if elapsed < best[position][0]:
-                best[position] = (elapsed, peak)
-    return best
+        floor_run, measured_run = run(floor), run(measured)
+        best_floor = min(best_floor, floor_run)
+        best_measured = min(best_measured, measured_run)
+        ratios.append(floor_run[0] / measured_run[0])
+    return best_floor, best_measured, statistics.median(ratios)
 
 
 Row = tuple[str, str, float, int, int, float, str]
@@ -120,13 +124,13 @@ def main() -> None:
             for claims in (small, large):
                 path = synthetic(folder, claims, drug_share)
                 size = path.stat().st_size
-                (floor, floor_peak), (elapsed, peak) = best_of_alternating(
-                    [bare_split(path), check(path, "--no-ig")], rounds)
+                (floor, floor_peak), (elapsed, peak), ratio = paired_runs(
+                    bare_split(path), check(path, "--no-ig"), rounds)
                 floors[claims, drug_share] = floor
                 rows.append((f"bare Python split, {label}", f"{claims:,}", floor, size,
                              claims, 1.0, f"{floor_peak / 1024:.0f} MiB"))
                 rows.append((f"check --no-ig, {label}", f"{claims:,}", elapsed, size, claims,
-                             floor / elapsed, f"{peak / 1024:.0f} MiB"))
+                             ratio, f"{peak / 1024:.0f} MiB"))
         path = folder / f"synthetic-{small}-0.9.837"
         size = path.stat().st_size
         for jobs in (1, 2):

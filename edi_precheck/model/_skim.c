@@ -36,9 +36,9 @@ static PyObject *empty_text;
 #define OPEN_NONE (-1)   /* nothing open: a claim closed itself, or the carried unit */
 #define OPEN_CONTINUATION (-2)  /* segments that continue what the parser has open */
 
-/* Charges as integers of millionths: plain digits with at most 6 decimals, at most 12
- * integer digits, so sums of many lines stay far inside int64. */
-#define MAX_INTEGER_DIGITS 12
+/* Charges as integers of millionths: plain digits with at most 6 decimals and 9 integer
+ * digits; a sum that would overflow hands the claim over. */
+#define MAX_INTEGER_DIGITS 9
 #define MAX_DECIMALS 6
 
 typedef struct {
@@ -256,7 +256,8 @@ static PyObject *scan(PyObject *module, PyObject *args) {
                 }
                 int64_t amount;
                 if (element(&block, start, end, procedure + 1, &from, &to)
-                        && plain_amount(&block, from, to, &amount)) {
+                        && plain_amount(&block, from, to, &amount)
+                        && amount <= INT64_MAX - line_sum) {  /* both are >= 0 */
                     line_sum += amount;
                 } else {
                     clean = 0;
