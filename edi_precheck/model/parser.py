@@ -208,18 +208,22 @@ class ClaimParser:
                     self.service_lines += end
                 continue
             read += tag == "CLM"
-            if tag == "HL":
-                self._hierarchical_loop(index, unit)
-                continue
-            if tag == "CLM":
-                self._read_deferred_loops()
-            elif tag == "ST":
-                self._deferred_loops.clear()  # ST starts the set afresh
-            yield from self._handle(index, unit)
+            yield from self._read_unit(tag, index, unit)
             if end and self._claim is not None:
                 yield self._finish_claim(end)  # type: ignore[misc]
         if read > (skipped + read) * SKIM_PAYS_FROM:
             self._unskimmed_blocks = BLOCKS_UNSKIMMED
+
+    def _read_unit(self, tag: str | None, index: int, text: str) -> Iterator[Claim]:
+        """Read one unit the skimmer handed over (a claim it opens stays open)."""
+        if tag == "HL":
+            self._hierarchical_loop(index, text)
+            return
+        if tag == "CLM":
+            self._read_deferred_loops()  # the loops above the claim, first
+        elif tag == "ST":
+            self._deferred_loops.clear()  # ST starts the set afresh
+        yield from self._handle(index, text)
 
     def _hierarchical_loop(self, index: int, text: str) -> None:
         """An HL unit: a billing provider loop (20) is read now; a subscriber or patient
@@ -254,14 +258,7 @@ class ClaimParser:
         or at the end of the file; a claim left open stays open for what follows."""
         if self._skimmer is not None:
             for tag, index, text, _ in self._skimmer.take_carry():
-                if tag == "HL":
-                    self._hierarchical_loop(index, text)
-                    continue
-                if tag == "CLM":
-                    self._read_deferred_loops()
-                elif tag == "ST":
-                    self._deferred_loops.clear()
-                yield from self._handle(index, text)
+                yield from self._read_unit(tag, index, text)
         self._read_deferred_loops()
 
     def _unknown(self, index: int, raw: str, separator: str, prefix: str,
