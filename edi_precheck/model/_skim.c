@@ -23,11 +23,12 @@
 #include <string.h>
 
 enum tag {
-    T_OTHER, T_ISA, T_GS, T_ST, T_SE, T_GE, T_IEA, T_HL, T_CLM, T_LX, T_SV1, T_SV2,
-    T_COUNT
+    T_OTHER, T_ISA, T_GS, T_ST, T_SE, T_GE, T_IEA, T_HL, T_CLM, T_LX, T_SV1, T_SV2, T_NM1,
+    T_PRV, T_COUNT
 };
 static const char *TAG_NAMES[T_COUNT] = {
-    "", "ISA", "GS", "ST", "SE", "GE", "IEA", "HL", "CLM", "LX", "SV1", "SV2"};
+    "", "ISA", "GS", "ST", "SE", "GE", "IEA", "HL", "CLM", "LX", "SV1", "SV2", "NM1", "PRV"};
+static Py_ssize_t tag_lengths[T_COUNT];
 static PyObject *tag_objects[T_COUNT];
 static PyObject *skipped_tag;  /* "": the tag of a skipped-claims event */
 static PyObject *empty_text;
@@ -53,7 +54,7 @@ static int is_alnum(Py_UCS1 c) {
 
 static enum tag classify(const Py_UCS1 *tag, Py_ssize_t length) {
     for (int kind = 1; kind < T_COUNT; kind++) {
-        if ((Py_ssize_t)strlen(TAG_NAMES[kind]) == length
+        if (TAG_NAMES[kind][0] == tag[0] && tag_lengths[kind] == length
                 && memcmp(TAG_NAMES[kind], tag, (size_t)length) == 0)
             return (enum tag)kind;
     }
@@ -109,14 +110,12 @@ static int plain_amount(const Block *block, Py_ssize_t from, Py_ssize_t to, int6
     return 1;
 }
 
-/* Whether `needle` occurs in [from, to). */
-static int contains(const Block *block, Py_ssize_t from, Py_ssize_t to, const char *needle,
-                    Py_ssize_t needle_length) {
-    for (Py_ssize_t i = from; i + needle_length <= to; i++) {
-        if (memcmp(block->text + i, needle, (size_t)needle_length) == 0)
-            return 1;
-    }
-    return 0;
+/* Whether element `number` of the segment [start, end) is exactly `value`. */
+static int element_is(const Block *block, Py_ssize_t start, Py_ssize_t end, int number,
+                      const char *value) {
+    Py_ssize_t from, to, length = (Py_ssize_t)strlen(value);
+    return element(block, start, end, number, &from, &to) && to - from == length
+           && memcmp(block->text + from, value, (size_t)length) == 0;
 }
 
 /* Whether the procedure composite [from, to) bills a covered code: -1 on error. A code
@@ -206,9 +205,6 @@ static PyObject *scan(PyObject *module, PyObject *args) {
                    (Py_UCS1)terminator[0], (Py_UCS1)separator[0], (Py_UCS1)component[0]};
     if (block.length == 0 || block.text[0] != block.terminator)
         Py_RETURN_NONE;
-    char nm1_85[] = "NM1*85", prv_bi[] = "PRV*BI";
-    nm1_85[3] = (char)block.separator;
-    prv_bi[3] = (char)block.separator;
 
     PyObject *events = PyList_New(0);
     PyObject *held = PyList_GetSlice(held_in, 0, PyList_GET_SIZE(held_in));
@@ -219,6 +215,7 @@ static PyObject *scan(PyObject *module, PyObject *args) {
     int unit = carried_over ? OPEN_NONE : OPEN_CONTINUATION;
     Py_ssize_t unit_start = 0, unit_index = first;
     int level20 = 0, level22 = 0;  /* the open HL's level */
+    int sets_billing = 0;  /* the open HL unit has an NM1*85 or PRV*BI: read it at once */
     int covered = 0, clean = 0, awaiting = 0;
     long lines = 0, skipped_claims = 0, skipped_lines = 0;
     int64_t total = 0, line_sum = 0;
@@ -238,7 +235,10 @@ static PyObject *scan(PyObject *module, PyObject *args) {
         }
         enum tag tag = classify(block.text + start, tag_end - start);
         Py_ssize_t from, to;
-        if (tag == T_LX) {
+        if (tag == T_NM1 || tag == T_PRV) {
+            if (unit == T_HL && !sets_billing)
+                sets_billing = element_is(&block, start, end, 1, tag == T_NM1 ? "85" : "BI");
+        } else if (tag == T_LX) {
             if (unit == T_CLM) {
                 clean = clean && !awaiting;
                 lines++;
@@ -273,8 +273,7 @@ static PyObject *scan(PyObject *module, PyObject *args) {
                     hand_over = 0;
                 }
             } else if (unit == T_HL) {
-                if (!level20 && !contains(&block, unit_start, position, nm1_85, 6)
-                        && !contains(&block, unit_start, position, prv_bi, 6)) {
+                if (!level20 && !sets_billing) {
                     if (level22 && PyList_SetSlice(held, 0, PyList_GET_SIZE(held), NULL) < 0)
                         goto error;
                     if (append_event(held, scan_text, tag_objects[T_HL], unit_index,
@@ -303,7 +302,7 @@ static PyObject *scan(PyObject *module, PyObject *args) {
             unit_start = position;
             unit_index = index;
             if (tag == T_HL) {
-                level20 = level22 = 0;
+                level20 = level22 = sets_billing = 0;
                 if (element(&block, start, end, 3, &from, &to) && to - from == 2) {
                     level20 = memcmp(block.text + from, "20", 2) == 0;
                     level22 = memcmp(block.text + from, "22", 2) == 0;
@@ -374,6 +373,7 @@ static struct PyModuleDef module_definition = {
 
 PyMODINIT_FUNC PyInit__edi_precheck_skim(void) {
     for (int kind = 0; kind < T_COUNT; kind++) {
+        tag_lengths[kind] = (Py_ssize_t)strlen(TAG_NAMES[kind]);
         tag_objects[kind] = PyUnicode_InternFromString(TAG_NAMES[kind]);
         if (tag_objects[kind] == NULL)
             return NULL;
