@@ -154,3 +154,44 @@ def test_the_listing_of_drug_lines_is_the_full_listing_filtered(path: Path):
     assert result.exit_code in (0, 1), result.output
     assert json.loads(result.stdout) == [row for row in everything
                                          if row["code"].upper() in codes]
+
+
+SEGMENT_TAGS = ["ST", "SE", "HL", "CLM", "LX", "SV1", "SV2", "NM1", "PRV", "DTP", "GE", "IEA",
+                "ISA", "GS", "N3", "X", "ABCD"]
+ELEMENT = st.text(alphabet="0123456789.:-JQjqHCBIabcxyz ", max_size=14)
+
+
+@st.composite
+def segment_blocks(draw: st.DrawFn) -> str:
+    """Blocks of segments with the tags the skim reads and elements of digits, dots and
+    codes: charges that are numbers or nearly, codes upper and lower case."""
+    segments = []
+    for _ in range(draw(st.integers(0, 40))):
+        tag = draw(st.sampled_from(SEGMENT_TAGS))
+        elements = draw(st.lists(ELEMENT, max_size=6))
+        segments.append("*".join([tag, *elements]))
+    return "~".join(segments)
+
+
+@settings(max_examples=400, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=segment_blocks(), carried_over=st.booleans(), held=st.integers(0, 3))
+def test_the_compiled_skim_takes_any_block(text: str, carried_over: bool, held: int,
+                                           skim_implementation: str):
+    """Whatever a block holds, scan returns events or None (a malformed tag), never fails."""
+    if skim_implementation != "compiled":
+        pytest.skip("this one is about the C code alone")
+    if carried_over and not text.startswith(("ST", "SE", "HL", "CLM", "GE", "IEA", "ISA",
+                                              "GS")):
+        text = "HL*9*1*22*0~" + text
+    waiting = [("HL", 3, "HL*3*1*22*0", 4)] * held
+    result = COMPILED.scan("~" + text, 1, carried_over, "~", "*", ":",
+                           frozenset({"J0897", "Q5136"}), waiting, 8)
+    if result is None:
+        return
+    events, carry = result
+    for tag, index, unit, end in events:
+        assert tag in (None, "", "ISA", "GS", "ST", "SE", "GE", "IEA", "HL", "CLM")
+        assert isinstance(index, int) and isinstance(unit, str) and isinstance(end, int)
+    assert carry is None or (carry[0] in ("ISA", "GS", "ST", "SE", "GE", "IEA", "HL", "CLM")
+                             and text.endswith(carry[2]))
