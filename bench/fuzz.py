@@ -3,10 +3,11 @@
     python bench/fuzz.py --minutes 30            # hypothesis, mutations of the fixtures
     python bench/fuzz.py --atheris -- -max_total_time=1800   # coverage-guided, if installed
 
-The property is the one the test suite checks on a short run (tests/test_mutations.py):
-no exception escapes `check_bytes`, the file is reported, and no more claims are read than
-the input holds CLM segments. A failure prints the input that caused it, saved under
-bench/out/fuzz-crash-*.837 for a regression test.
+The properties are those the test suite checks on a short run (tests/test_mutations.py,
+tests/test_skim.py): no exception escapes `check_bytes`, the file is reported, no more claims
+are read than the input holds CLM segments, and the claim skim does not change the report.
+A failure prints the input that caused it, saved under bench/out/fuzz-crash-*.837 for a
+regression test.
 """
 
 from __future__ import annotations
@@ -22,8 +23,11 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from edi_precheck import check_bytes  # noqa: E402
+from edi_precheck.engine import Engine  # noqa: E402
+from edi_precheck.sources import Source  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
+SKIMMING, FULL = Engine(), Engine(skim=False)
 
 
 def check_one(data: bytes, ig: bool = False) -> None:
@@ -36,6 +40,10 @@ def check_one(data: bytes, ig: bool = False) -> None:
     if len(report.files) != 1 or report.files[0].claims > data.count(b"CLM"):
         save(data)
         raise AssertionError("the file was not reported, or claims were invented")
+    source = Source("fuzz.837", None, data)
+    if SKIMMING.check(source).to_dict() != FULL.check(source).to_dict():
+        save(data)
+        raise AssertionError("the claim skim changed the report")
 
 
 def save(data: bytes) -> None:
