@@ -195,3 +195,20 @@ def test_the_compiled_skim_takes_any_block(text: str, carried_over: bool, held: 
         assert isinstance(index, int) and isinstance(unit, str) and isinstance(end, int)
     assert carry is None or (carry[0] in ("ISA", "GS", "ST", "SE", "GE", "IEA", "HL", "CLM")
                              and text.endswith(carry[2]))
+
+
+def test_a_loop_that_sets_the_billing_provider_is_always_read():
+    """A PRV*BI or NM1*85 out of place, in a subscriber loop after one held back, still
+    reaches the parser: it changes the billing provider of every claim after it."""
+    block = ("HL*1**20*1~NM1*85*2*CLINIC*****XX*1000000001~"
+             "HL*2*1*22*0~SBR*P*18*******MB~CLM*A1*10***11:B:1~LX*1~SV1*HC:99213*10~"
+             "HL*3*1*22*0~PRV*BI*PXC*207RX0202X~SBR*P*18*******CI~CLM*A2*10***11:B:1~LX*1~"
+             "SV1*HC:99213*10~HL*4*1*22*0~SBR*P*18*******CI~CLM*A3*100***11:B:1~LX*1~"
+             "SV1*HC:J0897*100~SE*20*0001")
+    delimiters = tokenizer.Delimiters("*", ":", "^", "~")
+    skimmer = skim.ClaimSkimmer(delimiters, frozenset({"J0897"}))
+    events = skimmer.skim(5, block)
+    assert events is not None
+    loops = [unit for tag, _, unit, _ in events if tag == "HL"]
+    assert any("PRV*BI" in unit for unit in loops)
+    assert [unit.split("*")[1] for tag, _, unit, _ in events if tag == "CLM"] == ["A3"]

@@ -47,9 +47,6 @@ PROVIDER_ROLES = {
     "77": "service_facility", "QB": "purchased_service",
 }
 
-# Subscriber and patient loops (HL 22, 23) waiting to be read: more than this are read at
-# once, so that memory stays bounded under a subscriber with thousands of patients.
-MAX_DEFERRED_LOOPS = 8
 # Skimming a claim and then reading it costs more than reading it: after a block where the
 # skim passed over fewer than this share of the claims, this many blocks are read segment
 # by segment before the skim tries again.
@@ -81,8 +78,6 @@ class ClaimParser:
         self._skim_codes = skim_codes if observer is None else None
         self._skimmer: ClaimSkimmer | None = None
         self._unskimmed_blocks = 0  # blocks still to read segment by segment
-        # HL loops not yet read, as (index, text): the loops above the next claim read.
-        self._deferred_loops: list[tuple[int, str]] = []
         self._delimiters: Delimiters | None = None
         self._separator = "*"
         self._wanted: set[str] = set()  # the first three characters of segments we read
@@ -208,58 +203,18 @@ class ClaimParser:
                     self.service_lines += end
                 continue
             read += tag == "CLM"
-            yield from self._read_unit(tag, index, unit)
+            yield from self._handle(index, unit)
             if end and self._claim is not None:
                 yield self._finish_claim(end)  # type: ignore[misc]
         if read > (skipped + read) * SKIM_PAYS_FROM:
             self._unskimmed_blocks = BLOCKS_UNSKIMMED
 
-    def _read_unit(self, tag: str | None, index: int, text: str) -> Iterator[Claim]:
-        """Read one unit the skimmer handed over (a claim it opens stays open)."""
-        if tag == "HL":
-            self._hierarchical_loop(index, text)
-            return
-        if tag == "CLM":
-            self._read_deferred_loops()  # the loops above the claim, first
-        elif tag == "ST":
-            self._deferred_loops.clear()  # ST starts the set afresh
-        yield from self._handle(index, text)
-
-    def _hierarchical_loop(self, index: int, text: str) -> None:
-        """An HL unit: a billing provider loop (20) is read now; a subscriber or patient
-        loop waits until a claim under it is read, unless it sets the billing provider."""
-        assert self._delimiters is not None
-        separator = self._separator
-        level = _padded(text.split(self._delimiters.segment, 1)[0].split(separator), 4)[3]
-        if level == "20":
-            self._deferred_loops.clear()
-            self._drain(self._handle(index, text))
-            return
-        if level == "22":
-            self._deferred_loops.clear()  # its HL resets the payer: the loops before are moot
-        self._deferred_loops.append((index, text))
-        if (f"NM1{separator}85" in text or f"PRV{separator}BI" in text
-                or len(self._deferred_loops) > MAX_DEFERRED_LOOPS):
-            self._read_deferred_loops()
-
-    def _read_deferred_loops(self) -> None:
-        for index, text in self._deferred_loops:
-            self._drain(self._handle(index, text))
-        self._deferred_loops.clear()
-
-    @staticmethod
-    def _drain(claims: Iterator[Claim]) -> None:
-        """Read loops that cannot close a claim: none is open when they are read."""
-        for _ in claims:
-            raise AssertionError("a loop above the claims closed a claim")
-
     def _end_skim(self) -> Iterator[Claim]:
         """Hand what the skimmer holds to the handlers, before reading segment by segment
         or at the end of the file; a claim left open stays open for what follows."""
         if self._skimmer is not None:
-            for tag, index, text, _ in self._skimmer.take_carry():
-                yield from self._read_unit(tag, index, text)
-        self._read_deferred_loops()
+            for _, index, text, _ in self._skimmer.take_carry():
+                yield from self._handle(index, text)
 
     def _unknown(self, index: int, raw: str, separator: str, prefix: str,
                  known: set[str]) -> None:

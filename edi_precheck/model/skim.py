@@ -176,6 +176,7 @@ class ClaimSkimmer:
             # A unit starts here: the one before it is complete.
             position = match.start()
             hand_over = True
+            held_now = False  # the unit just closed went to the held loops
             if unit_tag == "CLM":
                 if not covered and (
                         lines == 0 or (clean and not awaiting and line_sum == total)):
@@ -189,6 +190,7 @@ class ClaimSkimmer:
                         held.clear()
                         held_here.clear()
                     held_here.append((unit_start, position))
+                    held_now = True
                     hand_over = len(held) + len(held_here) > MAX_HELD_LOOPS
                 elif level == "20":
                     held.clear()
@@ -204,7 +206,7 @@ class ClaimSkimmer:
                     held.clear()
                 for start, end in held_here:
                     yield event("HL", start, end)
-                if unit_tag != "HL" or not held_here:
+                if not held_now:
                     yield event(unit_tag, unit_start, position)
                 held_here.clear()
             unit_tag, unit_start = tag, position
