@@ -93,9 +93,9 @@ class Engine:
     With `ig`, pyx12 validates each transaction set against the implementation guide too
     (in `jobs` processes), and `ack_text()` is the 999 of everything checked. `skim=False`
     builds every claim, even those no check can find anything in (`model.skim`): slower,
-    same report. Raises
-    `PolicyError` / `CrosswalkError` when they cannot be loaded: the run cannot proceed
-    before any EDI is read. Close it (or use `with`) to stop worker processes.
+    same report. Raises `PolicyError` / `CrosswalkError` when they cannot be loaded: the
+    run cannot proceed before any EDI is read. Close it (or use `with`) to stop worker
+    processes.
     """
 
     def __init__(self, policy_paths: Iterable[Path] = (), crosswalk_path: Path | None = None,

@@ -157,12 +157,6 @@ class SegmentReader:
 
     # -- segments -------------------------------------------------------------------------
 
-    def batches(self) -> Iterator[tuple[int, list[str]]]:
-        """Yield `(index of the first segment, raw segments)`: `blocks()`, split."""
-        for first, text, _ in self.blocks():
-            assert self.delimiters is not None
-            yield first, text.split(self.delimiters.segment)
-
     def blocks(self) -> Iterator[tuple[int, str, int]]:
         """Yield `(index of the first segment, text, number of segments)`, one per chunk
         or so.
@@ -272,10 +266,10 @@ class SegmentReader:
         """Each segment as `(index, fields)`; segments with no valid tag are reported
         (`x12.syntax`) and left out. The simple interface, for callers that need every
         segment split."""
-        for first, batch in self.batches():
+        for first, text, _ in self.blocks():
             assert self.delimiters is not None
             separator = self.delimiters.element
-            for offset, raw in enumerate(batch):
+            for offset, raw in enumerate(text.split(self.delimiters.segment)):
                 fields = raw.split(separator)
                 if not is_segment_tag(fields[0]):
                     self.report_bad_tag(first + offset)
