@@ -132,6 +132,23 @@ def test_ack_is_a_valid_999_for_all_files(tmp_path):
     assert outcome.crash is None and outcome.errors == []
 
 
+def test_a_set_pyx12_cannot_acknowledge_is_counted_rejected(tmp_path):
+    """A damaged ST (a separator flipped to '+') stops pyx12 part-way through its 999."""
+    accident = REAL / ("irobayna__stupidedi__spec__fixtures__005010__X223A2_HC837_Health_"
+                       "Care_Claim_Institutional__pass__automobile-accident.edi")
+    damaged = accident.read_text().replace("ST*837*557766*", "ST*837*557766+", 1)
+    assert damaged != accident.read_text()
+    ack = tmp_path / "out.999"
+    result = run_cli("check", "--ack", str(ack), str(write(tmp_path, "st.837", damaged)))
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    assert any(f["rule"] == "x12.ig" for f in json.loads(
+        run_cli("check", "--format", "json", str(tmp_path / "st.837")).stdout)["files"][0][
+        "findings"])
+    segments = [s.strip() for s in ack.read_text().split("~") if s.strip()]
+    assert "AK9*R*1*1*0" in segments  # received, not accepted
+    assert validate(ack.read_text()).errors == []
+
+
 def test_ack_needs_ig():
     result = run_cli("check", "--no-ig", "--ack", "x.999", str(CLEAN_P))
     assert result.exit_code == 2 and "--ack" in result.stderr

@@ -31,21 +31,25 @@ class AckBuilder:
         self._envelope: tuple[list[str], list[str]] | None = None
 
     def add(self, group_key: tuple[str, int, int], ack: str) -> None:
-        """Add one set's 999 (empty when pyx12 could not validate it: counted, not accepted)."""
+        """Add one set's 999. When pyx12 could not validate the set (no 999), or stopped
+        writing its 999 part-way (no AK9: it fails so on a damaged ST), the set is counted
+        as received and not accepted."""
         segments = _segments(ack)
         tags = [fields[0] for fields in segments]
         group = self._groups.get(group_key)
-        if "AK1" not in tags:
+        if not {"ISA", "GS", "AK1"}.issubset(tags):
             if group is not None:
                 group.received += 1
             return
         if self._envelope is None:
             self._envelope = (segments[tags.index("ISA")], segments[tags.index("GS")])
-        ak1 = segments[tags.index("AK1")]
+        start = tags.index("AK1")
         if group is None:
-            group = self._groups[group_key] = _Group(ak1)
-        body = segments[tags.index("AK1") + 1:tags.index("AK9")]
+            group = self._groups[group_key] = _Group(segments[start])
         group.received += 1
+        if "AK9" not in tags[start:]:
+            return
+        body = segments[start + 1:tags.index("AK9", start)]
         if not body:  # accepted with no AK2 block
             group.accepted += 1
             return
