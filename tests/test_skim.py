@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from conftest import FIXTURES, listing, pretty_printed, run_cli, with_crlf
 from edi_precheck.engine import Engine, read_claims
-from edi_precheck.model import skim
+from edi_precheck.model import parser, skim
 from edi_precheck.report.results import FileResult
 from edi_precheck.sources import Source
 from edi_precheck.synth import write_837p
@@ -212,3 +212,11 @@ def test_a_loop_that_sets_the_billing_provider_is_always_read():
     loops = [unit for tag, _, unit, _ in events if tag == "HL"]
     assert any("PRV*BI" in unit for unit in loops)
     assert [unit.split("*")[1] for tag, _, unit, _ in events if tag == "CLM"] == ["A3"]
+
+
+@pytest.mark.parametrize("chunk", (211, 4096))
+def test_a_unit_too_long_to_carry_is_read_by_the_handlers(chunk: int,
+                                                          monkeypatch: pytest.MonkeyPatch):
+    """A unit longer than the carry limit is read segment by segment: same report."""
+    monkeypatch.setattr(parser, "MAX_CARRIED_CHARS", 300)
+    assert_same_report(synthetic(80, 0.3), monkeypatch, chunk)

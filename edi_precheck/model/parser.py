@@ -52,6 +52,10 @@ PROVIDER_ROLES = {
 # by segment before the skim tries again.
 SKIM_PAYS_FROM = 0.5
 BLOCKS_UNSKIMMED = 7
+# A unit still open after a block is read again with the next; one longer than this (a
+# claim of thousands of lines, a set of segments with no HL or CLM) is handed to the
+# handlers instead, so that neither time nor memory grows with it.
+MAX_CARRIED_CHARS = 1 << 20
 
 Handler = Callable[[int, list[str]], Claim | None]
 SegmentObserver = Callable[[int, str, Delimiters], None]
@@ -138,6 +142,8 @@ class ClaimParser:
             elif self._skimmer is not None and (
                     events := self._skimmer.skim(first, text)) is not None:
                 yield from self._read_units(events)
+                if self._skimmer.carried_chars > MAX_CARRIED_CHARS:
+                    yield from self._end_skim()
             else:
                 yield from self._end_skim()
                 yield from self._read_segments(first, text)

@@ -103,6 +103,11 @@ class ClaimSkimmer:
             return None
         return list(self.units(first, text))
 
+    @property
+    def carried_chars(self) -> int:
+        """The length of the unit left open by the last block (0: none)."""
+        return len(self._carry[2]) if self._carry is not None else 0
+
     def can_skim(self, text: str) -> bool:
         """False when a segment of `text` has a malformed tag."""
         return self._bad_tag.search(self._terminator + text) is None
