@@ -3,9 +3,11 @@
  * per claim (the benchmark measured those at about 7 us a claim, the skim's whole cost).
  *
  * skim.py holds the reference implementation and the documentation; this file follows it
- * step by step. Where this one cannot decide as cheaply (a charge that is not plain digits,
- * a code with non-ASCII letters), it hands the claim over to be read in full, which is
- * always safe: tests/test_skim.py checks that reports do not change either way.
+ * step by step, except that it knows a loop sets the billing provider by its NM1*85 or
+ * PRV*BI segment where skim.py searches the loop's text. Where this one cannot decide as
+ * cheaply (a charge that is not plain digits, a code with non-ASCII letters), it hands the
+ * claim over to be read in full, which is always safe: tests/test_skim.py checks that
+ * reports do not change either way.
  *
  * scan(scan, first, carried_over, terminator, separator, component, codes, held, max_held)
  *   scan          the terminator, then the block's segments joined by the terminator

@@ -129,24 +129,23 @@ class ClaimParser:
     def __iter__(self) -> Iterator[Claim]:
         last = 0
         for first, text, count in self.reader.blocks():
+            events: list[UnitEvent] | None = None
             if first != last + 1:  # the reader dropped a segment: units cannot span the gap
                 yield from self._end_skim()
-            if self.reader.delimiters is not self._delimiters:
+            if self.reader.delimiters is not self._delimiters:  # an ISA, a new interchange
                 yield from self._end_skim()
                 self._use_delimiters(self.reader.delimiters)
-                yield from self._read_segments(first, text)
             elif self._unskimmed_blocks:
                 self._unskimmed_blocks -= 1
+            elif self._skimmer is not None:
+                events = self._skimmer.skim(first, text)
+            if events is None:
                 yield from self._end_skim()
                 yield from self._read_segments(first, text)
-            elif self._skimmer is not None and (
-                    events := self._skimmer.skim(first, text)) is not None:
-                yield from self._read_units(events)
-                if self._skimmer.carried_chars > MAX_CARRIED_CHARS:
-                    yield from self._end_skim()
             else:
-                yield from self._end_skim()
-                yield from self._read_segments(first, text)
+                yield from self._read_units(events)
+                if self._skimmer is not None and self._skimmer.carried_chars > MAX_CARRIED_CHARS:
+                    yield from self._end_skim()
             last = first + count - 1
         yield from self._end_skim()
         self.envelope.at_end_of_file(last)

@@ -41,7 +41,6 @@ SKIPPED = ""
 # after it). The tag is None for segments that continue what the parser has open (a claim
 # from the block before); their end is 0 when the block ends before anything closes it.
 UnitEvent = tuple[str | None, int, str, int]
-LINE_TAGS = frozenset({"LX", "SV1", "SV2"})
 # Subscriber and patient loops held back at most; more are handed over at once.
 MAX_HELD_LOOPS = 8
 
