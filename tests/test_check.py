@@ -170,3 +170,15 @@ def test_rules_command_lists_the_catalog():
     assert (dose["severity"], dose["snip"], dose["denial"]) == ("error", 6, "CARC 16")
     text = run_cli("rules").stdout
     assert "admin.missing" in text and "warning" in text
+
+
+def test_a_line_numbered_zero_is_reported_without_a_line_number(tmp_path):
+    """LX*0 is no line number: the finding names no line, and the report stays valid."""
+    text = (FIXTURES / "837p/prolia_medicare_clean.837").read_text()
+    damaged = text.replace("LX*1~SV1*HC:J0897:JZ*1650*UN*60", "LX*0~SV1*HC:J0897:JZ*1650*UN*1")
+    path = tmp_path / "lx0.837"
+    path.write_text(damaged)
+    document, code = report_of("--no-ig", str(path))  # report_of validates the schema
+    dose = [f for f in document["files"][0]["findings"] if f["rule"] == "units.dose"]
+    assert code == 1
+    assert [(f["line"], f["code"], f["segment"]) for f in dose] == [(None, "J0897", "SV1")]

@@ -2,18 +2,21 @@
 
 Mutations are what transfers and hand edits do to files: flipped bits, cut and doubled
 segments, truncation. Whatever the damage: no exception escapes, the file is reported, and
-no more claims are read than the damaged bytes hold CLM segments.
+no more claims are read than the damaged bytes hold CLM segments, and the JSON report is
+still valid against its schema.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import jsonschema
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import FIXTURES, REAL
 from edi_precheck import check_bytes
+from edi_precheck.policy import schema
 
 SOURCES = [
     FIXTURES / "837p/multi_st.837", FIXTURES / "837i/prolia_two_claims.837",
@@ -23,6 +26,7 @@ SOURCES = [
     REAL / ("irobayna__stupidedi__spec__fixtures__005010__X223A2_HC837_Health_Care_Claim_"
             "Institutional__pass__automobile-accident.edi"),
 ]
+REPORT_SCHEMA = schema("report")
 DATA = {path.name: path.read_bytes() for path in SOURCES}
 
 
@@ -71,6 +75,7 @@ def test_damaged_files_never_raise_and_never_invent_claims(data: bytes):
     assert file.service_lines <= data.count(b"LX")
     for finding in report.findings:
         assert finding.rule and finding.message
+    jsonschema.validate(report.to_dict(), REPORT_SCHEMA)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

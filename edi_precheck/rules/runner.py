@@ -41,7 +41,8 @@ class _LazyCodeSet:
 
 
 def _line_number(text: str) -> int | None:
-    return int(text) if text.isdigit() else None
+    """LX01 as the report's line number; None when it is not one (LX*0, LX*A)."""
+    return int(text) if text.isdigit() and int(text) > 0 else None
 
 
 class ClaimChecker:
