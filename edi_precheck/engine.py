@@ -22,7 +22,7 @@ from edi_precheck.model.parser import SegmentObserver
 from edi_precheck.policy import Crosswalk, Policy, load_policies
 from edi_precheck.report.results import FileResult, Report
 from edi_precheck.rules import catalog
-from edi_precheck.rules.runner import ClaimChecker
+from edi_precheck.rules.runner import ClaimChecker, policy_grade
 from edi_precheck.sources import Source
 
 log = LibraryLogger("edi_precheck")
@@ -183,9 +183,9 @@ class Engine:
 
     def _grade_file_finding(self, finding: Finding) -> Finding | None:
         """x12.* findings take their severity and denial from the first policy, if it says."""
-        setting = self.policies[0].rules.get(finding.rule) if self.policies else None
-        if setting is None:
+        if not self.policies or finding.rule not in self.policies[0].rules:
             return finding
-        if setting.severity is None:
+        severity, denial = policy_grade(catalog()[finding.rule], self.policies[0])
+        if severity is None:
             return None
-        return dataclasses.replace(finding, severity=setting.severity, denial=setting.denial)
+        return dataclasses.replace(finding, severity=severity, denial=denial)

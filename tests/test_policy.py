@@ -160,6 +160,33 @@ def test_policy_can_regrade_and_switch_off_rules(tmp_path):
     assert not any(rule == "auth.missing" for rule, _ in rules)
 
 
+def test_a_setting_without_severity_keeps_the_catalog_default(tmp_path):
+    """A policy that only names a rule's denial does not make a warning an error."""
+    document = shipped_document()
+    document["rules"]["admin.missing"] = {"denial": "CARC 16"}
+    document["rules"]["units.dose"] = {"denial": "CARC 16"}
+    del document["rules"]["ndc.quantity"]
+    base = (FIXTURES / "837p/prolia_medicare_clean.837").read_text()
+    text = (base.replace("UN*60***1", "UN*1***1")  # units.dose, ndc.quantity: errors
+            .replace("LX*2~SV1*HC:96372*45*UN*1***1~DTP*472*D8*20260310~", "")  # admin
+            .replace("CLM*PMC0001*1695*", "CLM*PMC0001*1650*").replace("SE*31*", "SE*28*"))
+    claim = tmp_path / "claim.837"
+    claim.write_text(text)
+    result = run_cli("check", "--no-ig", "--format", "json", "--policy",
+                     str(write_policy(tmp_path, document)), str(claim))
+    graded = {(f["rule"], f["severity"], f["denial"])
+              for f in json.loads(result.stdout)["files"][0]["findings"]}
+    assert graded == {("admin.missing", "warning", "CARC 16"),
+                      ("units.dose", "error", "CARC 16"), ("ndc.quantity", "error", "")}
+
+
+def test_the_catalog_defaults_are_the_shipped_policy_grades():
+    """`edi-precheck rules` and a user's policy that leaves a rule out agree."""
+    document = shipped_document()
+    for rule in catalog().values():
+        assert document["rules"][rule.id]["severity"] == str(rule.severity), rule.id
+
+
 def test_payer_rule_can_regrade_for_its_payers(tmp_path):
     document = shipped_document()
     document["payer_rules"][0]["severity"] = {"modifier.waste_missing": "warning"}

@@ -76,8 +76,14 @@ class Billing:
 
 @dataclass(frozen=True, slots=True)
 class RuleSetting:
+    """How a policy grades one rule. A setting without a severity keeps the catalog's."""
+
     severity: Severity | None  # None: the rule is off
     denial: str = ""
+    sets_severity: bool = True
+
+    def severity_or(self, default: Severity) -> Severity | None:
+        return self.severity if self.sets_severity else default
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,8 +180,8 @@ class Policy:
                 revenue_codes=frozenset(billing["revenue_codes"]),
                 administration_codes=frozenset(billing["administration_codes"])),
             products=products,
-            rules={rule_id: RuleSetting(SEVERITIES[spec.get("severity", "error")],
-                                        spec.get("denial", ""))
+            rules={rule_id: RuleSetting(SEVERITIES.get(spec.get("severity", "")),
+                                        spec.get("denial", ""), "severity" in spec)
                    for rule_id, spec in document["rules"].items()},
             payer_rules=payer_rules,
             product_by_ndc={ndc: product for product in products.values()

@@ -40,6 +40,15 @@ class _LazyCodeSet:
         return self._code_set
 
 
+def policy_grade(rule: Rule, policy: Policy | None) -> tuple[Severity | None, str]:
+    """A rule's severity (None: off) and denial under `policy`: what the policy says,
+    else the catalog's default severity."""
+    setting = policy.rules.get(rule.id) if policy is not None else None
+    if setting is None:
+        return rule.severity, ""
+    return setting.severity_or(rule.severity), setting.denial
+
+
 def _line_number(text: str) -> int | None:
     """LX01 as the report's line number; None when it is not one (LX*0, LX*A)."""
     return int(text) if text.isdigit() and int(text) > 0 else None
@@ -121,9 +130,7 @@ class ClaimChecker:
     def _grade(rule: Rule, policy: Policy, payer_rules: Iterable[PayerRule]
                ) -> tuple[Severity | None, str]:
         """Severity and denial: the catalog's default, the policy's, then payer rules'."""
-        setting = policy.rules.get(rule.id)
-        severity = setting.severity if setting else rule.severity
-        denial = setting.denial if setting else ""
+        severity, denial = policy_grade(rule, policy)
         for payer_rule in payer_rules:
             if rule.id in payer_rule.severity:
                 severity = payer_rule.severity[rule.id]

@@ -24,12 +24,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from edi_precheck.findings import Severity
 from edi_precheck.rules._registry import rule
 from edi_precheck.rules.context import ClaimContext, DrugLine, Problem
 from edi_precheck.rules.modifier.invalid import MODIFIER
 
 
-@rule("modifier.not_allowed", snip=6)
+@rule("modifier.not_allowed", snip=6, severity=Severity.WARNING)
 def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
     allowed = ctx.policy.billing.allowed_modifiers
     for modifier in drug.line.modifiers:

@@ -25,11 +25,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from edi_precheck.findings import Severity
 from edi_precheck.rules._registry import rule
 from edi_precheck.rules.context import ClaimContext, DrugLine, Problem
 
 
-@rule("ndc.unknown", snip=5)
+@rule("ndc.unknown", snip=5, severity=Severity.WARNING)
 def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
     ndc = drug.ndc11
     if ndc is None or ctx.crosswalk.entries(ndc) or ndc in ctx.policy.product_by_ndc:

@@ -28,13 +28,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from edi_precheck.findings import Severity
 from edi_precheck.rules._registry import rule
 from edi_precheck.rules.context import ClaimContext, DrugLine, Problem
 
 CLAIM_ROLES = ("rendering", "attending", "referring", "operating")
 
 
-@rule("provider.specialty", snip=7)
+@rule("provider.specialty", snip=7, severity=Severity.WARNING)
 def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
     required = drug.specialist_taxonomies
     if not required:

@@ -25,11 +25,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from edi_precheck.findings import Severity
 from edi_precheck.rules._registry import rule
 from edi_precheck.rules.context import ClaimContext, DrugLine, Problem
 
 
-@rule("revenue.code", snip=6)
+@rule("revenue.code", snip=6, severity=Severity.WARNING)
 def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
     codes = ctx.policy.billing.revenue_codes
     if ctx.claim.kind != "837I" or drug.line.revenue_code in codes:
