@@ -197,6 +197,28 @@ def test_payer_rule_can_regrade_for_its_payers(tmp_path):
     assert [f["severity"] for f in waste] == ["warning"]
 
 
+def test_a_product_payer_rule_grades_claim_findings_of_its_products_only(tmp_path):
+    """The Xgeva-only payer rule switches admin.missing off for Xgeva claims, not Prolia's."""
+    document = shipped_document()
+    (oncology,) = [rule for rule in document["payer_rules"]
+                   if rule["id"] == "commercial-oncology-specialist"]
+    oncology["severity"] = {"admin.missing": "off"}
+    policy = str(write_policy(tmp_path, document))
+    xgeva = ((FIXTURES / "837p/xgeva_commercial_clean.837").read_text()
+             .replace("LX*2~SV1*HC:96401*110*UN*1***1~DTP*472*D8*20260407~", "")
+             .replace("CLM*XCC0001*2710*", "CLM*XCC0001*2600*").replace("SE*37*", "SE*34*"))
+    prolia = xgeva.replace("N4*55513073001", "N4*55513071001")
+    admin = {}
+    for name, text in (("xgeva", xgeva), ("prolia", prolia)):
+        claim = tmp_path / f"{name}.837"
+        claim.write_text(text)
+        result = run_cli("check", "--no-ig", "--format", "json", "--policy", policy, str(claim))
+        findings = json.loads(result.stdout)["files"][0]["findings"]
+        assert not [f for f in findings if f["rule"].startswith("x12.")]
+        admin[name] = [f["severity"] for f in findings if f["rule"] == "admin.missing"]
+    assert admin == {"xgeva": [], "prolia": ["warning"]}
+
+
 def test_a_users_policy_can_cover_another_code(tmp_path):
     document = copy.deepcopy(shipped_document())
     document["id"] = "denosumab-local"

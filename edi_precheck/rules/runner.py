@@ -49,6 +49,20 @@ def policy_grade(rule: Rule, policy: Policy | None) -> tuple[Severity | None, st
     return setting.severity_or(rule.severity), setting.denial
 
 
+def _claim_payer_rules(ctx: ClaimContext, problem: Problem) -> list[PayerRule]:
+    """The payer rules that grade a claim-level problem: those of the drug line it points
+    at; else the claim's payer's rules that are not limited to some codes or products, or
+    whose codes or products a drug line of the claim bills."""
+    for drug in ctx.drug_lines:
+        if problem.line is not None and drug.line is problem.line:
+            return list(drug.payer_rules)
+    payer = ctx.claim.payer
+    return [rule for rule in ctx.policy.payer_rules
+            if rule.matches_payer(payer.filing_indicator, payer.payer_id)
+            and (not (rule.codes or rule.products)
+                 or any(rule in drug.payer_rules for drug in ctx.drug_lines))]
+
+
 def _line_number(text: str) -> int | None:
     """LX01 as the report's line number; None when it is not one (LX*0, LX*A)."""
     return int(text) if text.isdigit() and int(text) > 0 else None
@@ -108,13 +122,7 @@ class ClaimChecker:
                  drug: DrugLine | None) -> Iterable[Finding]:
         """The graded finding of `problem` (none when the policy turns the rule off)."""
         claim = ctx.claim
-        payer_rules: Iterable[PayerRule]
-        if drug is not None:
-            payer_rules = drug.payer_rules
-        else:
-            payer_rules = [r for r in ctx.policy.payer_rules
-                           if r.matches_payer(claim.payer.filing_indicator,
-                                              claim.payer.payer_id)]
+        payer_rules = drug.payer_rules if drug is not None else _claim_payer_rules(ctx, problem)
         severity, denial = self._grade(rule, ctx.policy, payer_rules)
         if severity is None:
             return ()
