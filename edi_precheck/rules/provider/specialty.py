@@ -5,7 +5,9 @@ For payer rules that list specialist taxonomies (commercial plans for Xgeva-type
 the shipped policy), that a provider of the line or claim has one of those taxonomy codes
 (PRV03): the rendering provider (the line's 2420A when it has one, which replaces the
 claim's 2310B for that line), the attending provider of an 837I, the referring or operating
-provider; the billing provider when no other is named.
+provider. An 837P sends 2310B only when the rendering provider is not the billing provider,
+so without one the billing provider (PRV*BI) counts as rendering; an 837I's billing provider
+counts when no other is named.
 
 ## Why it matters
 Plans that require an oncologist or endocrinologist deny the drug for other prescribers
@@ -44,7 +46,9 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
     providers = [p for p in claim.providers if p.role in CLAIM_ROLES]
     if drug.line.rendering is not None:  # a line's rendering provider replaces the claim's
         providers = [p for p in providers if p.role != "rendering"] + [drug.line.rendering]
-    if not providers:
+    if claim.kind == "837P" and not any(p.role == "rendering" for p in providers):
+        providers.append(claim.billing)  # no 2310B: the billing provider rendered it
+    elif not providers:
         providers = [claim.billing]
     taxonomies = sorted({p.taxonomy for p in providers if p.taxonomy})
     if required.intersection(taxonomies):
