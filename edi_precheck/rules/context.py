@@ -39,10 +39,11 @@ class DrugLine:
 
     line: ServiceLine
     entry: CodeEntry
-    product: Product | None  # decided by the NDC, else by a code with one product
+    product: Product | None  # decided by the NDC, a code with one product, or the dose
     candidates: tuple[Product, ...]  # what the line may be: the product, or the code's
     payer_rules: tuple[PayerRule, ...]
     ndc11: str | None  # the line's NDC in 11-digit form, when it can be read as one
+    decided_by: str = ""  # what decided `product`: "ndc", "code" or "dose"
 
     @property
     def code(self) -> str:
@@ -112,16 +113,32 @@ def build_drug_line(line: ServiceLine, claim: Claim, policy: Policy) -> DrugLine
         return None
     ndc11 = normalize_ndc(line.ndc) if line.ndc else None
     product = policy.product_by_ndc.get(ndc11) if ndc11 else None
-    by_code = policy.products_for_code(entry.code)
-    if product is None and len(by_code) == 1:
-        product = by_code[0]
-    candidates = (product,) if product is not None else by_code
+    candidates = policy.products_for_code(entry.code)
+    decided_by = "ndc" if product is not None else ""
+    if product is None and len(candidates) == 1:
+        product, decided_by = candidates[0], "code"
+    elif product is None:
+        # No NDC names the product: the dose may (J0897 at 120 units is Xgeva, not Prolia).
+        dose = _units_of_code_on_date(line, claim)
+        at_dose = tuple(p for p in candidates if dose in p.dose_units)
+        if len(at_dose) == 1:
+            product, decided_by = at_dose[0], "dose"
+        candidates = at_dose or candidates
+    candidates = (product,) if product is not None else candidates
     payer = claim.payer
     payer_rules = tuple(
         rule for rule in policy.payer_rules
         if rule.matches_payer(payer.filing_indicator, payer.payer_id)
         and rule.matches_line(entry.code, product))
-    return DrugLine(line, entry, product, candidates, payer_rules, ndc11)
+    return DrugLine(line, entry, product, candidates, payer_rules, ndc11, decided_by)
+
+
+def _units_of_code_on_date(line: ServiceLine, claim: Claim) -> Decimal:
+    """Every unit of `line`'s code on its date, given and wasted (JW): the dose billed."""
+    day = line.service_date or claim.service_date
+    return sum((other.units_value or Decimal(0) for other in claim.lines
+                if other.code == line.code and (other.service_date or claim.service_date) == day),
+               Decimal(0))
 
 
 def decimal_text(value: Decimal) -> str:

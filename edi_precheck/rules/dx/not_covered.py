@@ -2,9 +2,10 @@
 
 ## What it checks
 That at least one diagnosis the line relies on (837P: pointed at; 837I: the claim's)
-matches an indication of the product the NDC names (or, without an NDC, of any product the
-code covers), including indications that need a second code on the claim (bone loss on an
-aromatase inhibitor needs Z79.811 with a C50 breast cancer code).
+matches an indication of the product the NDC names (without one: the product the units are
+a dose of, else any product the code covers), including indications that need a second code
+on the claim (bone loss on an aromatase inhibitor needs Z79.811 with a C50 breast cancer
+code).
 
 ## Why it matters
 The classic denosumab medical-necessity denial (CARC 50, RARC N115): an Xgeva dose for
@@ -46,9 +47,14 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
                 or any(matches_icd10(code, indication.with_any) for code in claim_codes)):
             return
     labels = sorted({indication.label for indication in indications})
+    product = drug.describe_product()
+    if drug.decided_by == "dose":
+        product += f" (no NDC on the line; its units are {product}'s dose)"
+        check = "check the units and add the NDC"
+    else:
+        check = "check the NDC (it decides the product)"
     yield Problem(
-        f"no diagnosis on the line ({', '.join(codes)}) supports "
-        f"{drug.describe_product()}; its indications: {'; '.join(labels)}",
-        "point the line at the diagnosis the drug was given for, or check the NDC "
-        "(it decides the product)", segment=drug.service_segment,
-        segment_index=drug.line.segment_index)
+        f"no diagnosis on the line ({', '.join(codes)}) supports {product}; its "
+        f"indications: {'; '.join(labels)}",
+        f"point the line at the diagnosis the drug was given for, or {check}",
+        segment=drug.service_segment, segment_index=drug.line.segment_index)
