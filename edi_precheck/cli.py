@@ -6,6 +6,7 @@ import gc
 import json
 import os
 import sys
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -55,11 +56,28 @@ def _output(path: Path | None) -> Iterator[TextIO]:
         yield stream
 
 
-def _sources(paths: tuple[str, ...]) -> list[Source]:
+def _sources(paths: tuple[str, ...], outputs: dict[str, Path | None]) -> list[Source]:
+    """The inputs PATHS name, kept apart from the files the run writes (`outputs`, by
+    option): a folder search passes over those, and none may be an input or another
+    option's file, or lie in a folder that does not exist. Checked before any work."""
+    written = {option: path for option, path in outputs.items() if path is not None}
     try:
-        return expand(list(paths))
+        sources = expand(list(paths), skip=written.values())
     except SourceError as error:
         raise RunError(str(error)) from None
+    inputs = {source.path.resolve() for source in sources if source.path is not None}
+    seen: dict[Path, str] = {}
+    for option, path in written.items():
+        resolved = path.resolve()
+        if resolved in seen:
+            raise RunError(f"{seen[resolved]} and {option} must be different files")
+        seen[resolved] = option
+        if resolved in inputs:
+            raise RunError(f"{option} {path} is an input file: edi-precheck never writes "
+                           "over its input")
+        if not resolved.parent.is_dir():
+            raise RunError(f"{option} {path}: folder {path.parent} does not exist")
+    return sources
 
 
 def _log_finding(file: str, finding: Finding) -> None:
@@ -126,7 +144,26 @@ def _fail_on_option(function: Any) -> Any:
         help="Exit 1 when a finding reaches this severity.")(function)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The command group; a defect of ours ends the run with exit 2 and a message, never
+    a traceback and exit 1 (which a hook would read as "findings", and go on)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as error:
+            where = traceback.extract_tb(error.__traceback__)[-1]
+            place = f"{Path(where.filename).name}:{where.lineno}"
+            # The error's text may quote file content: only its type and place are shown.
+            log.error("internal_error", error=type(error).__name__, at=place)
+            raise RunError(f"internal error ({type(error).__name__} at {place}); the run "
+                           "stopped. Please report it to the edi-precheck maintainers, "
+                           "with this line and not the file") from None
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="edi-precheck")
 @click.option("--log-format", type=click.Choice(["auto", "json", "console"]), default="auto",
               show_default=True, help="Logs on stderr: JSON lines unless stderr is a terminal.")
@@ -165,7 +202,7 @@ def check(paths: tuple[str, ...], policy_paths: tuple[Path, ...], crosswalk: Pat
     """
     if ack_path is not None and not ig:
         raise RunError("--ack needs implementation-guide validation; drop --no-ig")
-    sources = _sources(paths)
+    sources = _sources(paths, {"--output": output, "--ack": ack_path})
     try:
         engine = Engine(policy_paths, crosswalk, ig=ig, jobs=jobs)
     except (PolicyError, CrosswalkError) as error:
@@ -244,12 +281,10 @@ def split_command(paths: tuple[str, ...], clean_path: Path, held_path: Path,
     rebuilt envelopes. Exit 0: everything clean; 1: some claims held or not written; 2: the
     run failed.
     """
-    from edi_precheck.split import check_paths_apart, split
+    from edi_precheck.split import split
 
-    with _spooled(_sources(paths)) as sources:
-        problem = check_paths_apart(sources, [clean_path, held_path])
-        if problem:
-            raise RunError(problem)
+    outputs = {"--clean": clean_path, "--held": held_path, "--output": output}
+    with _spooled(_sources(paths, outputs)) as sources:
         try:
             engine = Engine(policy_paths, crosswalk, ig=ig, jobs=jobs)
         except (PolicyError, CrosswalkError) as error:
@@ -268,11 +303,14 @@ def split_command(paths: tuple[str, ...], clean_path: Path, held_path: Path,
                 outcome = split(engine, sources, clean_path, held_path, FAIL_ON[fail_on],
                                 on_route, on_file=lambda r: _log_file("file.checked", r))
             except OSError as error:
-                raise RunError(f"cannot write the outputs: {error.strerror}") from None
+                where = f" {error.filename}" if error.filename else ""
+                raise RunError(f"cannot write the outputs{where}: {error.strerror}") from None
     with _output(output) as stream:
         _write_split_summary(stream, output_format, outcome, routes, clean_path, held_path)
     held_any = outcome.counts["held"] or outcome.counts["not written"]
-    sys.exit(EXIT_FINDINGS if held_any else EXIT_CLEAN)
+    # A file that could not be read holds no claim to hold, but must not pass as clean.
+    blocked = held_any or outcome.report.blocks(FAIL_ON[fail_on])
+    sys.exit(EXIT_FINDINGS if blocked else EXIT_CLEAN)
 
 
 @contextmanager
@@ -341,16 +379,17 @@ def lines(paths: tuple[str, ...], codes: tuple[str, ...], all_lines: bool,
     PATHS are files, folders (searched recursively for .837 .x12 .edi .txt .dat) or - for
     stdin.
     """
-    sources = _sources(paths)
+    sources = _sources(paths, {"--output": output})
+    try:  # a policy named is checked even when --code or --all says what to list
+        policies = [load_policy(path, catalog().keys()) for path in policy_paths]
+        if not policies and not (codes or all_lines):
+            policies = shipped_policies(catalog().keys())
+    except PolicyError as error:
+        raise RunError(str(error)) from None
     wanted: frozenset[str] | None = None
     if codes:
         wanted = frozenset(code.upper() for code in codes)
     elif not all_lines:
-        try:
-            policies = ([load_policy(path, catalog().keys()) for path in policy_paths]
-                        or shipped_policies(catalog().keys()))
-        except PolicyError as error:
-            raise RunError(str(error)) from None
         wanted = frozenset(code for policy in policies for code in policy.codes)
     report = Report(__version__, [])
     with _output(output) as stream, _progress(sources) as on_bytes:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,8 +39,13 @@ class Source:
                 yield stream
 
 
-def expand(arguments: list[str]) -> list[Source]:
-    """Every file an argument names: a file as is, a folder's EDI files recursively."""
+def expand(arguments: list[str], skip: Iterable[Path] = ()) -> list[Source]:
+    """Every file an argument names: a file as is, a folder's EDI files recursively.
+
+    A folder search passes over `skip`, the files the run itself writes (a report.txt
+    left in the folder by yesterday's run is not an input).
+    """
+    skipped = {path.resolve() for path in skip}
     sources: list[Source] = []
     for argument in arguments:
         if argument == STDIN_NAME:
@@ -50,7 +55,8 @@ def expand(arguments: list[str]) -> list[Source]:
         if path.is_dir():
             found = sorted(
                 child for child in path.rglob("*")
-                if child.suffix.lower() in EDI_SUFFIXES and child.is_file())
+                if child.suffix.lower() in EDI_SUFFIXES and child.is_file()
+                and child.resolve() not in skipped)
             sources.extend(Source(str(child), child) for child in found)
         elif path.exists():
             sources.append(Source(argument, path))

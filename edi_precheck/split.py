@@ -11,7 +11,8 @@ written at all, and the summary says so.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterable
+import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,7 +81,23 @@ class _Decisions:
 def split(engine: Engine, sources: list[Source], clean_path: Path, held_path: Path,
           threshold: Severity | None, on_route: Callable[[ClaimRoute], None],
           on_file: Callable[[FileResult], None] | None = None) -> SplitResult:
-    """Check `sources` and write their claims to `clean_path` and `held_path`."""
+    """Check `sources` and write their claims to `clean_path` and `held_path`.
+
+    A run that fails part-way removes both outputs: an earlier run's clean file left in
+    place could be sent by mistake.
+    """
+    try:
+        return _split(engine, sources, clean_path, held_path, threshold, on_route, on_file)
+    except BaseException:
+        for path in (clean_path, held_path):
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
+        raise
+
+
+def _split(engine: Engine, sources: list[Source], clean_path: Path, held_path: Path,
+           threshold: Severity | None, on_route: Callable[[ClaimRoute], None],
+           on_file: Callable[[FileResult], None] | None) -> SplitResult:
     outcome = SplitResult(engine.new_report())
     with atomic_output(clean_path) as clean, atomic_output(held_path) as held:
         for source, result in zip(sources, engine.check_all(sources), strict=True):
@@ -102,17 +119,3 @@ def split(engine: Engine, sources: list[Source], clean_path: Path, held_path: Pa
                 outcome.counts[name] += 1
                 on_route(ClaimRoute(source.name, unit.index, unit.claim_id, name, reasons))
     return outcome
-
-
-def check_paths_apart(inputs: Iterable[Source], outputs: Iterable[Path]) -> str | None:
-    """A reason the outputs cannot be written, or None: never over an input, never twice."""
-    resolved = [path.resolve() for path in outputs]
-    if len(set(resolved)) != len(resolved):
-        return "--clean and --held must be different files"
-    inputs_resolved = {source.path.resolve() for source in inputs if source.path is not None}
-    for path in resolved:
-        if path in inputs_resolved:
-            return f"{path} is an input file: split never writes over its input"
-        if not path.parent.is_dir():
-            return f"folder {path.parent} does not exist"
-    return None

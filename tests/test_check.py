@@ -182,3 +182,30 @@ def test_a_line_numbered_zero_is_reported_without_a_line_number(tmp_path):
     dose = [f for f in document["files"][0]["findings"] if f["rule"] == "units.dose"]
     assert code == 1
     assert [(f["line"], f["code"], f["segment"]) for f in dose] == [(None, "J0897", "SV1")]
+
+
+@pytest.mark.parametrize("option", ["--output", "--ack"])
+def test_the_report_never_overwrites_an_input(tmp_path, option):
+    source = tmp_path / "claims.837"
+    source.write_bytes((FIXTURES / "837p/prolia_medicare_clean.837").read_bytes())
+    before = source.read_bytes()
+    result = run_cli("check", "--jobs", "1", option, str(source), str(source))
+    assert result.exit_code == 2 and "never writes over its input" in result.stderr
+    assert source.read_bytes() == before
+
+
+def test_a_report_in_the_checked_folder_is_not_read_as_an_input(tmp_path):
+    """A daily run writing report.txt into the folder it checks does not check it next day."""
+    (tmp_path / "claims.837").write_bytes((FIXTURES / "837p/prolia_medicare_clean.837")
+                                          .read_bytes())
+    for _ in range(2):
+        result = run_cli("check", "--no-ig", "-o", str(tmp_path / "report.txt"), str(tmp_path))
+        assert result.exit_code == 0
+    assert "1 file" in (tmp_path / "report.txt").read_text()
+
+
+def test_an_unwritable_ack_stops_the_run_before_any_work(tmp_path):
+    result = run_cli("check", "--jobs", "1", "--ack", str(tmp_path / "no/ack.999"),
+                     "-o", str(tmp_path / "report.json"), DEMO)
+    assert result.exit_code == 2 and "does not exist" in result.stderr
+    assert not (tmp_path / "report.json").exists()

@@ -148,6 +148,14 @@ def test_not_json_and_missing_file(tmp_path):
     assert result.exit_code == 2 and "cannot read" in result.stderr
 
 
+def test_lines_rejects_an_invalid_policy_even_with_code(tmp_path):
+    broken = tmp_path / "broken.json"
+    broken.write_text("{ not json")
+    for listing in (("--code", "J0897"), ("--all",), ()):
+        result = run_cli("lines", *listing, "--policy", str(broken), DEMO)
+        assert result.exit_code == 2 and "not JSON" in result.stderr, listing
+
+
 def test_policy_can_regrade_and_switch_off_rules(tmp_path):
     document = shipped_document()
     document["rules"]["units.dose"]["severity"] = "warning"

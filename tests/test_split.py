@@ -200,3 +200,39 @@ def test_split_property_generated_claim_sets(tmp_path_factory, claims, per_st, s
 
 def test_real_sample_is_available():
     assert (REAL / "INDEX.md").exists()
+
+
+def test_an_unreadable_input_does_not_pass_as_clean(tmp_path):
+    summary, code = split(tmp_path, str(FIXTURES / "bad/binary.dat"))
+    assert code == 1
+    assert summary["clean"]["claims"] == summary["held"]["claims"] == 0
+    assert (tmp_path / "clean.837").read_bytes() == b""
+
+
+def test_short_envelope_segments_are_rebuilt(tmp_path):
+    """A GS cut down to two elements still gets a control number in the outputs."""
+    text = (FIXTURES / "837p/prolia_medicare_clean.837").read_text()
+    start = text.index("GS*")
+    source = tmp_path / "in.837"
+    source.write_text(text[:start] + "GS*HC" + text[text.index("~", start):])
+    summary, _ = split(tmp_path, str(source))
+    assert [r["claim_id"] for r in summary["claims"]] == ["PMC0001"]
+    written = next(p for p in (tmp_path / "clean.837", tmp_path / "held.837")
+                   if p.stat().st_size)
+    assert claim_ids(written) == Counter({"PMC0001": 1})
+
+
+def test_a_failed_split_leaves_no_output_to_send(tmp_path, monkeypatch):
+    """A defect mid-run exits 2 with a message, and yesterday's clean file is gone."""
+    import edi_precheck.split
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a defect")
+
+    monkeypatch.setattr(edi_precheck.split, "claim_units", broken)
+    (tmp_path / "clean.837").write_text("yesterday's claims")
+    result = run_cli("split", str(FIXTURES / "demo/demo.837"), "--clean",
+                     str(tmp_path / "clean.837"), "--held", str(tmp_path / "held.837"))
+    assert result.exit_code == 2
+    assert "internal error (RuntimeError" in result.stderr and "a defect" not in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

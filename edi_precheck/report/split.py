@@ -110,6 +110,14 @@ def claim_units(source: Source, on_cut_off: Callable[[int, str], None] | None = 
             on_cut_off(claim.index, claim.claim_id)
 
 
+def _with(fields: Segment, position: int, value: str) -> Segment:
+    """A copy of `fields` with element `position` set, padded when the input's segment
+    was short (a GS or HL cut down in transfer still gets its new control number)."""
+    copy = fields + [""] * (position + 1 - len(fields))
+    copy[position] = value
+    return copy
+
+
 class _Output:
     """One 837 being written: envelopes opened lazily, closed with their counts."""
 
@@ -142,23 +150,20 @@ class _Output:
             self._delimiters = claim.delimiters
             self._isa_control += 1
             self._isa = (file, isa_at)
-            self._isa_segment = list(claim.isa)
-            self._isa_segment[13] = f"{self._isa_control:09d}"
+            self._isa_segment = _with(claim.isa, 13, f"{self._isa_control:09d}")
             self._write(self._isa_segment)
         if self._gs != (file, isa_at, gs_at):
             self._close_group()
             self._gs_control += 1
             self._groups += 1
             self._gs = (file, isa_at, gs_at)
-            self._gs_segment = list(claim.gs)
-            self._gs_segment[6] = str(self._gs_control)
+            self._gs_segment = _with(claim.gs, 6, str(self._gs_control))
             self._write(self._gs_segment)
         if self._st != claim.envelope:
             self._close_transaction()
             self._st_control += 1
             self._sets += 1
-            st = list(claim.header[0])
-            st[2] = f"{self._st_control:04d}"
+            st = _with(claim.header[0], 2, f"{self._st_control:04d}")
             self._st = claim.envelope
             self._segments = 0
             self._hl = 0
@@ -170,8 +175,7 @@ class _Output:
         for position, loop in claim.hierarchy:
             if position not in self._written_loops:
                 self._hl += 1
-                hl = list(loop[0])
-                hl[1], hl[2] = str(self._hl), parent
+                hl = _with(_with(loop[0], 1, str(self._hl)), 2, parent)
                 self._write(hl)
                 for fields in loop[1:]:
                     self._write(fields)
