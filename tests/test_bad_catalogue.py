@@ -140,6 +140,17 @@ CASES = [
          frozenset({"x12.envelope"}), 8),
     Case("junk_after_iea", lambda: MULTI + b"\r\nthis is not x12\r\n",
          frozenset({"x12.syntax"}), 8),
+    # Numbers Python reads but X12 does not write: exponents overflow a sum, other
+    # scripts' digits and 5,000-digit pointers break int().
+    Case("charge_in_exponent_form", lambda: PROLIA.replace(b"JZ*1650*", b"JZ*9E999999*"),
+         frozenset(), 1),
+    Case("units_in_exponent_form", lambda: PROLIA.replace(b"UN*60***1", b"UN*9E999999***1"),
+         frozenset(), 1),
+    Case("pointer_in_superscript_digits",
+         lambda: PROLIA.replace(b"UN*60***1~", "UN*60***²~".encode()), frozenset(), 1),
+    Case("pointer_of_5000_digits",
+         lambda: PROLIA.replace(b"UN*60***1~", b"UN*60***" + b"1" * 5000 + b"~"),
+         frozenset(), 1),
 ]
 
 
@@ -157,6 +168,19 @@ def test_bad_input(case: Case, tmp_path: Path):
     if case.lines is not None:
         assert file["service_lines"] == case.lines
     assert all(f["message"] for f in file["findings"])
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_bad_input_is_listed(case: Case, tmp_path: Path):
+    """`lines --all` reads the same claims as `check`, and never raises."""
+    path = tmp_path / f"input{case.suffix}"
+    path.write_bytes(case.make())
+    result = _run("lines", "--all", "--format", "jsonl", str(path))
+    assert result.exit_code in (0, 1)
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len({record["claim_index"] for record in records}) <= case.claims
+    if case.lines is not None:
+        assert len(records) == case.lines
 
 
 def test_duplicate_claim_ids_are_kept_apart(tmp_path):

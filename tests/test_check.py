@@ -209,3 +209,22 @@ def test_an_unwritable_ack_stops_the_run_before_any_work(tmp_path):
                      "-o", str(tmp_path / "report.json"), DEMO)
     assert result.exit_code == 2 and "does not exist" in result.stderr
     assert not (tmp_path / "report.json").exists()
+
+
+def test_a_defect_in_one_rule_is_a_finding_and_the_rest_still_run(monkeypatch):
+    import dataclasses
+
+    from edi_precheck.rules import catalog
+    from edi_precheck.rules._registry import REGISTRY
+
+    def broken(drug, ctx):
+        raise ZeroDivisionError
+
+    rule = catalog()["units.dose"]
+    monkeypatch.setitem(REGISTRY, rule.id, dataclasses.replace(rule, check=broken))
+    document, code = report_of("--no-ig", DEMO)
+    findings = document["files"][0]["findings"]
+    broken_dose = [f for f in findings if f["rule"] == "units.dose"]
+    assert code == 1 and len(broken_dose) == 6  # one per drug line, each named
+    assert all("internal error (ZeroDivisionError)" in f["message"] for f in broken_dose)
+    assert {"auth.missing", "ndc.format", "pos.not_allowed"} <= {f["rule"] for f in findings}

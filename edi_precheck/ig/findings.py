@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from edi_precheck.findings import Finding, Severity
 from edi_precheck.ig.pyx12_engine import IGError, IGOutcome
 from edi_precheck.ig.transactions import TransactionSet
-from edi_precheck.model import Claim
+from edi_precheck.model import Claim, whole_number
 
 # 999 code meanings (ASC X12 005010X231A1), used to word the findings.
 SEGMENT_CODES = {  # IK304
@@ -80,7 +80,7 @@ class ClaimLocations:
         located = _Located(claim.segment_index, claim.last_segment_index, claim.claim_id,
                            claim.index)
         for line in claim.lines:
-            number = int(line.number) if line.number.isdigit() else None
+            number = whole_number(line.number)
             located.lines.append((line.lx_segment_index, number, line.code))
         self._claims.append(located)
         self._starts.append(claim.segment_index)

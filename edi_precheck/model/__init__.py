@@ -7,9 +7,12 @@ from edi_precheck.model.claim import (
     Provider,
     ServiceLine,
     Transaction,
+    to_decimal,
+    whole_number,
 )
 from edi_precheck.model.parser import ClaimParser
 
 __all__ = [
     "Claim", "ClaimParser", "Diagnosis", "Payer", "Provider", "ServiceLine", "Transaction",
+    "to_decimal", "whole_number",
 ]

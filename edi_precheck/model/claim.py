@@ -9,21 +9,33 @@ finding can quote exactly what was sent; the properties turn them into numbers o
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import lru_cache
+
+# An X12 decimal (R) element: an optional minus, ASCII digits, at most one decimal point,
+# at most 18 digits. Decimal() alone would take exponents (9E999999, which overflow a sum),
+# underscores and other scripts' digits.
+X12_DECIMAL = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)")
+MAX_DIGITS = 18
+# A whole-number element read as an ordinal (LX01, SV107 pointers): ASCII digits only.
+X12_WHOLE = re.compile(r"[0-9]{1,9}")
 
 
 @lru_cache(maxsize=4096)  # units and charges repeat across lines; Decimal() is not free
 def to_decimal(text: str) -> Decimal | None:
-    """The number an X12 numeric element holds, or None when it is empty or not a number."""
-    if not text:
+    """The number an X12 decimal element holds, or None when it is empty or not one."""
+    if not X12_DECIMAL.fullmatch(text):
         return None
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
+    if len(text) - text.startswith("-") - ("." in text) > MAX_DIGITS:
         return None
-    return value if value.is_finite() else None
+    return Decimal(text)
+
+
+def whole_number(text: str) -> int | None:
+    """The number a whole-number element holds (LX01, a diagnosis pointer), or None."""
+    return int(text) if X12_WHOLE.fullmatch(text) else None
 
 
 # Where each service-line field sits in SV1 (837P) and SV2 (837I), for findings to cite.
@@ -180,6 +192,7 @@ class Claim:
             return list(self.diagnoses)
         pointed = []
         for pointer in line.diagnosis_pointers:
-            if pointer.isdigit() and 1 <= int(pointer) <= len(self.diagnoses):
-                pointed.append(self.diagnoses[int(pointer) - 1])
+            number = whole_number(pointer)
+            if number is not None and 1 <= number <= len(self.diagnoses):
+                pointed.append(self.diagnoses[number - 1])
         return pointed

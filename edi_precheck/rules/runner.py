@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
+from typing import Any
 
 from edi_precheck.findings import Finding, Severity
 from edi_precheck.logs import LibraryLogger
-from edi_precheck.model import Claim
+from edi_precheck.model import Claim, whole_number
 from edi_precheck.policy import ICD10CM, CodeSetUnavailable, Crosswalk, PayerRule, Policy
 from edi_precheck.rules import catalog
 from edi_precheck.rules._registry import Rule
@@ -49,6 +50,19 @@ def policy_grade(rule: Rule, policy: Policy | None) -> tuple[Severity | None, st
     return setting.severity_or(rule.severity), setting.denial
 
 
+def _problems(rule: Rule, *subject: Any) -> list[Problem]:
+    """What `rule` finds on a claim or line. A defect in a rule becomes a finding of that
+    rule, so the claim is not passed unchecked and the file's other claims still are."""
+    try:
+        return list(rule.check(*subject))
+    except Exception as error:
+        log.error("rule.internal_error", rule=rule.id, error=type(error).__name__)
+        return [Problem(
+            f"this check stopped at an internal error ({type(error).__name__}), so it could "
+            "not be made", "report the claim's structure (not its content) to the "
+            "edi-precheck maintainers")]
+
+
 def _claim_payer_rules(ctx: ClaimContext, problem: Problem) -> list[PayerRule]:
     """The payer rules that grade a claim-level problem: those of the drug line it points
     at; else the claim's payer's rules that are not limited to some codes or products, or
@@ -65,7 +79,7 @@ def _claim_payer_rules(ctx: ClaimContext, problem: Problem) -> list[PayerRule]:
 
 def _line_number(text: str) -> int | None:
     """LX01 as the report's line number; None when it is not one (LX*0, LX*A)."""
-    return int(text) if text.isdigit() and int(text) > 0 else None
+    return whole_number(text) or None
 
 
 class ClaimChecker:
@@ -104,16 +118,16 @@ class ClaimChecker:
             covered += len(drugs)
             ctx = ClaimContext(claim, policy, self.crosswalk, self.icd10, self.today, drugs)
             for rule in self._covered_claim_rules:
-                for problem in rule.check(ctx):
+                for problem in _problems(rule, ctx):
                     findings.extend(self._finding(rule, problem, ctx, None))
             for drug in drugs:
                 for rule in self._line_rules:
-                    for problem in rule.check(drug, ctx):
+                    for problem in _problems(rule, drug, ctx):
                         findings.extend(self._finding(rule, problem, ctx, drug))
         if grading_policy is not None and self._every_claim_rules:
             ctx = ClaimContext(claim, grading_policy, self.crosswalk, self.icd10, self.today)
             for rule in self._every_claim_rules:
-                for problem in rule.check(ctx):
+                for problem in _problems(rule, ctx):
                     findings.extend(self._finding(rule, problem, ctx, None))
         findings.sort(key=lambda f: (f.segment_index or 0, f.rule))
         return findings, covered

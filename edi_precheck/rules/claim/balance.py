@@ -41,8 +41,16 @@ def check(ctx: ClaimContext) -> Iterator[Problem]:
                       segment_index=claim.segment_index, element="CLM02")
         return
     charges = [line.charge_value for line in claim.lines]
+    for line, charge in zip(claim.lines, charges, strict=True):
+        if charge is None:
+            element = line.element("charge")
+            found = f"'{line.charge}' is not a number" if line.charge else "is missing"
+            yield Problem(f"the line's charge ({element}) {found}, so the claim cannot be "
+                          "balanced", "send the line's charge as an amount, e.g. 1650.00",
+                          line=line, segment=line.service_segment,
+                          segment_index=line.segment_index, element=element)
     if any(charge is None for charge in charges):
-        return  # a line without a readable charge: the implementation guide check reports it
+        return
     line_sum = sum(charge for charge in charges if charge is not None)
     if line_sum != total:
         yield Problem(

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from edi_precheck.model import whole_number
 from edi_precheck.rules._registry import rule
 from edi_precheck.rules.context import ClaimContext, DrugLine, Problem
 
@@ -42,9 +43,10 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
     count = len(claim.diagnoses)
     listed = f"{count} diagnosis" if count == 1 else f"{count} diagnoses"
     for pointer in line.diagnosis_pointers:
-        if not pointer.isdigit():
+        number = whole_number(pointer)
+        if number is None:
             yield Problem(f"diagnosis pointer '{pointer}' is not a number",
                           f"use a pointer from 1 to {count}", **where)
-        elif not 1 <= int(pointer) <= count:
+        elif not 1 <= number <= count:
             yield Problem(f"diagnosis pointer {pointer} points past the claim's {listed}",
                           f"use a pointer from 1 to {count}", **where)
