@@ -149,6 +149,46 @@ def test_a_set_pyx12_cannot_acknowledge_is_counted_rejected(tmp_path):
     assert validate(ack.read_text()).errors == []
 
 
+def test_a_tilde_in_data_carries_no_phi_into_the_ack(tmp_path):
+    """With a newline terminator, '~' is data; pyx12's 999 (written with '~') must not
+    come apart at it and copy the rest of the element into the merged 999."""
+    text = (CLEAN_P.read_text().replace("NM1*IL*1*TESTPATIENT*ALICE",
+                                        "NM1*IL*1*TESTPATIENT~ALICESECRET*ALICE")
+            .replace("DMG*D8*19480312", "DMG*D8*1948~0312"))
+    path = tmp_path / "newline.837"
+    path.write_text(recount(text).replace("~", "\n").replace("TESTPATIENT\nALICESECRET",
+                                                               "TESTPATIENT~ALICESECRET")
+                    .replace("1948\n0312", "1948~0312"))
+    ack = tmp_path / "out.999"
+    result = run_cli("check", "--format", "json", "--ack", str(ack), str(path))
+    assert any(f["rule"] == "x12.ig" for f in json.loads(result.stdout)["files"][0]["findings"])
+    text = ack.read_text()
+    for value in ("ALICESECRET", "0312", "TESTPATIENT"):
+        assert value not in text + result.stdout + result.stderr
+    assert validate(text).errors == []
+
+
+def test_a_set_pyx12_crashes_on_is_acknowledged_as_rejected(tmp_path):
+    crash = CLEAN_P.read_text().replace("UN*60***1~", "UN*1***1:1:1:1:1:1~")
+    ack = tmp_path / "out.999"
+    run_cli("check", "--ack", str(ack), str(FIXTURES / "demo/demo.837"),
+            str(write(tmp_path, "composite.837", crash)))
+    segments = [s.strip() for s in ack.read_text().split("~") if s.strip()]
+    assert [s.split("*")[0] for s in segments].count("ST") == 2  # one 999 per input group
+    assert "AK9*R*1*1*0" in segments
+    assert validate(ack.read_text()).errors == []
+
+
+def test_a_group_without_gs08_is_validated_by_its_st03(tmp_path):
+    text = CLEAN_P.read_text().replace("*X*005010X222A1~ST", "*X*~ST")
+    assert text != CLEAN_P.read_text()
+    clean, code, _ = findings(str(write(tmp_path, "nogs08.837", text)))
+    assert (clean, code) == ([], 0)
+    bad = text.replace("NM1*85*2*", "NM1*85*7*")
+    found, code, _ = findings(str(write(tmp_path, "nogs08bad.837", bad)))
+    assert code == 1 and [f["rule"] for f in found] == ["x12.ig"]
+
+
 def test_ack_needs_ig():
     result = run_cli("check", "--no-ig", "--ack", "x.999", str(CLEAN_P))
     assert result.exit_code == 2 and "--ack" in result.stderr

@@ -2,12 +2,20 @@
 
 Transaction sets are validated one at a time, so pyx12 writes one 999 each. They are merged
 into one interchange holding one 999 per functional group of the input, with AK9 counted
-again. IK404 (a copy of the bad data element) is dropped: it can hold a patient's data.
+again. IK404 (a copy of the bad data element) is dropped: it can hold a patient's data. So
+is any segment that is not one of a 999's set-response segments: pyx12 writes its 999 with
+'~', and a '~' inside the input's data (legal when its terminator is another character)
+would cut IK404 into pieces that look like segments.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from edi_precheck.ig.transactions import TransactionSet
+
+# What one set's response may hold between AK1 and AK9; IK4 is kept to IK401-IK403.
+SET_RESPONSE_TAGS = frozenset({"AK2", "IK3", "CTX", "IK4", "IK5"})
 
 
 def _segments(text: str) -> list[list[str]]:
@@ -30,30 +38,35 @@ class AckBuilder:
         self._groups: dict[tuple[str, int, int], _Group] = {}
         self._envelope: tuple[list[str], list[str]] | None = None
 
-    def add(self, group_key: tuple[str, int, int], ack: str) -> None:
-        """Add one set's 999. When pyx12 could not validate the set (no 999), or stopped
-        writing its 999 part-way (no AK9: it fails so on a damaged ST), the set is counted
-        as received and not accepted."""
+    def add(self, file: str, transaction: TransactionSet, ack: str) -> None:
+        """Add the 999 pyx12 wrote for one set of `file`. When pyx12 could not validate the
+        set (no 999), or stopped writing its 999 part-way (no AK9: it fails so on a damaged
+        ST), the set is counted as received and not accepted."""
         segments = _segments(ack)
         tags = [fields[0] for fields in segments]
+        group_key = (file, transaction.isa_index, transaction.gs_index)
         group = self._groups.get(group_key)
+        if group is None:  # AK1 names the group as the input's GS does
+            group = self._groups[group_key] = _Group(
+                ["AK1", transaction.functional_id, transaction.group_control,
+                 transaction.version])
+        group.received += 1
         if not {"ISA", "GS", "AK1"}.issubset(tags):
-            if group is not None:
-                group.received += 1
             return
         if self._envelope is None:
             self._envelope = (segments[tags.index("ISA")], segments[tags.index("GS")])
         start = tags.index("AK1")
-        if group is None:
-            group = self._groups[group_key] = _Group(segments[start])
-        group.received += 1
         if "AK9" not in tags[start:]:
             return
         body = segments[start + 1:tags.index("AK9", start)]
         if not body:  # accepted with no AK2 block
             group.accepted += 1
             return
-        block = [fields[:4] if fields[0] == "IK4" else fields for fields in body]
+        block = [fields[:4] if fields[0] == "IK4" else fields for fields in body
+                 if fields[0] in SET_RESPONSE_TAGS]
+        for fields in block:  # AK203: the guide the set declared, not the map pyx12 used
+            if fields[0] == "AK2" and len(fields) > 3:
+                fields[3] = transaction.version
         group.blocks.append(block)
         ik5 = next((fields for fields in block if fields[0] == "IK5"), None)
         status = ik5[1] if ik5 is not None and len(ik5) > 1 else "R"

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from edi_precheck.x12 import Delimiters
+from edi_precheck.model.parser import claim_kind, declared_version
+from edi_precheck.x12 import Delimiters, padded
 
 # The implementation guides pyx12 has maps for, by the GS08 prefix they serve. A file
 # declaring another release of the same guide (005010X222A2, or 005010X222 alone) is
@@ -25,10 +26,12 @@ class TransactionSet:
     """One ST ... SE, ready for pyx12, with what is needed to map its errors back."""
 
     control: str  # ST02
-    version: str  # GS08 as sent
+    version: str  # GS08 (else ST03) as sent
     map_version: str  # GS08 given to pyx12
     isa_index: int
     gs_index: int
+    functional_id: str  # GS01 and GS06: the group, as a 999's AK1 names it
+    group_control: str
     indices: list[int]  # file position of each segment, ST first, SE last
     text: str = ""
 
@@ -87,16 +90,17 @@ class TransactionCollector:
                 self._finish()
 
     def _start(self, index: int, fields: list[str], raw: str) -> None:
-        gs = self._envelope.gs
-        version = gs[8] if len(gs) > 8 else ""
+        gs = padded(self._envelope.gs, 9)
+        version = declared_version(gs, fields)
         map_version = PYX12_MAPS.get(version[:10])
-        if len(fields) < 2 or fields[1] != "837" or not self._envelope.isa or map_version is None:
+        if claim_kind(fields, version) is None or not self._envelope.isa or map_version is None:
             self._current = None  # not an 837 5010: reported as x12.unsupported
             return
         self._current = TransactionSet(
             control=fields[2] if len(fields) > 2 else "", version=version,
             map_version=map_version, isa_index=self._envelope.isa_index,
-            gs_index=self._envelope.gs_index, indices=[index])
+            gs_index=self._envelope.gs_index, functional_id=gs[1], group_control=gs[6],
+            indices=[index])
         self._segments = [raw]
 
     def _finish(self) -> None:
@@ -106,15 +110,14 @@ class TransactionCollector:
         if transaction is None or delimiters is None:
             return
         separator, terminator = delimiters.element, delimiters.segment
-        isa = list(self._envelope.isa)
+        isa = padded(self._envelope.isa, 17)
         isa[12] = "00501"  # the control version the 5010 guides are written for
-        gs = list(self._envelope.gs)
-        gs[8] = transaction.map_version
-        st = self._segments[0].split(separator)
-        if len(st) > 3 and st[3] == transaction.version:
+        gs = padded(self._envelope.gs, 9)
+        gs[8] = transaction.map_version  # also where a sender filled only ST03
+        st = padded(self._segments[0].split(separator), 4)
+        if st[3] == transaction.version:
             st[3] = transaction.map_version
-        trailer = [["GE", "1", gs[6] if len(gs) > 6 else ""],
-                   ["IEA", "1", isa[13] if len(isa) > 13 else ""]]
+        trailer = [["GE", "1", gs[6]], ["IEA", "1", isa[13]]]
         raw = [separator.join(fields) for fields in (isa, gs, st)]
         raw += self._segments[1:]
         raw += [separator.join(fields) for fields in trailer]

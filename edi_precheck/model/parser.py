@@ -36,6 +36,18 @@ from edi_precheck.x12.tokenizer import is_segment_tag
 
 # GS08 prefixes of the implementation guides we read (837P and 837I, 5010).
 SUPPORTED_VERSIONS = {"005010X222": "837P", "005010X223": "837I"}
+
+
+def declared_version(gs: list[str], st: list[str]) -> str:
+    """The implementation guide a transaction set declares: GS08, else ST03 (5010 repeats
+    GS08 there, and some senders fill only ST03)."""
+    return (gs[8] if len(gs) > 8 else "") or (st[3] if len(st) > 3 else "")
+
+
+def claim_kind(st: list[str], version: str) -> str | None:
+    """'837P' or '837I' for a set we read (ST01 837 of a supported guide), else None."""
+    return SUPPORTED_VERSIONS.get(version[:10]) if len(st) > 1 and st[1] == "837" else None
+
 # HI qualifiers that carry ICD-10-CM (AB*) or ICD-9-CM (B*) diagnoses; the others hold
 # procedure, occurrence, value and condition codes.
 DIAGNOSIS_QUALIFIERS = frozenset(
@@ -280,7 +292,7 @@ class ClaimParser:
         self._payer = Payer()
         _padded(fields, 4)
         version = self._group_version or fields[3]
-        kind = SUPPORTED_VERSIONS.get(version[:10]) if fields[1] == "837" else None
+        kind = claim_kind(fields, version)
         self._skipping_transaction = kind is None
         if kind is None:
             self._report_unsupported(index, fields, version)

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from edi_precheck.model.parser import SUPPORTED_VERSIONS
+from edi_precheck.model.parser import claim_kind, declared_version
 from edi_precheck.sources import Source
-from edi_precheck.x12 import Delimiters, SegmentReader
+from edi_precheck.x12 import Delimiters, SegmentReader, padded
 
 Segment = list[str]
 
@@ -77,9 +77,7 @@ def claim_units(source: Source, on_cut_off: Callable[[int, str], None] | None = 
             if tag in ("SE", "GE", "IEA", "ISA", "GS", "ST"):
                 transaction = None
             if tag == "ST":
-                version = (gs[8] if len(gs) > 8 else "") or (fields[3] if len(fields) > 3
-                                                             else "")
-                if len(fields) > 1 and fields[1] == "837" and version[:10] in SUPPORTED_VERSIONS:
+                if claim_kind(fields, declared_version(gs, fields)) is not None:
                     transaction = _Transaction((source.name, isa_at, gs_at, index), isa, gs,
                                                [fields])
                 continue
@@ -111,9 +109,9 @@ def claim_units(source: Source, on_cut_off: Callable[[int, str], None] | None = 
 
 
 def _with(fields: Segment, position: int, value: str) -> Segment:
-    """A copy of `fields` with element `position` set, padded when the input's segment
-    was short (a GS or HL cut down in transfer still gets its new control number)."""
-    copy = fields + [""] * (position + 1 - len(fields))
+    """A copy of `fields` with element `position` set (a GS or HL cut short in transfer
+    still gets its new control number)."""
+    copy = padded(fields, position + 1)
     copy[position] = value
     return copy
 

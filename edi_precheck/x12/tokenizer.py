@@ -42,6 +42,12 @@ def _finding(rule: str, message: str, hint: str, index: int | None, segment: str
                    segment=segment, segment_index=index)
 
 
+def padded(fields: list[str], length: int) -> list[str]:
+    """A copy of a segment's `fields` with at least `length` entries: a segment cut short
+    in transfer can still have its elements read and set by position."""
+    return fields + [""] * (length - len(fields))
+
+
 def is_segment_tag(tag: str) -> bool:
     """Two or three letters or digits: the only shape an X12 segment tag has."""
     return 2 <= len(tag) <= 3 and tag.isalnum()
