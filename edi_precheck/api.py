@@ -6,7 +6,8 @@
         for finding in report.findings:
             print(finding.claim_id, finding.rule, finding.message)
 
-Policies, crosswalk and rules are loaded once per distinct set of options and reused.
+Policies, crosswalk and rules are loaded once per distinct set of options and reused, so
+call these from one thread at a time; a threaded server builds an `Engine` per thread.
 """
 
 from __future__ import annotations
@@ -28,12 +29,15 @@ def _engine(policies: tuple[Path, ...], crosswalk: Path | None, today: date | No
     return Engine(policies, crosswalk, today, ig=ig)
 
 
-def _key(policies: Iterable[str | PathLike[str]], crosswalk: str | PathLike[str] | None
-         ) -> tuple[tuple[Path, ...], Path | None]:
+def _key(policies: Iterable[str | PathLike[str]] | str | PathLike[str],
+         crosswalk: str | PathLike[str] | None) -> tuple[tuple[Path, ...], Path | None]:
+    if isinstance(policies, (str, PathLike)):  # one path, not the characters of one
+        policies = [policies]
     return tuple(Path(p) for p in policies), Path(crosswalk) if crosswalk else None
 
 
-def check_file(path: str | PathLike[str], *, policies: Iterable[str | PathLike[str]] = (),
+def check_file(path: str | PathLike[str], *,
+               policies: Iterable[str | PathLike[str]] | str | PathLike[str] = (),
                crosswalk: str | PathLike[str] | None = None,
                today: date | None = None, ig: bool = True) -> Report:
     """Check one 837 file. Raises PolicyError or CrosswalkError for unusable options;
@@ -46,10 +50,13 @@ def check_file(path: str | PathLike[str], *, policies: Iterable[str | PathLike[s
 
 
 def check_bytes(data: bytes, *, name: str = "<bytes>",
-                policies: Iterable[str | PathLike[str]] = (),
+                policies: Iterable[str | PathLike[str]] | str | PathLike[str] = (),
                 crosswalk: str | PathLike[str] | None = None,
                 today: date | None = None, ig: bool = True) -> Report:
     """Check an 837 held in memory (an upload, a message body); `name` labels the report."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"check_bytes takes the file's bytes, not {type(data).__name__} "
+                        "(read it in binary, or encode the text as it was received)")
     engine = _engine(*_key(policies, crosswalk), today, ig)
     report = engine.new_report()
     report.files.append(engine.check(Source(name, None, bytes(data))))

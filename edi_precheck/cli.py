@@ -204,7 +204,8 @@ def check(paths: tuple[str, ...], policy_paths: tuple[Path, ...], crosswalk: Pat
         raise RunError("--ack needs implementation-guide validation; drop --no-ig")
     sources = _sources(paths, {"--output": output, "--ack": ack_path})
     try:
-        engine = Engine(policy_paths, crosswalk, ig=ig, jobs=jobs)
+        engine = Engine(policy_paths, crosswalk, ig=ig, jobs=jobs,
+                        acknowledge=ack_path is not None)
     except (PolicyError, CrosswalkError) as error:
         raise RunError(str(error)) from None
     with engine, _progress(sources) as on_bytes:

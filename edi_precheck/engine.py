@@ -91,7 +91,9 @@ class Engine:
     """Policies, crosswalk and rules loaded once; then any number of inputs checked.
 
     With `ig`, pyx12 validates each transaction set against the implementation guide too
-    (in `jobs` processes), and `ack_text()` is the 999 of everything checked. `skim=False`
+    (in `jobs` processes); with `acknowledge` as well, `ack_text()` is the 999 of
+    everything checked (kept until the engine is gone, so not for long-lived engines).
+    `today` fixes the date claims are checked against (default: each day's). `skim=False`
     builds every claim, even those no check can find anything in (`model.skim`): slower,
     same report. Raises `PolicyError` / `CrosswalkError` when they cannot be loaded: the
     run cannot proceed before any EDI is read. Close it (or use `with`) to stop worker
@@ -100,7 +102,7 @@ class Engine:
 
     def __init__(self, policy_paths: Iterable[Path] = (), crosswalk_path: Path | None = None,
                  today: date | None = None, ig: bool = False, jobs: int = 1,
-                 skim: bool = True) -> None:
+                 skim: bool = True, acknowledge: bool = False) -> None:
         self.policies: list[Policy] = load_policies(policy_paths, catalog().keys())
         self.crosswalk = Crosswalk.load(crosswalk_path)
         self.checker = ClaimChecker(self.policies, self.crosswalk, today)
@@ -115,7 +117,7 @@ class Engine:
             from edi_precheck.ig.validator import IGValidator
 
             self._validator = IGValidator(jobs)
-            self._ack = AckBuilder()
+            self._ack = AckBuilder() if acknowledge else None
         for policy in self.policies:
             log.debug("policy.loaded", policy=policy.id, version=policy.version,
                       source=policy.source)

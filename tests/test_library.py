@@ -62,3 +62,46 @@ def test_library_use_prints_nothing(capsys):
     assert report.has_errors
     captured = capsys.readouterr()
     assert (captured.out, captured.err) == ("", "")
+
+
+def test_a_long_running_process_checks_against_the_current_day(monkeypatch):
+    """The cached engine does not freeze the day it was built on."""
+    import datetime as real_datetime
+
+    import edi_precheck.rules.runner as runner
+
+    data = (FIXTURES / "837p/prolia_medicare_clean.837").read_bytes()
+
+    class March1(real_datetime.date):
+        @classmethod
+        def today(cls):
+            return real_datetime.date(2026, 3, 1)
+
+    monkeypatch.setattr(runner, "date", March1)
+    assert [f.rule for f in edi_precheck.check_bytes(data, ig=False).findings] == [
+        "date.invalid"]
+    monkeypatch.undo()
+    assert edi_precheck.check_bytes(data, ig=False).findings == []
+
+
+def test_repeated_checks_keep_no_acknowledgments():
+    data = (FIXTURES / "837p/prolia_medicare_clean.837").read_bytes()
+    edi_precheck.check_bytes(data)
+    engine = edi_precheck.api._engine((), None, None, True)
+    assert engine.ack_text() == ""
+
+
+def test_one_policy_path_is_taken_as_one_path():
+    shipped = FIXTURES.parent / "edi_precheck/policy/data/denosumab.json"
+    report = edi_precheck.check_file(FIXTURES / "demo/demo.837", policies=str(shipped),
+                                     ig=False)
+    assert report.has_errors
+
+
+def test_text_instead_of_bytes_is_a_clear_type_error():
+    try:
+        edi_precheck.check_bytes("ISA*00*...")  # type: ignore[arg-type]
+    except TypeError as error:
+        assert "takes the file's bytes, not str" in str(error)
+    else:
+        raise AssertionError("check_bytes must refuse text")

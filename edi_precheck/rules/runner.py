@@ -90,7 +90,7 @@ class ClaimChecker:
         rules = catalog().values()
         self.policies = policies
         self.crosswalk = crosswalk
-        self.today = today or date.today()
+        self._today = today  # None: the day each claim is checked (a server runs for days)
         self.icd10 = _LazyCodeSet()
         self._line_rules = [r for r in rules if r.scope == "line"]
         self._covered_claim_rules = [r for r in rules if r.scope == "claim" and not r.all_claims]
@@ -107,6 +107,7 @@ class ClaimChecker:
         """The findings of one claim, in segment order, and how many lines were covered."""
         findings: list[Finding] = []
         covered = 0
+        today = self._today or date.today()
         grading_policy = self.policies[0] if self.policies else None
         for policy in self.policies:
             drugs = [drug for line in claim.lines
@@ -116,7 +117,7 @@ class ClaimChecker:
             if covered == 0:
                 grading_policy = policy
             covered += len(drugs)
-            ctx = ClaimContext(claim, policy, self.crosswalk, self.icd10, self.today, drugs)
+            ctx = ClaimContext(claim, policy, self.crosswalk, self.icd10, today, drugs)
             for rule in self._covered_claim_rules:
                 for problem in _problems(rule, ctx):
                     findings.extend(self._finding(rule, problem, ctx, None))
@@ -125,7 +126,7 @@ class ClaimChecker:
                     for problem in _problems(rule, drug, ctx):
                         findings.extend(self._finding(rule, problem, ctx, drug))
         if grading_policy is not None and self._every_claim_rules:
-            ctx = ClaimContext(claim, grading_policy, self.crosswalk, self.icd10, self.today)
+            ctx = ClaimContext(claim, grading_policy, self.crosswalk, self.icd10, today)
             for rule in self._every_claim_rules:
                 for problem in _problems(rule, ctx):
                     findings.extend(self._finding(rule, problem, ctx, None))
