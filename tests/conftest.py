@@ -64,6 +64,15 @@ def pretty_printed(data: bytes) -> bytes:
     return b"".join(out)
 
 
+def spaced_out(data: bytes) -> bytes:
+    """One line, a space after every terminator but the ISA's, as some writers pad them."""
+    terminator = segment_terminator(data)
+    segments = [s.strip(b" \r\n") for s in data.split(terminator)]
+    text = (terminator + b" ").join(s for s in segments if s) + terminator
+    start = text.index(b"ISA")
+    return text[:start + 106] + text[start + 106:].lstrip(b" ")
+
+
 def with_bom(data: bytes) -> bytes:
     return b"\xef\xbb\xbf" + data
 

@@ -140,6 +140,9 @@ CASES = [
          frozenset({"x12.envelope"}), 8),
     Case("junk_after_iea", lambda: MULTI + b"\r\nthis is not x12\r\n",
          frozenset({"x12.syntax"}), 8),
+    Case("space_after_terminators_on_one_line",
+         lambda: MULTI.replace(b"~CLM*", b"~ CLM*").replace(b"~LX*", b"~\tLX*")
+         .replace(b"~SE*", b" ~SE*"), frozenset(), 8, code=0, lines=17),
     # Numbers Python reads but X12 does not write: exponents overflow a sum, other
     # scripts' digits and 5,000-digit pointers break int().
     Case("charge_in_exponent_form", lambda: PROLIA.replace(b"JZ*1650*", b"JZ*9E999999*"),

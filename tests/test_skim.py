@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import FIXTURES, listing, pretty_printed, run_cli, with_crlf
+from conftest import FIXTURES, listing, pretty_printed, run_cli, spaced_out, with_crlf
 from edi_precheck.engine import Engine, read_claims
 from edi_precheck.model import parser, skim
 from edi_precheck.report.results import FileResult
@@ -72,10 +72,12 @@ def test_corpus_is_large():
 
 
 def variants() -> list[Any]:
-    """Each file as it is; the X12 ones also with CRLF after segments and pretty-printed."""
+    """Each file as it is; the X12 ones also with CRLF after segments, pretty-printed, and
+    on one line with a space after each terminator."""
     cases = []
     for path in CORPUS:
-        layouts = [bytes, with_crlf, pretty_printed] if b"ISA" in path.read_bytes() else [bytes]
+        layouts = ([bytes, with_crlf, pretty_printed, spaced_out]
+                   if b"ISA" in path.read_bytes() else [bytes])
         cases.extend(pytest.param(path, layout, id=f"{path.name}-{layout.__name__}")
                      for layout in layouts)
     return cases

@@ -26,6 +26,7 @@ X12_WHOLE = re.compile(r"[0-9]{1,9}")
 @lru_cache(maxsize=4096)  # units and charges repeat across lines; Decimal() is not free
 def to_decimal(text: str) -> Decimal | None:
     """The number an X12 decimal element holds, or None when it is empty or not one."""
+    text = text.strip(" ")  # '100 ~' on a line the reader did not strip
     if not X12_DECIMAL.fullmatch(text):
         return None
     if len(text) - text.startswith("-") - ("." in text) > MAX_DIGITS:

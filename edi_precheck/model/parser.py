@@ -32,7 +32,7 @@ from edi_precheck.model.claim import (
 )
 from edi_precheck.model.skim import SKIPPED, ClaimSkimmer, UnitEvent
 from edi_precheck.x12 import Delimiters, EnvelopeChecker, SegmentReader
-from edi_precheck.x12.tokenizer import is_segment_tag
+from edi_precheck.x12.tokenizer import LAYOUT_WHITESPACE, is_segment_tag
 
 # GS08 prefixes of the implementation guides we read (837P and 837I, 5010).
 SUPPORTED_VERSIONS = {"005010X222": "837P", "005010X223": "837I"}
@@ -181,9 +181,14 @@ class ClaimParser:
         index = first - 1
         for raw in text.split(delimiters.segment):
             index += 1
+            prefix = raw[:3]
+            if prefix not in wanted and prefix not in known and raw[:1] in LAYOUT_WHITESPACE:
+                # '~ CLM' on one line: the reader leaves the space (finding it costs more
+                # than meeting it here), and the tag is read without it.
+                raw = raw.strip(LAYOUT_WHITESPACE)
+                prefix = raw[:3]
             if observer is not None:
                 observer(index, raw, delimiters)
-            prefix = raw[:3]
             if prefix not in wanted:
                 if prefix not in known:
                     self._unknown(index, raw, separator, prefix, known)

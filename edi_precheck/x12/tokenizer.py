@@ -23,7 +23,8 @@ ISA_LENGTH = 106
 # Enough text to hold an ISA even with padding mistakes.
 ISA_WINDOW = 512
 _BOM = b"\xef\xbb\xbf"
-_LAYOUT_WHITESPACE = " \t\r\n"
+# Line breaks and indentation that senders put between segments: never part of a segment.
+LAYOUT_WHITESPACE = " \t\r\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +134,7 @@ class SegmentReader:
         the delimiters are found by counting element separators, not by fixed offsets.
         """
         separator = text[3:4]
-        if not separator or separator.isalnum() or separator in _LAYOUT_WHITESPACE:
+        if not separator or separator.isalnum() or separator in LAYOUT_WHITESPACE:
             return None
         position = 3
         for _ in range(15):
@@ -167,24 +168,27 @@ class SegmentReader:
         """Yield `(index of the first segment, text, number of segments)`, one per chunk
         or so.
 
-        `text` is whole segments joined by the segment terminator, without layout
-        whitespace, empty segments or a final terminator. An ISA comes as a block of its
-        own, after which `delimiters` describes the blocks that follow. Handing over text
-        rather than a list lets a caller find what it needs at regular-expression speed:
-        on a clean file the text is a slice of what was read, never split at all.
+        `text` is whole segments joined by the segment terminator, without empty segments
+        or a final terminator, and without layout whitespace where the block has line
+        breaks (a space after a terminator on one long line is left for the segment's
+        reader to strip: searching every block for it would cost more than the rare file).
+        An ISA comes as a block of its own, after which `delimiters` describes the blocks
+        that follow. Handing over text rather than a list lets a caller find what it needs
+        at regular-expression speed: on a clean file the text is a slice of what was read,
+        never split at all.
         """
         chunks = self._decoded_chunks()
         buffer = ""
         at_eof = False
         index = 0
         while True:
-            buffer = buffer.lstrip(_LAYOUT_WHITESPACE + "\ufeff")
+            buffer = buffer.lstrip(LAYOUT_WHITESPACE + "\ufeff")
             while len(buffer) < ISA_WINDOW and not at_eof:
                 chunk = next(chunks, None)
                 if chunk is None:
                     at_eof = True
                 else:
-                    buffer = (buffer + chunk).lstrip(_LAYOUT_WHITESPACE + "\ufeff")
+                    buffer = (buffer + chunk).lstrip(LAYOUT_WHITESPACE + "\ufeff")
             if not buffer:
                 if index == 0:
                     self.findings.append(_finding(
@@ -214,9 +218,9 @@ class SegmentReader:
         assert self.delimiters is not None
         terminator = self.delimiters.segment
         iea = "IEA" + self.delimiters.element
-        strip_chars = "".join(ch for ch in _LAYOUT_WHITESPACE if ch not in (
+        strip_chars = "".join(ch for ch in LAYOUT_WHITESPACE if ch not in (
             self.delimiters.element, self.delimiters.component, terminator))
-        always_strip = terminator in _LAYOUT_WHITESPACE
+        always_strip = terminator in LAYOUT_WHITESPACE
         doubled = terminator * 2
         skipping = False
         while True:
@@ -278,8 +282,10 @@ class SegmentReader:
             for offset, raw in enumerate(text.split(self.delimiters.segment)):
                 fields = raw.split(separator)
                 if not is_segment_tag(fields[0]):
-                    self.report_bad_tag(first + offset)
-                    continue
+                    fields = raw.strip(LAYOUT_WHITESPACE).split(separator)  # '~ CLM'
+                    if not is_segment_tag(fields[0]):
+                        self.report_bad_tag(first + offset)
+                        continue
                 yield first + offset, fields
 
     def report_bad_tag(self, index: int) -> None:
