@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import sysconfig
 from datetime import date
@@ -222,3 +223,16 @@ def test_a_unit_too_long_to_carry_is_read_by_the_handlers(chunk: int,
     """A unit longer than the carry limit is read segment by segment: same report."""
     monkeypatch.setattr(parser, "MAX_CARRIED_CHARS", 300)
     assert_same_report(synthetic(80, 0.3), monkeypatch, chunk)
+
+
+@pytest.mark.parametrize("tag", ["GS", "ST", "SE", "GE", "HL", "LX", "HI"])
+def test_a_bare_two_letter_tag_reads_the_same_skimmed(tag: str,
+                                                     monkeypatch: pytest.MonkeyPatch):
+    """'LX~' or 'HL~' with no element: the skim and the full read take it as the same
+    segment (the full read once passed over it, counting one line less)."""
+    for path in (FIXTURES / "837p/multi_st.837", FIXTURES / "demo/demo.837",
+                 FIXTURES / "837i/prolia_two_claims.837"):
+        text = path.read_text()
+        for found in list(re.finditer(f"~{tag}\\*[^~]*", text))[:3]:
+            bare = text[:found.start()] + f"~{tag}" + text[found.end():]
+            assert_same_report(bare.encode(), monkeypatch, tokenizer.CHUNK_SIZE)

@@ -167,7 +167,10 @@ class ClaimParser:
         assert delimiters is not None
         self._delimiters = delimiters
         self._separator = delimiters.element
-        self._wanted = {(tag + self._separator)[:3] for tag in self._handlers}
+        # By their first three characters: 'LX*' (not 'LXA'), and a bare 'LX' with no
+        # element, which the skimmer also counts as the segment it names.
+        self._wanted = {(tag + self._separator)[:3] for tag in self._handlers} | {
+            tag for tag in self._handlers if len(tag) == 2}
         self._known = set()
         self._skimmer = (ClaimSkimmer(delimiters, self._skim_codes)
                          if self._skim_codes is not None else None)
