@@ -128,8 +128,31 @@ def test_missing_trailer(trailer):
     assert [f.rule for f in parser.findings] == ["x12.envelope"]
 
 
-def test_envelope_checker_passes_segments_through():
-    segments = list(SegmentReader(io.BytesIO((ISA + BODY).encode())))
+def test_envelope_checker_on_a_clean_interchange():
     checker = EnvelopeChecker()
-    assert list(checker.check(iter(segments))) == segments
+    index = 0
+    for index, fields in SegmentReader(io.BytesIO((ISA + BODY).encode())):
+        if fields[0] in ("ISA", "IEA", "GS", "GE", "ST", "SE"):
+            checker.on_envelope(index, fields)
+    checker.at_end_of_file(index)
     assert checker.findings == [] and checker.transaction_sets == 1
+    assert checker.transaction_spans == [(3, index - 2)]
+
+
+def test_a_bad_segment_inside_a_set_does_not_hide_a_stray_one_after_it():
+    text = (ISA + BODY).replace("~CLM*", "~C@M*LOST~CLM*", 1).replace("~GE*", "~NTE*X~GE*")
+    _, parser = parse(text.encode())
+    found = [(f.rule, f.segment_index) for f in parser.findings
+             if f.rule == "x12.syntax" or "outside any ST/SE" in f.message]
+    bad, stray = text.split("~").index("C@M*LOST") + 1, text.split("~").index("NTE*X") + 1
+    assert found == [("x12.syntax", bad), ("x12.envelope", stray)]
+
+
+def test_a_damaged_tag_is_reported_after_its_valid_namesake():
+    """'DMGX' is no tag, even where a 'DMG' came before it."""
+    text = (ISA + BODY).replace("~HL*2*1*22*0~", "~HL*2*1*22*0~DMG*D8*19600101~", 1)
+    text = text.replace("~HI*ABK:M810~", "~HI*ABK:M810~DMGX*D8~", 1)
+    _, parser = parse(text.encode())
+    bad = text.split("~").index("DMGX*D8") + 1
+    assert [(f.rule, f.segment_index) for f in parser.findings
+            if f.rule == "x12.syntax"] == [("x12.syntax", bad)]

@@ -97,7 +97,7 @@ class ClaimParser:
         self._delimiters: Delimiters | None = None
         self._separator = "*"
         self._wanted: set[str] = set()  # the first three characters of segments we read
-        self._known: set[str] = set()  # ... of segments we pass over, their tag checked
+        self._known: set[str] = set()  # the first four of segments we pass over, tag checked
         self.envelope = EnvelopeChecker()
         self._observer = observer
         self._findings: list[Finding] = []
@@ -185,7 +185,7 @@ class ClaimParser:
         for raw in text.split(delimiters.segment):
             index += 1
             prefix = raw[:3]
-            if prefix not in wanted and prefix not in known and raw[:1] in LAYOUT_WHITESPACE:
+            if prefix not in wanted and raw[:1] in LAYOUT_WHITESPACE:
                 # '~ CLM' on one line: the reader leaves the space (finding it costs more
                 # than meeting it here), and the tag is read without it.
                 raw = raw.strip(LAYOUT_WHITESPACE)
@@ -193,13 +193,14 @@ class ClaimParser:
             if observer is not None:
                 observer(index, raw, delimiters)
             if prefix not in wanted:
-                if prefix not in known:
-                    self._unknown(index, raw, separator, prefix, known)
+                # Known by four characters: 'DMG*' is, 'DMGX' (a damaged tag) is not.
+                if raw[:4] not in known:
+                    self._unknown(index, raw, separator, raw[:4], known)
                 continue
             fields = raw.split(separator)
             handler = handlers.get(fields[0])
             if handler is None:
-                self._unknown(index, raw, separator, prefix, known)
+                self._unknown(index, raw, separator, raw[:4], known)
                 continue
             finished = handler(index, fields)
             if finished is not None:
@@ -241,11 +242,12 @@ class ClaimParser:
             for _, index, text, _ in self._skimmer.take_carry():
                 yield from self._handle(index, text)
 
-    def _unknown(self, index: int, raw: str, separator: str, prefix: str,
+    def _unknown(self, index: int, raw: str, separator: str, start: str,
                  known: set[str]) -> None:
-        """A segment we do not read: check its tag once per prefix, report a bad one."""
+        """A segment we do not read: check its tag once per `start` (its first four
+        characters), report a bad one."""
         if is_segment_tag(raw.split(separator, 1)[0]):
-            known.add(prefix)
+            known.add(start)
         else:
             self.reader.report_bad_tag(index)
             self.envelope.note_unreadable()

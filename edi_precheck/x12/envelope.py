@@ -7,12 +7,9 @@ file usually means a truncated transfer.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from edi_precheck.findings import Finding, Severity
-
-ENVELOPE_TAGS = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE"})
 
 
 @dataclass(slots=True)
@@ -29,24 +26,22 @@ def _element(fields: list[str], position: int) -> str:
 
 
 class EnvelopeChecker:
-    """Pass segments through unchanged, recording envelope findings on the way.
+    """Told of each envelope segment (`on_envelope`), of each unreadable one, and of the
+    end of the file, it records envelope findings.
 
     `transaction_sets` counts the ST segments seen; `transaction_spans` holds (ST position,
-    position of the SE or of whatever closed the set); `truncated` is set when the file ends
-    inside an open transaction set.
+    position of the SE, or of whatever closed the set or ended the file).
     """
 
     def __init__(self) -> None:
         self.findings: list[Finding] = []
         self.transaction_sets = 0
         self.transaction_spans: list[tuple[int, int]] = []
-        self.truncated = False
         self._isa: _Open | None = None
         self._gs: _Open | None = None
         self._st: _Open | None = None
         self._last_envelope = 0  # position of the last envelope segment outside an ST
-        self._unreadable = 0
-        self._last_index = 0
+        self._unreadable = 0  # unreadable segments since the last envelope segment, outside ST
         self._handlers = {"ISA": self._on_isa, "IEA": self._on_iea, "GS": self._on_gs,
                           "GE": self._on_ge, "ST": self._on_st, "SE": self._on_se}
 
@@ -55,16 +50,6 @@ class EnvelopeChecker:
         self.findings.append(Finding(
             rule="x12.envelope", severity=Severity.ERROR, snip=1, message=message, hint=hint,
             segment=segment, segment_index=index, element=element))
-
-    def check(self, segments: Iterable[tuple[int, list[str]]]
-              ) -> Iterator[tuple[int, list[str]]]:
-        """Yield every segment of `segments`, checking envelopes as they go by."""
-        index = 0
-        for index, fields in segments:
-            if fields[0] in ENVELOPE_TAGS:
-                self.on_envelope(index, fields)
-            yield index, fields
-        self.at_end_of_file(index)
 
     def on_envelope(self, index: int, fields: list[str]) -> None:
         """Check one ISA, IEA, GS, GE, ST or SE segment (the caller dispatches by tag)."""
@@ -77,7 +62,8 @@ class EnvelopeChecker:
 
     def note_unreadable(self) -> None:
         """A segment was dropped as unreadable: it is reported already, not as stray."""
-        self._unreadable += 1
+        if self._st is None:  # inside a set it cannot be a stray; it must not hide one
+            self._unreadable += 1
 
     def _check_gap(self, index: int) -> None:
         """Segments between two envelope segments, outside any ST ... SE, are strays.
@@ -199,7 +185,6 @@ class EnvelopeChecker:
             self._isa = None
 
     def at_end_of_file(self, last_index: int) -> None:
-        self._last_index = last_index
         if last_index:
             self._check_gap(last_index + 1)
         for header, opened, trailer in (("ST", self._st, "SE"), ("GS", self._gs, "GE"),
@@ -207,10 +192,9 @@ class EnvelopeChecker:
             if opened is None:
                 continue
             if header == "ST":
-                self.truncated = True
-                self.transaction_spans.append((opened.index, self._last_index))
+                self.transaction_spans.append((opened.index, last_index))
             self._report(
                 f"the file ends inside {header} {opened.control} (opened at segment "
                 f"{opened.index}) with no {trailer}: it looks truncated",
-                "resend the complete file", self._last_index or None, trailer)
+                "resend the complete file", last_index or None, trailer)
         self._st = self._gs = self._isa = None
