@@ -140,6 +140,10 @@ CASES = [
          frozenset({"x12.envelope"}), 8),
     Case("junk_after_iea", lambda: MULTI + b"\r\nthis is not x12\r\n",
          frozenset({"x12.syntax"}), 8),
+    Case("ctrl_z_after_iea", lambda: MULTI + b"\x1a", frozenset(), 8, code=0),
+    Case("nul_padding_after_iea", lambda: MULTI + b"\r\n" + b"\x00" * 300, frozenset(), 8,
+         code=0),
+    Case("isa_without_delimiters", lambda: PROLIA[:60], frozenset({"x12.unreadable"}), 0),
     Case("space_after_terminators_on_one_line",
          lambda: MULTI.replace(b"~CLM*", b"~ CLM*").replace(b"~LX*", b"~\tLX*")
          .replace(b"~SE*", b" ~SE*"), frozenset(), 8, code=0, lines=17),

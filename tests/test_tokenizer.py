@@ -156,3 +156,16 @@ def test_a_damaged_tag_is_reported_after_its_valid_namesake():
     bad = text.split("~").index("DMGX*D8") + 1
     assert [(f.rule, f.segment_index) for f in parser.findings
             if f.rule == "x12.syntax"] == [("x12.syntax", bad)]
+
+
+@pytest.mark.parametrize(("start", "said"), [
+    (ISA[:60], "its ISA segment cannot be read"),
+    ("GS*HC*SENDER~", "it starts with a 'GS' segment, not ISA"),
+    ("SMITH,JOHN,19600101\n", "it does not start with an ISA segment"),  # never a name
+    ("\x00\x01\x02", "it looks like binary data"),
+])
+def test_a_file_that_is_not_x12_is_described_without_its_content(start, said):
+    _, parser = parse(start.encode())
+    (finding,) = parser.findings
+    assert finding.rule == "x12.unreadable"
+    assert finding.message == f"not an X12 interchange: {said}"

@@ -25,6 +25,7 @@ ISA_WINDOW = 512
 _BOM = b"\xef\xbb\xbf"
 # Line breaks and indentation that senders put between segments: never part of a segment.
 LAYOUT_WHITESPACE = " \t\r\n"
+TRANSFER_PADDING = "\x1a\x00"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,9 +73,12 @@ def _describe_start(text: str) -> str:
     head = text[:64]
     if any(ch == "\x00" or (ord(ch) < 32 and ch not in "\t\r\n") for ch in head):
         return "it looks like binary data"
-    tag = head.split("*", 1)[0].split("|", 1)[0][:3]
-    if tag.isalnum() and tag.isupper():
-        return f"it starts with a '{tag}' segment, not ISA"
+    if head.startswith("ISA"):
+        return ("its ISA segment cannot be read (16 elements, then the component separator "
+                "and the segment terminator)")
+    tag = head[:3].rstrip("*|")
+    if 2 <= len(tag) and tag.isalnum() and tag.isupper() and head[len(tag)] in "*|":
+        return f"it starts with a '{tag}' segment, not ISA"  # a tag, never a name
     return "it does not start with an ISA segment"
 
 
@@ -182,13 +186,16 @@ class SegmentReader:
         at_eof = False
         index = 0
         while True:
-            buffer = buffer.lstrip(LAYOUT_WHITESPACE + "\ufeff")
+            # Before an ISA: layout, a BOM, and after an interchange the padding of DOS
+            # (Ctrl-Z) and mainframe (NUL) transfers.
+            skip = LAYOUT_WHITESPACE + "\ufeff" + (TRANSFER_PADDING if index else "")
+            buffer = buffer.lstrip(skip)
             while len(buffer) < ISA_WINDOW and not at_eof:
                 chunk = next(chunks, None)
                 if chunk is None:
                     at_eof = True
                 else:
-                    buffer = (buffer + chunk).lstrip(LAYOUT_WHITESPACE + "\ufeff")
+                    buffer = (buffer + chunk).lstrip(skip)
             if not buffer:
                 if index == 0:
                     self.findings.append(_finding(
