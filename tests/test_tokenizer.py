@@ -159,7 +159,9 @@ def test_a_damaged_tag_is_reported_after_its_valid_namesake():
 
 
 @pytest.mark.parametrize(("start", "said"), [
-    (ISA[:60], "its ISA segment cannot be read"),
+    (ISA[:60], "its ISA segment cannot be read (16 elements, then the component "
+               "separator and the segment terminator)"),
+    ("GS", "it does not start with an ISA segment"),
     ("GS*HC*SENDER~", "it starts with a 'GS' segment, not ISA"),
     ("SMITH,JOHN,19600101\n", "it does not start with an ISA segment"),  # never a name
     ("\x00\x01\x02", "it looks like binary data"),

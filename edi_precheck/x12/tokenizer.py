@@ -77,7 +77,7 @@ def _describe_start(text: str) -> str:
         return ("its ISA segment cannot be read (16 elements, then the component separator "
                 "and the segment terminator)")
     tag = head[:3].rstrip("*|")
-    if 2 <= len(tag) and tag.isalnum() and tag.isupper() and head[len(tag)] in "*|":
+    if len(tag) >= 2 and tag.isalnum() and tag.isupper() and head[len(tag):][:1] in ("*", "|"):
         return f"it starts with a '{tag}' segment, not ISA"  # a tag, never a name
     return "it does not start with an ISA segment"
 
