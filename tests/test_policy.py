@@ -139,6 +139,25 @@ def test_dangling_product_and_indication_references(tmp_path):
     assert "/products/Xgeva/indications/0: no indication group 'bone_mets'" in problems
 
 
+def test_mistakes_that_would_silently_change_checks_are_errors(tmp_path):
+    """A payer rule's code typo matches nothing; an NDC under two products decides for
+    one at random; a CTP package without its billed units turns the CTP check off."""
+    document = shipped_document()
+    document["payer_rules"][0]["match"]["codes"] = ["J0879"]
+    document["products"]["Xgeva"]["ndcs"].append(document["products"]["Prolia"]["ndcs"][0])
+    del document["products"]["Prolia"]["units_per_package"]
+    result = run_cli("policy", "validate", str(write_policy(tmp_path, document)))
+    assert result.exit_code == 2
+    assert "/products/Prolia: 'units_per_package' is a dependency of 'package'" in (
+        result.stderr)
+    del document["products"]["Prolia"]["package"]
+    result = run_cli("policy", "validate", str(write_policy(tmp_path, document)))
+    assert result.exit_code == 2
+    assert "/payer_rules/0/match/codes/0: no code 'J0879' in /codes" in result.stderr
+    assert "/products/Xgeva/ndcs/2: NDC 55513071001 is already a product of 'Prolia'" in (
+        result.stderr)
+
+
 def test_not_json_and_missing_file(tmp_path):
     broken = tmp_path / "broken.json"
     broken.write_text("{ not json")

@@ -94,6 +94,18 @@ def _reference_problems(document: dict[str, Any], known_rules: Collection[str]) 
                 problems.append(
                     f"{_pointer(['payer_rules', position, 'match', 'products', index])}: "
                     f"no product named '{name}' in /products")
+        for index, code in enumerate(payer_rule["match"].get("codes", ())):
+            if code not in document["codes"]:  # a typo would make the rule match nothing
+                problems.append(
+                    f"{_pointer(['payer_rules', position, 'match', 'codes', index])}: "
+                    f"no code '{code}' in /codes")
+    owners: dict[str, str] = {}
+    for name, spec in products.items():
+        for index, ndc in enumerate(spec["ndcs"]):
+            if ndc in owners:  # the NDC decides the product: it cannot name two
+                problems.append(f"{_pointer(['products', name, 'ndcs', index])}: NDC {ndc} "
+                                f"is already a product of '{owners[ndc]}'")
+            owners.setdefault(ndc, name)
     return problems
 
 
