@@ -158,6 +158,18 @@ def test_mistakes_that_would_silently_change_checks_are_errors(tmp_path):
         result.stderr)
 
 
+def test_what_a_unit_is_comes_from_the_policy(tmp_path):
+    document = shipped_document()
+    document["codes"]["J0897"]["unit"] = "10 mg"
+    del document["codes"]["Q5136"]["unit"]
+    result = run_cli("check", "--no-ig", "--format", "json", "--policy",
+                     str(write_policy(tmp_path, document)), DEMO)
+    dose = {f["code"]: f["message"] for f in json.loads(result.stdout)["files"][0]["findings"]
+            if f["rule"] == "units.dose"}
+    assert dose["J0897"].endswith("is given as 60 units (1 unit = 10 mg)")
+    assert dose["Q5136"].endswith("is given as 120 units")
+
+
 def test_not_json_and_missing_file(tmp_path):
     broken = tmp_path / "broken.json"
     broken.write_text("{ not json")

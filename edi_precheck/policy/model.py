@@ -59,6 +59,7 @@ class CodeEntry:
     description: str
     products: tuple[str, ...]
     mue_units_per_day: Decimal | None
+    unit: str = ""  # what one billing unit is ("1 mg"); "" when the policy does not say
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +169,8 @@ class Policy:
             id=document["id"], version=document["version"], source=source,
             codes={code: CodeEntry(code, spec["description"], tuple(spec["products"]),
                                    (Decimal(str(spec["mue_units_per_day"]))
-                                    if "mue_units_per_day" in spec else None))
+                                    if "mue_units_per_day" in spec else None),
+                                   spec.get("unit", ""))
                    for code, spec in document["codes"].items()},
             billing=Billing(
                 unit_basis=billing["unit_basis"], whole_units=billing["whole_units"],

@@ -72,6 +72,16 @@ class DrugLine:
             taxonomies |= rule.specialist_taxonomies
         return taxonomies
 
+    @property
+    def doses(self) -> list[Decimal]:
+        """The doses, in units, of what the line may be, smallest first."""
+        return sorted({dose for product in self.candidates for dose in product.dose_units})
+
+    @property
+    def unit_note(self) -> str:
+        """' (1 unit = 1 mg)' for messages, when the policy says what a unit is."""
+        return f" (1 unit = {self.entry.unit})" if self.entry.unit else ""
+
     def describe_product(self) -> str:
         """'Prolia' when known, else 'Prolia or Xgeva' (what the code can be)."""
         if self.product is not None:

@@ -40,9 +40,10 @@ def check(ctx: ClaimContext) -> Iterator[Problem]:
         line = drug.line
         if billing.waste_modifier in line.modifiers or ctx.line_date(line) in administered_on:
             continue
-        codes = " or ".join(sorted(billing.administration_codes))
+        codes = sorted(billing.administration_codes)
         yield Problem(f"{drug.code} on {ctx.line_date(line) or 'the claim date'} has no "
-                      f"administration line ({codes}) for the same date",
-                      "bill the injection on its own line (e.g. 96372) with the same date",
+                      f"administration line ({' or '.join(codes)}) for the same date",
+                      f"bill the injection on its own line (e.g. {codes[0]}) with the same "
+                      "date",
                       line=line, segment=drug.service_segment,
                       segment_index=line.segment_index)

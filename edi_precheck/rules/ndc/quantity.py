@@ -33,6 +33,8 @@ from edi_precheck.rules._registry import rule
 from edi_precheck.rules.context import ClaimContext, DrugLine, Problem, decimal_text
 
 CTP_UNITS = ("F2", "GR", "ME", "ML", "UN")  # X12 code list of CTP05-1 in the 837
+# Rounding slack, not a payer rule: senders round CTP04 (0.017 UN for 1 unit of a 60-unit
+# syringe), so a quantity within this of the computed one is the same amount.
 TOLERANCE = Decimal("0.01")
 
 

@@ -46,7 +46,7 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
     given = sum((o.units_value for o in given_lines if o.units_value), Decimal(0))
     wasted = sum((o.units_value for o in same_day
                   if waste in o.modifiers and o.units_value), Decimal(0))
-    doses = sorted({dose for product in drug.candidates for dose in product.dose_units})
+    doses = drug.doses
     if given + wasted in doses:
         return
     if len(given_lines) > 1:
@@ -60,6 +60,6 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
     usual = " or ".join(decimal_text(dose) for dose in doses)
     yield Problem(
         f"{drug.code} billed with {billed}; {drug.describe_product()} is given as {usual} "
-        f"units (1 unit = 1 mg)",
+        f"units{drug.unit_note}",
         f"bill {usual} units for a full dose", segment=drug.service_segment,
         segment_index=line.segment_index, element=line.element("units"))

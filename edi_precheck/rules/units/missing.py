@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from edi_precheck.rules._registry import rule
-from edi_precheck.rules.context import ClaimContext, DrugLine, Problem
+from edi_precheck.rules.context import ClaimContext, DrugLine, Problem, decimal_text
 
 
 @rule("units.missing", snip=6)
@@ -35,12 +35,9 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
         return
     element = line.element("units")
     found = f"'{line.units}'" if line.units else "no quantity"
+    doses = " or ".join(f"{decimal_text(dose)} units" for dose in drug.doses)
     yield Problem(f"{drug.code} line has {found} in {element}; it needs the units given",
-                  f"bill the milligrams given as units, e.g. {_typical_dose(drug)}",
+                  f"bill the amount given as units{drug.unit_note}"
+                  + (f", e.g. {doses}" if doses else ""),
                   segment=drug.service_segment, segment_index=line.segment_index,
                   element=element)
-
-
-def _typical_dose(drug: DrugLine) -> str:
-    doses = sorted({dose for product in drug.candidates for dose in product.dose_units})
-    return " or ".join(f"{dose} units" for dose in doses) or "the dose in units"
