@@ -291,7 +291,30 @@ def test_crosswalk_headers_match_loosely_and_notes_are_skipped(tmp_path):
     crosswalk = Crosswalk.load(path)
     assert crosswalk.codes_for("55513071001") == {"J0897"}
     assert crosswalk.codes_for("12345067890") == {"J3489"}
-    assert crosswalk.entries("55513071001")[0].units_per_package == 60
+    assert crosswalk.entries("55513071001")[0].drug_name == "Prolia"
+
+
+def test_the_crosswalk_names_a_product_whose_ndcs_the_policy_lacks(tmp_path):
+    """Conexxence lists no NDC in the shipped policy; a crosswalk row names it, so a
+    Q5158 line at 120 units is checked as Conexxence (a 60-unit product), not accepted
+    as Bomyntra's dose."""
+    crosswalk = tmp_path / "crosswalk.csv"
+    crosswalk.write_text(
+        "_2026_CODE,Short Description,LABELER NAME,NDC2,Drug Name,HCPCS dosage\n"
+        "Q5158,Inj denosumab-bnht,Example,70000-0001-01,Conexxence,1 MG\n")
+    base = (FIXTURES / "837p/biosimilar_medicaid_clean.837").read_text()
+    assert "SV1*HC:Q5136*1100*UN*60*" in base and "N4*61314024063" in base  # Jubbonti
+    text = base.replace("HC:Q5136", "HC:Q5158").replace("N4*61314024063", "N4*70000000101")
+    claim = tmp_path / "claim.837"
+    dose = {}
+    for units in ("60", "120"):
+        claim.write_text(text.replace("*UN*60*", f"*UN*{units}*", 1))
+        result = run_cli("check", "--no-ig", "--format", "json", "--crosswalk", str(crosswalk),
+                         str(claim))
+        findings = json.loads(result.stdout)["files"][0]["findings"]
+        dose[units] = [f["message"] for f in findings if f["rule"] == "units.dose"]
+    assert dose["60"] == []
+    assert len(dose["120"]) == 1 and "Conexxence is given as 60 units" in dose["120"][0]
 
 
 def test_crosswalk_that_is_not_one(tmp_path):

@@ -12,7 +12,6 @@ import csv
 import io
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -29,8 +28,7 @@ class CrosswalkError(Exception):
 class CrosswalkEntry:
     ndc: str  # 11 digits
     hcpcs: str
-    drug_name: str
-    units_per_package: Decimal | None  # BILLUNITSPKG
+    drug_name: str  # the brand ("Prolia"), as the policy names its products
 
 
 @lru_cache(maxsize=4096)
@@ -63,8 +61,6 @@ def _columns(row: list[str]) -> dict[str, int] | None:
             found["ndc"] = position
         elif key == "DRUGNAME":
             found["drug"] = position
-        elif key == "BILLUNITSPKG":
-            found["units_per_package"] = position
     return found if {"code", "ndc"} <= found.keys() else None
 
 
@@ -109,14 +105,8 @@ class Crosswalk:
             code = row[columns["code"]].strip().upper()
             if ndc is None or not code:
                 continue
-            units = None
-            if "units_per_package" in columns:
-                try:
-                    units = Decimal(row[columns["units_per_package"]].strip())
-                except InvalidOperation:
-                    units = None
             drug = row[columns["drug"]].strip() if "drug" in columns else ""
-            entries.append(CrosswalkEntry(ndc, code, drug, units))
+            entries.append(CrosswalkEntry(ndc, code, drug))
         if not entries:
             raise CrosswalkError(f"{source}: the crosswalk has a header but no NDC rows")
         return cls(entries, source)

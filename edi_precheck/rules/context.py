@@ -116,14 +116,24 @@ class ClaimContext:
         return self._by_code_and_date[(line.code, self.line_date(line))]
 
 
-def build_drug_line(line: ServiceLine, claim: Claim, policy: Policy) -> DrugLine | None:
-    """The DrugLine of `line` under `policy`, or None if the policy does not cover it."""
+def build_drug_line(line: ServiceLine, claim: Claim, policy: Policy,
+                    crosswalk: Crosswalk) -> DrugLine | None:
+    """The DrugLine of `line` under `policy`, or None if the policy does not cover it.
+
+    The product is the one whose NDCs the policy lists; else the one the crosswalk names
+    for the NDC (a biosimilar whose NDCs the policy does not list); else the code's only
+    product; else the only one of the code's products given at the billed dose.
+    """
     entry = policy.codes.get(line.code.upper())
     if entry is None:
         return None
     ndc11 = normalize_ndc(line.ndc) if line.ndc else None
     product = policy.product_by_ndc.get(ndc11) if ndc11 else None
     candidates = policy.products_for_code(entry.code)
+    if product is None and ndc11:
+        names = {row.drug_name.lower() for row in crosswalk.entries(ndc11)}
+        named = [p for p in candidates if p.name.lower() in names]
+        product = named[0] if len(named) == 1 else None
     decided_by = "ndc" if product is not None else ""
     if product is None and len(candidates) == 1:
         product, decided_by = candidates[0], "code"

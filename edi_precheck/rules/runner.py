@@ -111,7 +111,7 @@ class ClaimChecker:
         grading_policy = self.policies[0] if self.policies else None
         for policy in self.policies:
             drugs = [drug for line in claim.lines
-                     if (drug := build_drug_line(line, claim, policy)) is not None]
+                     if (drug := build_drug_line(line, claim, policy, self.crosswalk)) is not None]
             if not drugs:
                 continue
             if covered == 0:
