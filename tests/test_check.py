@@ -228,3 +228,19 @@ def test_a_defect_in_one_rule_is_a_finding_and_the_rest_still_run(monkeypatch):
     assert code == 1 and len(broken_dose) == 6  # one per drug line, each named
     assert all("internal error (ZeroDivisionError)" in f["message"] for f in broken_dose)
     assert {"auth.missing", "ndc.format", "pos.not_allowed"} <= {f["rule"] for f in findings}
+
+
+def test_a_claim_cut_off_by_the_end_of_the_file_is_not_counted_as_read():
+    """The truncated fixture holds two whole, clean claims and one cut off."""
+    document, code = report_of("--no-ig", str(FIXTURES / "bad/truncated.837"))
+    summary = document["summary"]
+    assert code == 1 and summary["claims"] == 2
+    assert summary["claims_with_errors"] == 0
+    text = run_cli("check", "--no-ig", str(FIXTURES / "bad/truncated.837")).stdout
+    assert "2 claims (0 with errors), 2 drug lines checked: 4 errors, 0 warnings" in text
+
+
+def test_the_text_report_counts_in_the_singular_too():
+    text = run_cli("check", "--no-ig", str(FIXTURES / "837p/prolia_medicare_clean.837")).stdout
+    assert "prolia_medicare_clean.837: 1 claim, 2 service lines, 1 drug line checked" in text
+    assert "1 file, 1 claim (0 with errors), 1 drug line checked: 0 errors, 0 warnings" in text

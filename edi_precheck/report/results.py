@@ -33,8 +33,11 @@ class FileResult:
         return sum(1 for finding in self.findings if finding.severity is severity)
 
     def claims_with(self, severity: Severity) -> int:
+        """How many of the claims read have a finding of `severity` (a claim the file
+        ends inside has its finding, but was not read)."""
         return len({finding.claim_index for finding in self.findings
-                    if finding.severity is severity and finding.claim_index is not None})
+                    if finding.severity is severity and finding.claim_index is not None
+                    and finding.claim_index <= self.claims})
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -63,7 +66,7 @@ class Report:
 
     @property
     def has_errors(self) -> bool:
-        return any(f.severity is Severity.ERROR for result in self.files for f in result.findings)
+        return self.blocks(Severity.ERROR)
 
     def blocks(self, threshold: Severity | None) -> bool:
         """True when a finding reaches `threshold` (None: nothing ever blocks)."""

@@ -16,12 +16,18 @@ from edi_precheck.findings import Finding
 from edi_precheck.report.results import FileResult, Report
 
 
+def _count(number: int, noun: str) -> str:
+    """'1 claim', '2 claims'."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 def _where(finding: Finding) -> str:
     parts = []
     if finding.line is not None:
         parts.append(f"line {finding.line}")
     if finding.segment_index is not None:
-        parts.append(f"{finding.segment or 'segment'} segment {finding.segment_index}")
+        named = f"{finding.segment} " if finding.segment else ""
+        parts.append(f"{named}segment {finding.segment_index}")
     if finding.element:
         parts.append(finding.element)
     return ", ".join(parts)
@@ -37,8 +43,9 @@ def _write_finding(stream: TextIO, finding: Finding, indent: str) -> None:
 
 
 def write_file(stream: TextIO, result: FileResult) -> None:
-    stream.write(f"{result.name}: {result.claims} claims, {result.service_lines} service "
-                 f"lines, {result.checked_lines} drug lines checked\n")
+    stream.write(f"{result.name}: {_count(result.claims, 'claim')}, "
+                 f"{_count(result.service_lines, 'service line')}, "
+                 f"{_count(result.checked_lines, 'drug line')} checked\n")
     if not result.findings:
         stream.write("  no findings\n")
         return
@@ -59,7 +66,7 @@ def write_file(stream: TextIO, result: FileResult) -> None:
 def write_summary(stream: TextIO, report: Report) -> None:
     summary = report.summary()
     stream.write(
-        f"\n{summary['files']} file{'s' if summary['files'] != 1 else ''}, "
-        f"{summary['claims']} claims ({summary['claims_with_errors']} with errors), "
-        f"{summary['checked_lines']} drug lines checked: {summary['errors']} errors, "
-        f"{summary['warnings']} warnings\n")
+        f"\n{_count(summary['files'], 'file')}, {_count(summary['claims'], 'claim')} "
+        f"({summary['claims_with_errors']} with errors), "
+        f"{_count(summary['checked_lines'], 'drug line')} checked: "
+        f"{_count(summary['errors'], 'error')}, {_count(summary['warnings'], 'warning')}\n")
