@@ -69,8 +69,6 @@ def read_claims(source: Source, result: FileResult,
             result.transaction_sets = parser.transaction_sets
             result.claims = parser.claims
             result.service_lines = parser.service_lines
-            result.bytes_read = parser.reader.bytes_read
-            result.encoding = parser.reader.encoding
             result.transaction_spans = parser.envelope.transaction_spans
             result.findings[:0] = parser.findings
 

@@ -23,8 +23,6 @@ class FileResult:
     claims: int = 0
     service_lines: int = 0
     checked_lines: int = 0
-    bytes_read: int = 0
-    encoding: str = "utf-8"
     findings: list[Finding] = field(default_factory=list)
     # (ST position, end position) of each transaction set: where file-level findings lie
     transaction_spans: list[tuple[int, int]] = field(default_factory=list)
