@@ -75,10 +75,12 @@ def check(path: Path, *options: str) -> list[str]:
 
 
 def synthetic(folder: Path, claims: int, drug_share: float) -> Path:
-    """A synthetic 837P, 2,000 claims to a transaction set as many submitters batch them."""
+    """A synthetic 837P, 2,000 claims to a transaction set as many submitters batch them
+    (at least two sets, so that --jobs 2 has sets to share out)."""
     path = folder / f"synthetic-{claims}-{drug_share}.837"
     with path.open("wb") as out:
-        write_837p(out, claims, claims_per_st=2_000, drug_share=drug_share)
+        write_837p(out, claims, claims_per_st=min(2_000, max(claims // 2, 1)),
+                   drug_share=drug_share)
     return path
 
 
@@ -88,16 +90,19 @@ def median_of(command: list[str], times: int = 5) -> float:
 
 def paired_runs(floor: list[str], measured: list[str], rounds: int
                 ) -> tuple[tuple[float, int], tuple[float, int], float]:
-    """Run `floor` and `measured` back to back, `rounds` times: the best (seconds, peak KiB)
-    of each, and the median of the rounds' ratios floor / measured."""
-    best_floor = best_measured = (float("inf"), 0)
-    ratios = []
+    """Run `floor` and `measured` back to back, `rounds` times: for each, the best seconds
+    and the highest peak memory (KiB) of its runs; and the median of the rounds' ratios
+    floor / measured."""
+    floor_runs, measured_runs = [], []
     for _ in range(rounds):
-        floor_run, measured_run = run(floor), run(measured)
-        best_floor = min(best_floor, floor_run)
-        best_measured = min(best_measured, measured_run)
-        ratios.append(floor_run[0] / measured_run[0])
-    return best_floor, best_measured, statistics.median(ratios)
+        floor_runs.append(run(floor))
+        measured_runs.append(run(measured))
+    ratios = [f[0] / m[0] for f, m in zip(floor_runs, measured_runs, strict=True)]
+
+    def best(runs: list[tuple[float, int]]) -> tuple[float, int]:
+        return min(seconds for seconds, _ in runs), max(peak for _, peak in runs)
+
+    return best(floor_runs), best(measured_runs), statistics.median(ratios)
 
 
 Row = tuple[str, str, float, int, int, float, str, str]
