@@ -28,6 +28,7 @@ from edi_precheck.report import catalog_doc, text
 from edi_precheck.report.lines import LineWriter, line_record
 from edi_precheck.report.results import FileResult, Report
 from edi_precheck.rules import catalog
+from edi_precheck.rules.runner import grade_file_finding
 from edi_precheck.sources import Source, SourceError, expand
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_RUN_FAILED = 0, 1, 2
@@ -402,6 +403,9 @@ def lines(paths: tuple[str, ...], codes: tuple[str, ...], all_lines: bool,
                     if wanted is None or line.code.upper() in wanted:
                         result.checked_lines += 1
                         writer.write(line_record(source.name, claim, line))
+            graded = [grade_file_finding(f, policies[0] if policies else None)
+                      for f in result.findings]  # as check grades them
+            result.findings = [finding for finding in graded if finding is not None]
             _log_file("file.read", result)
             report.files.append(result)
         writer.close()

@@ -6,7 +6,6 @@ own parser, becomes a finding on that file; the claims read before it are kept a
 
 from __future__ import annotations
 
-import dataclasses
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from edi_precheck.model.parser import SegmentObserver
 from edi_precheck.policy import Crosswalk, Policy, load_policies
 from edi_precheck.report.results import FileResult, Report
 from edi_precheck.rules import catalog
-from edi_precheck.rules.runner import ClaimChecker, policy_grade
+from edi_precheck.rules.runner import ClaimChecker, grade_file_finding
 from edi_precheck.sources import Source
 
 log = LibraryLogger("edi_precheck")
@@ -176,16 +175,9 @@ class Engine:
         result = read.result
         if read.validation is not None:
             result.findings.extend(read.validation.finish())
-        file_findings = [self._grade_file_finding(f) for f in result.findings]
+        # x12.* findings take their severity and denial from the first policy.
+        policy = self.policies[0] if self.policies else None
+        file_findings = [grade_file_finding(f, policy) for f in result.findings]
         result.findings = [f for f in file_findings if f is not None] + read.claim_findings
         result.findings.sort(key=lambda f: (f.segment_index or 0, f.rule))
         return result
-
-    def _grade_file_finding(self, finding: Finding) -> Finding | None:
-        """x12.* findings take their severity and denial from the first policy, if it says."""
-        if not self.policies or finding.rule not in self.policies[0].rules:
-            return finding
-        severity, denial = policy_grade(catalog()[finding.rule], self.policies[0])
-        if severity is None:
-            return None
-        return dataclasses.replace(finding, severity=severity, denial=denial)

@@ -187,6 +187,18 @@ def test_lines_rejects_an_invalid_policy_even_with_code(tmp_path):
         assert result.exit_code == 2 and "not JSON" in result.stderr, listing
 
 
+def test_lines_grades_file_findings_as_check_does(tmp_path):
+    document = shipped_document()
+    document["rules"]["x12.unsupported"]["severity"] = "warning"
+    policy = str(write_policy(tmp_path, document))
+    remittance = str(FIXTURES / "bad/remittance.835")
+    check = run_cli("check", "--no-ig", "--format", "json", "--policy", policy, remittance)
+    listed = run_cli("lines", "--all", "--policy", policy, remittance)
+    assert (check.exit_code, listed.exit_code) == (0, 0)
+    assert '"severity": "warning"' in listed.stderr and '"severity": "error"' not in (
+        listed.stderr)
+
+
 def test_policy_can_regrade_and_switch_off_rules(tmp_path):
     document = shipped_document()
     document["rules"]["units.dose"]["severity"] = "warning"

@@ -4,6 +4,7 @@ problems by policy and payer rule, and turn them into findings.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from datetime import date
 from typing import Any
@@ -48,6 +49,17 @@ def policy_grade(rule: Rule, policy: Policy | None) -> tuple[Severity | None, st
     if setting is None:
         return rule.severity, ""
     return setting.severity_or(rule.severity), setting.denial
+
+
+def grade_file_finding(finding: Finding, policy: Policy | None) -> Finding | None:
+    """A file-level (x12.*) finding graded by `policy` as the runner grades claim findings;
+    None when the policy switches its rule off."""
+    if policy is None or finding.rule not in policy.rules:
+        return finding
+    severity, denial = policy_grade(catalog()[finding.rule], policy)
+    if severity is None:
+        return None
+    return dataclasses.replace(finding, severity=severity, denial=denial)
 
 
 def _problems(rule: Rule, *subject: Any) -> list[Problem]:
