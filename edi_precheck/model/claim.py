@@ -19,8 +19,6 @@ from functools import lru_cache
 # underscores and other scripts' digits.
 X12_DECIMAL = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)")
 MAX_DIGITS = 18
-# A whole-number element read as an ordinal (LX01, SV107 pointers): ASCII digits only.
-X12_WHOLE = re.compile(r"[0-9]{1,9}")
 
 
 @lru_cache(maxsize=4096)  # units and charges repeat across lines; Decimal() is not free
@@ -35,8 +33,9 @@ def to_decimal(text: str) -> Decimal | None:
 
 
 def whole_number(text: str) -> int | None:
-    """The number a whole-number element holds (LX01, a diagnosis pointer), or None."""
-    return int(text) if X12_WHOLE.fullmatch(text) else None
+    """The number a whole-number element holds (LX01, a diagnosis pointer): ASCII digits
+    only, at most 9 ('²' and a 5,000-digit pointer are not numbers), else None."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None
 
 
 # Where each service-line field sits in SV1 (837P) and SV2 (837I), for findings to cite.

@@ -62,9 +62,10 @@ def grade_file_finding(finding: Finding, policy: Policy | None) -> Finding | Non
     return dataclasses.replace(finding, severity=severity, denial=denial)
 
 
-def _problems(rule: Rule, *subject: Any) -> list[Problem]:
-    """What `rule` finds on a claim or line. A defect in a rule becomes a finding of that
-    rule, so the claim is not passed unchecked and the file's other claims still are."""
+def _guarded(rule: Rule, *subject: Any) -> list[Problem]:
+    """What `rule` finds on a claim or line, where a defect in the rule becomes a finding
+    of that rule: the claim is not passed unchecked, and the file's other claims still
+    are checked."""
     try:
         return list(rule.check(*subject))
     except Exception as error:
@@ -117,6 +118,14 @@ class ClaimChecker:
 
     def check(self, claim: Claim) -> tuple[list[Finding], int]:
         """The findings of one claim, in segment order, and how many lines were covered."""
+        try:
+            return self._check(claim, guarded=False)
+        except Exception:
+            # A defect in a rule: check the claim again with every rule guarded (slower),
+            # so that the defect becomes a finding of its rule and the others still report.
+            return self._check(claim, guarded=True)
+
+    def _check(self, claim: Claim, guarded: bool) -> tuple[list[Finding], int]:
         findings: list[Finding] = []
         covered = 0
         today = self._today or date.today()
@@ -131,16 +140,17 @@ class ClaimChecker:
             covered += len(drugs)
             ctx = ClaimContext(claim, policy, self.crosswalk, self.icd10, today, drugs)
             for rule in self._covered_claim_rules:
-                for problem in _problems(rule, ctx):
+                for problem in _guarded(rule, ctx) if guarded else rule.check(ctx):
                     findings.extend(self._finding(rule, problem, ctx, None))
             for drug in drugs:
                 for rule in self._line_rules:
-                    for problem in _problems(rule, drug, ctx):
+                    for problem in (_guarded(rule, drug, ctx) if guarded
+                                    else rule.check(drug, ctx)):
                         findings.extend(self._finding(rule, problem, ctx, drug))
         if grading_policy is not None and self._every_claim_rules:
             ctx = ClaimContext(claim, grading_policy, self.crosswalk, self.icd10, today)
             for rule in self._every_claim_rules:
-                for problem in _problems(rule, ctx):
+                for problem in _guarded(rule, ctx) if guarded else rule.check(ctx):
                     findings.extend(self._finding(rule, problem, ctx, None))
         findings.sort(key=lambda f: (f.segment_index or 0, f.rule))
         return findings, covered
