@@ -32,7 +32,7 @@ from edi_precheck.rules._registry import rule
 from edi_precheck.rules.context import ClaimContext, DrugLine, Problem
 
 
-@lru_cache(maxsize=4096)  # a file's lines share few dates; strptime is slow
+@lru_cache(maxsize=4096)  # a file's lines share few dates
 def _parse(text: str) -> date | None:
     if len(text) != 8 or not text.isdigit():
         return None
