@@ -19,8 +19,8 @@ from typing import Any
 
 from edi_precheck.engine import Engine
 from edi_precheck.findings import Severity
-from edi_precheck.report.results import FileResult, Report
 from edi_precheck.report.claim_files import atomic_output, claim_units
+from edi_precheck.report.results import FileResult, Report
 from edi_precheck.sources import Source
 
 CLEAN, HELD, NOT_WRITTEN = "clean", "held", "not written"
