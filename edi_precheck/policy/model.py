@@ -1,7 +1,9 @@
 """Typed, read-only views of a validated policy, built once per run.
 
 The JSON policy is the source of every fact; these classes only give the checks names to
-reach them by and do the parsing (decimals, sets) once instead of per line.
+reach them by and do the parsing (decimals, sets) once instead of per line. Facts no check
+reads (a product's ingredient, its dosing interval) stay in the JSON for the people who
+maintain it.
 """
 
 from __future__ import annotations
@@ -42,14 +44,11 @@ class Indication:
 @dataclass(frozen=True, slots=True)
 class Product:
     name: str
-    ingredient: str
     ndcs: frozenset[str]
     dose_units: tuple[Decimal, ...]
-    dosing_interval_days: int
     single_dose_container: bool
     units_per_package: Decimal | None
     package: Mapping[str, Decimal]  # CTP05 unit -> CTP04 quantity of one package
-    indication_groups: tuple[str, ...]
     indications: tuple[Indication, ...]
 
 
@@ -136,15 +135,13 @@ class Policy:
             for name, group in document["indications"].items()}
         products = {
             name: Product(
-                name=name, ingredient=spec["ingredient"], ndcs=frozenset(spec["ndcs"]),
+                name=name, ndcs=frozenset(spec["ndcs"]),
                 dose_units=_decimals(spec["dose_units"]),
-                dosing_interval_days=spec["dosing_interval_days"],
                 single_dose_container=spec["single_dose_container"],
                 units_per_package=(Decimal(str(spec["units_per_package"]))
                                    if "units_per_package" in spec else None),
                 package={item["unit"]: Decimal(str(item["quantity"]))
                          for item in spec.get("package", ())},
-                indication_groups=tuple(spec["indications"]),
                 indications=tuple(indication for group in spec["indications"]
                                   for indication in groups[group]))
             for name, spec in document["products"].items()}
