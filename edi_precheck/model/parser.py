@@ -222,11 +222,12 @@ class ClaimParser:
         """Read a block as the skimmer cut it: skipped claims counted, the rest read."""
         skipped = read = 0
         for tag, index, unit, end in events:
-            if tag == SKIPPED:
-                skipped += index
+            if tag == SKIPPED:  # this event is (SKIPPED, claims, "", service lines)
+                claims, lines = index, end
+                skipped += claims
                 if self._transaction is not None:  # outside a set we read, claims are not
-                    self.claims += index
-                    self.service_lines += end
+                    self.claims += claims
+                    self.service_lines += lines
                 continue
             read += tag == "CLM"
             yield from self._handle(index, unit)
