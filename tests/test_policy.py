@@ -270,6 +270,22 @@ def test_a_product_payer_rule_grades_claim_findings_of_its_products_only(tmp_pat
     assert admin == {"xgeva": [], "prolia": ["warning"]}
 
 
+def test_a_product_payer_rule_grades_the_claim_balance_of_its_claims(tmp_path):
+    document = shipped_document()
+    document["payer_rules"].append({
+        "id": "commercial-xgeva-balance", "match": {"filing_indicators": ["CI"],
+                                                    "products": ["Xgeva"]},
+        "severity": {"claim.balance": "warning"}})
+    policy = str(write_policy(tmp_path, document))
+    claim = tmp_path / "unbalanced.837"
+    claim.write_text((FIXTURES / "837p/xgeva_commercial_clean.837").read_text()
+                     .replace("CLM*XCC0001*2710*", "CLM*XCC0001*2711*"))
+    result = run_cli("check", "--no-ig", "--format", "json", "--policy", policy, str(claim))
+    balance = [f["severity"] for f in json.loads(result.stdout)["files"][0]["findings"]
+               if f["rule"] == "claim.balance"]
+    assert balance == ["warning"]
+
+
 def test_a_users_policy_can_cover_another_code(tmp_path):
     document = copy.deepcopy(shipped_document())
     document["id"] = "denosumab-local"

@@ -122,7 +122,8 @@ def build_drug_line(line: ServiceLine, claim: Claim, policy: Policy,
 
     The product is the one whose NDCs the policy lists; else the one the crosswalk names
     for the NDC (a biosimilar whose NDCs the policy does not list); else the code's only
-    product; else the only one of the code's products given at the billed dose.
+    product; else, on a line with no NDC, the only one of the code's products given at the
+    dose billed (an NDC nobody knows is not guessed at).
     """
     entry = policy.codes.get(line.code.upper())
     if entry is None:
@@ -137,9 +138,9 @@ def build_drug_line(line: ServiceLine, claim: Claim, policy: Policy,
     decided_by = "ndc" if product is not None else ""
     if product is None and len(candidates) == 1:
         product, decided_by = candidates[0], "code"
-    elif product is None:
-        # No NDC names the product: the dose may (J0897 at 120 units is Xgeva, not Prolia).
-        dose = _units_of_code_on_date(line, claim)
+    elif product is None and not line.ndc:
+        # The dose may name the product: J0897 at 120 units is Xgeva, not Prolia.
+        dose = _dose_billed(line, claim, policy.billing.waste_modifier)
         at_dose = tuple(p for p in candidates if dose in p.dose_units)
         if len(at_dose) == 1:
             product, decided_by = at_dose[0], "dose"
@@ -153,12 +154,17 @@ def build_drug_line(line: ServiceLine, claim: Claim, policy: Policy,
     return DrugLine(line, entry, product, candidates, payer_rules, ndc11, decided_by)
 
 
-def _units_of_code_on_date(line: ServiceLine, claim: Claim) -> Decimal:
-    """Every unit of `line`'s code on its date, given and wasted (JW): the dose billed."""
+def _dose_billed(line: ServiceLine, claim: Claim, waste_modifier: str) -> Decimal | None:
+    """The dose billed with `line`: the units of its code on its date, given and wasted,
+    when they are one administration of one unknown product (one line given, any wasted,
+    none with an NDC); else None. Two given lines are a duplicate, not a bigger dose."""
     day = line.service_date or claim.service_date
-    return sum((other.units_value or Decimal(0) for other in claim.lines
-                if other.code == line.code and (other.service_date or claim.service_date) == day),
-               Decimal(0))
+    same = [other for other in claim.lines if other.code == line.code
+            and (other.service_date or claim.service_date) == day]
+    given = [other for other in same if waste_modifier not in other.modifiers]
+    if len(given) != 1 or any(other.ndc for other in same):
+        return None
+    return sum((other.units_value or Decimal(0) for other in same), Decimal(0))
 
 
 def decimal_text(value: Decimal) -> str:

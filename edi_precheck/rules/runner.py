@@ -130,13 +130,14 @@ class ClaimChecker:
         covered = 0
         today = self._today or date.today()
         grading_policy = self.policies[0] if self.policies else None
+        grading_drugs: list[DrugLine] = []
         for policy in self.policies:
             drugs = [drug for line in claim.lines
                      if (drug := build_drug_line(line, claim, policy, self.crosswalk)) is not None]
             if not drugs:
                 continue
             if covered == 0:
-                grading_policy = policy
+                grading_policy, grading_drugs = policy, drugs
             covered += len(drugs)
             ctx = ClaimContext(claim, policy, self.crosswalk, self.icd10, today, drugs)
             for rule in self._covered_claim_rules:
@@ -148,7 +149,8 @@ class ClaimChecker:
                                     else rule.check(drug, ctx)):
                         findings.extend(self._finding(rule, problem, ctx, drug))
         if grading_policy is not None and self._every_claim_rules:
-            ctx = ClaimContext(claim, grading_policy, self.crosswalk, self.icd10, today)
+            ctx = ClaimContext(claim, grading_policy, self.crosswalk, self.icd10, today,
+                               grading_drugs)  # whose payer rules grade what they find
             for rule in self._every_claim_rules:
                 for problem in _guarded(rule, ctx) if guarded else rule.check(ctx):
                     findings.extend(self._finding(rule, problem, ctx, None))
