@@ -179,6 +179,18 @@ def test_a_set_pyx12_crashes_on_is_acknowledged_as_rejected(tmp_path):
     assert validate(ack.read_text()).errors == []
 
 
+def test_a_file_pyx12_crashes_on_alone_still_gets_a_999(tmp_path):
+    crash = CLEAN_P.read_text().replace("UN*60***1~", "UN*1***1:1:1:1:1:1~")
+    ack = tmp_path / "out.999"
+    run_cli("check", "--ack", str(ack), str(write(tmp_path, "composite.837", crash)))
+    text = ack.read_text()
+    segments = [s.strip() for s in text.split("~") if s.strip()]
+    assert segments[0].startswith("ISA*00*          *00*          *ZZ*TESTRECEIVER   *ZZ*"
+                                  "TESTSUBMITTER  *")  # answering the sender
+    assert "AK1*HC*101*005010X222A1" in segments and "AK9*R*1*1*0" in segments
+    assert validate(text).errors == []
+
+
 def test_a_group_without_gs08_is_validated_by_its_st03(tmp_path):
     text = CLEAN_P.read_text().replace("*X*005010X222A1~ST", "*X*~ST")
     assert text != CLEAN_P.read_text()

@@ -11,6 +11,7 @@ would cut IK404 into pieces that look like segments.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from edi_precheck.ig.transactions import TransactionSet
 
@@ -31,12 +32,26 @@ class _Group:
     with_errors: int = 0  # IK501 E
 
 
+def _answering(isa: list[str], gs: list[str]) -> tuple[list[str], list[str]]:
+    """An ISA and GS for a 999 answering the input's: receiver and sender swapped, dated
+    now, as pyx12 writes its own (used when pyx12 wrote none)."""
+    now = datetime.now()
+    ack_isa = list(isa)
+    ack_isa[5:9] = isa[7:9] + isa[5:7]
+    ack_isa[9:11] = [now.strftime("%y%m%d"), now.strftime("%H%M")]
+    ack_isa[13:15] = ["000000001", "0"]
+    ack_gs = ["GS", "FA", gs[3], gs[2], now.strftime("%Y%m%d"), now.strftime("%H%M"), "1",
+              "X", "005010X231A1"]
+    return ack_isa, ack_gs
+
+
 class AckBuilder:
     """Collect pyx12's 999 for each transaction set; `text()` is the merged 999."""
 
     def __init__(self) -> None:
         self._groups: dict[tuple[str, int, int], _Group] = {}
-        self._envelope: tuple[list[str], list[str]] | None = None
+        self._envelope: tuple[list[str], list[str]] | None = None  # of pyx12's 999
+        self._input_envelope: tuple[list[str], list[str]] | None = None  # first input's
 
     def add(self, file: str, transaction: TransactionSet, ack: str) -> None:
         """Add the 999 pyx12 wrote for one set of `file`. When pyx12 could not validate the
@@ -48,8 +63,9 @@ class AckBuilder:
         group = self._groups.get(group_key)
         if group is None:  # AK1 names the group as the input's GS does
             group = self._groups[group_key] = _Group(
-                ["AK1", transaction.functional_id, transaction.group_control,
-                 transaction.version])
+                ["AK1", transaction.gs[1], transaction.gs[6], transaction.version])
+        if self._input_envelope is None:
+            self._input_envelope = (transaction.isa, transaction.gs)
         group.received += 1
         if not {"ISA", "GS", "AK1"}.issubset(tags):
             return
@@ -74,10 +90,13 @@ class AckBuilder:
         group.with_errors += status == "E"
 
     def text(self) -> str:
-        """The merged 999, or an empty string when nothing was validated."""
-        if self._envelope is None:
+        """The merged 999, or an empty string when no set was validated."""
+        if self._envelope is not None:
+            isa, gs = self._envelope
+        elif self._input_envelope is not None:  # pyx12 wrote no 999 for any set
+            isa, gs = _answering(*self._input_envelope)
+        else:
             return ""
-        isa, gs = self._envelope
         out: list[list[str]] = [isa, gs]
         for number, group in enumerate(self._groups.values(), start=1):
             control = f"{number:04d}"

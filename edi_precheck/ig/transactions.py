@@ -30,8 +30,8 @@ class TransactionSet:
     map_version: str  # GS08 given to pyx12
     isa_index: int
     gs_index: int
-    functional_id: str  # GS01 and GS06: the group, as a 999's AK1 names it
-    group_control: str
+    isa: list[str]  # the input's ISA and GS (padded): a 999 answers to them
+    gs: list[str]
     indices: list[int]  # file position of each segment, ST first, SE last
     text: str = ""
 
@@ -99,7 +99,7 @@ class TransactionCollector:
         self._current = TransactionSet(
             control=fields[2] if len(fields) > 2 else "", version=version,
             map_version=map_version, isa_index=self._envelope.isa_index,
-            gs_index=self._envelope.gs_index, functional_id=gs[1], group_control=gs[6],
+            gs_index=self._envelope.gs_index, isa=padded(self._envelope.isa, 17), gs=gs,
             indices=[index])
         self._segments = [raw]
 
@@ -110,9 +110,9 @@ class TransactionCollector:
         if transaction is None or delimiters is None:
             return
         separator, terminator = delimiters.element, delimiters.segment
-        isa = padded(self._envelope.isa, 17)
+        isa = list(transaction.isa)
         isa[12] = "00501"  # the control version the 5010 guides are written for
-        gs = padded(self._envelope.gs, 9)
+        gs = list(transaction.gs)
         gs[8] = transaction.map_version  # also where a sender filled only ST03
         st = padded(self._segments[0].split(separator), 4)
         if st[3] == transaction.version:
