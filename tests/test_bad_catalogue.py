@@ -141,6 +141,8 @@ CASES = [
     Case("junk_after_iea", lambda: MULTI + b"\r\nthis is not x12\r\n",
          frozenset({"x12.syntax"}), 8),
     Case("ctrl_z_after_iea", lambda: MULTI + b"\x1a", frozenset(), 8, code=0),
+    Case("ctrl_z_after_iea_without_terminator", lambda: MULTI.rstrip(b"~\r\n") + b"\x1a",
+         frozenset(), 8, code=0),
     Case("nul_padding_after_iea", lambda: MULTI + b"\r\n" + b"\x00" * 300, frozenset(), 8,
          code=0),
     Case("isa_without_delimiters", lambda: PROLIA[:60], frozenset({"x12.unreadable"}), 0),

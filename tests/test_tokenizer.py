@@ -164,6 +164,8 @@ def test_a_damaged_tag_is_reported_after_its_valid_namesake():
     ("GS", "it does not start with an ISA segment"),
     ("GS*HC*SENDER~", "it starts with a 'GS' segment, not ISA"),
     ("SMITH,JOHN,19600101\n", "it does not start with an ISA segment"),  # never a name
+    ("LEE|JOHN|19600101\n", "it does not start with an ISA segment"),
+    ("MSH|^~\\&|LAB\n", "it starts with a 'MSH' segment, not ISA"),
     ("\x00\x01\x02", "it looks like binary data"),
 ])
 def test_a_file_that_is_not_x12_is_described_without_its_content(start, said):

@@ -26,6 +26,9 @@ _BOM = b"\xef\xbb\xbf"
 # Line breaks and indentation that senders put between segments: never part of a segment.
 LAYOUT_WHITESPACE = " \t\r\n"
 TRANSFER_PADDING = "\x1a\x00"
+# What a file that is not an X12 interchange may start with: an interchange cut before its
+# ISA (GS, ST, ...), HL7 (MSH) or EDIFACT (UNA, UNB).
+STARTING_TAGS = ("GS", "ST", "BHT", "HL", "NM1", "CLM", "MSH", "UNA", "UNB")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,9 +79,9 @@ def _describe_start(text: str) -> str:
     if head.startswith("ISA"):
         return ("its ISA segment cannot be read (16 elements, then the component separator "
                 "and the segment terminator)")
-    tag = head[:3].rstrip("*|")
-    if len(tag) >= 2 and tag.isalnum() and tag.isupper() and head[len(tag):][:1] in ("*", "|"):
-        return f"it starts with a '{tag}' segment, not ISA"  # a tag, never a name
+    for tag in STARTING_TAGS:  # named only when it is one of these: 'LEE|JOHN' is a name
+        if head.startswith((tag + "*", tag + "|")):
+            return f"it starts with a '{tag}' segment, not ISA"
     return "it does not start with an ISA segment"
 
 
@@ -272,7 +275,7 @@ class SegmentReader:
             chunk = None if at_eof else next(chunks, None)
             if chunk is None:
                 at_eof = True
-                last = buffer.strip(strip_chars)
+                last = buffer.rstrip(strip_chars + TRANSFER_PADDING).lstrip(strip_chars)
                 if last and not skipping:
                     index += 1  # the last segment may lack its terminator; read it anyway
                     yield index, last, 1
