@@ -32,6 +32,8 @@ from edi_precheck.rules.runner import grade_file_finding
 from edi_precheck.sources import Source, SourceError, expand
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_RUN_FAILED = 0, 1, 2
+# File-level findings that mean the input, or a transaction set of it, was not read at all.
+NOT_READ_RULES = frozenset({"x12.unreadable", "x12.unsupported"})
 FAIL_ON: dict[str, Severity | None] = {
     "error": Severity.ERROR, "warning": Severity.WARNING, "never": None}
 
@@ -280,8 +282,9 @@ def split_command(paths: tuple[str, ...], clean_path: Path, held_path: Path,
 
     Clean claims have no finding at or above --fail-on; held claims have, or sit in a
     transaction set with such a file-level finding. Both outputs are valid 837 files with
-    rebuilt envelopes. Exit 0: everything clean; 1: some claims held or not written; 2: the
-    run failed.
+    rebuilt envelopes. Exit 0: everything clean; 1: some claims held or not written, or a
+    file-level finding at or above --fail-on (an input that could not be read); 2: the run
+    failed (a run that fails once writing began leaves neither output).
     """
     from edi_precheck.split import split
 
@@ -346,15 +349,19 @@ def _write_split_summary(stream: TextIO, output_format: str, outcome: Any,
                    "summary": outcome.report.summary()}, stream, indent=2)
         stream.write("\n")
         return
-    stream.write(f"clean: {counts['clean']} claims -> {clean}\n")
-    stream.write(f"held:  {counts['held']} claims -> {held}\n")
+    stream.write(f"clean: {text.counted(counts['clean'], 'claim')} -> {clean}\n")
+    stream.write(f"held:  {text.counted(counts['held'], 'claim')} -> {held}\n")
     for route in routes:
         if route["output"] != "clean":
             stream.write(f"  {route['output']:<11} {route['file']} claim {route['claim_index']}"
                          f" ({route['claim_id']}): {', '.join(route['reasons'])}\n")
     if counts["not written"]:
-        stream.write(f"not written: {counts['not written']} claims cut off by the end of "
-                     "their file\n")
+        stream.write(f"not written: {text.counted(counts['not written'], 'claim')} cut off "
+                     "by the end of their file\n")
+    for result in outcome.report.files:  # inputs with nothing to route, not to pass unseen
+        unread = sorted({f.rule for f in result.findings if f.rule in NOT_READ_RULES})
+        if unread:
+            stream.write(f"  not read    {result.name}: {', '.join(unread)}\n")
 
 
 # -- lines ----------------------------------------------------------------------------------

@@ -207,6 +207,10 @@ def test_an_unreadable_input_does_not_pass_as_clean(tmp_path):
     assert code == 1
     assert summary["clean"]["claims"] == summary["held"]["claims"] == 0
     assert (tmp_path / "clean.837").read_bytes() == b""
+    result = run_cli("split", str(FIXTURES / "bad/binary.dat"), str(FIXTURES / "demo/demo.837"),
+                     "--clean", str(tmp_path / "c.837"), "--held", str(tmp_path / "h.837"))
+    assert "clean: 2 claims" in result.stdout
+    assert f"not read    {FIXTURES / 'bad/binary.dat'}: x12.unreadable" in result.stdout
 
 
 def test_short_envelope_segments_are_rebuilt(tmp_path):

@@ -16,7 +16,7 @@ from edi_precheck.findings import Finding
 from edi_precheck.report.results import FileResult, Report
 
 
-def _count(number: int, noun: str) -> str:
+def counted(number: int, noun: str) -> str:
     """'1 claim', '2 claims'."""
     return f"{number} {noun}{'' if number == 1 else 's'}"
 
@@ -43,9 +43,9 @@ def _write_finding(stream: TextIO, finding: Finding, indent: str) -> None:
 
 
 def write_file(stream: TextIO, result: FileResult) -> None:
-    stream.write(f"{result.name}: {_count(result.claims, 'claim')}, "
-                 f"{_count(result.service_lines, 'service line')}, "
-                 f"{_count(result.checked_lines, 'drug line')} checked\n")
+    stream.write(f"{result.name}: {counted(result.claims, 'claim')}, "
+                 f"{counted(result.service_lines, 'service line')}, "
+                 f"{counted(result.checked_lines, 'drug line')} checked\n")
     if not result.findings:
         stream.write("  no findings\n")
         return
@@ -66,7 +66,7 @@ def write_file(stream: TextIO, result: FileResult) -> None:
 def write_summary(stream: TextIO, report: Report) -> None:
     summary = report.summary()
     stream.write(
-        f"\n{_count(summary['files'], 'file')}, {_count(summary['claims'], 'claim')} "
+        f"\n{counted(summary['files'], 'file')}, {counted(summary['claims'], 'claim')} "
         f"({summary['claims_with_errors']} with errors), "
-        f"{_count(summary['checked_lines'], 'drug line')} checked: "
-        f"{_count(summary['errors'], 'error')}, {_count(summary['warnings'], 'warning')}\n")
+        f"{counted(summary['checked_lines'], 'drug line')} checked: "
+        f"{counted(summary['errors'], 'error')}, {counted(summary['warnings'], 'warning')}\n")
