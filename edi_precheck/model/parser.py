@@ -185,22 +185,17 @@ class ClaimParser:
         for raw in text.split(delimiters.segment):
             index += 1
             prefix = raw[:3]
-            if prefix not in wanted and raw[:1] in LAYOUT_WHITESPACE:
-                # '~ CLM' on one line: the reader leaves the space (finding it costs more
-                # than meeting it here), and the tag is read without it.
-                raw = raw.strip(LAYOUT_WHITESPACE)
+            if prefix not in wanted and raw[:4] not in known:
+                raw = self._first_sight(index, raw, separator)
                 prefix = raw[:3]
             if observer is not None:
                 observer(index, raw, delimiters)
             if prefix not in wanted:
-                # Known by four characters: 'DMG*' is, 'DMGX' (a damaged tag) is not.
-                if raw[:4] not in known:
-                    self._unknown(index, raw, separator, raw[:4], known)
                 continue
             fields = raw.split(separator)
             handler = handlers.get(fields[0])
-            if handler is None:
-                self._unknown(index, raw, separator, raw[:4], known)
+            if handler is None:  # 'CLMX*': a wanted start, a damaged tag
+                self._first_sight(index, raw, separator)
                 continue
             finished = handler(index, fields)
             if finished is not None:
@@ -243,15 +238,25 @@ class ClaimParser:
             for _, index, text, _ in self._skimmer.take_carry():
                 yield from self._handle(index, text)
 
-    def _unknown(self, index: int, raw: str, separator: str, start: str,
-                 known: set[str]) -> None:
-        """A segment we do not read: check its tag once per `start` (its first four
-        characters), report a bad one."""
+    def _first_sight(self, index: int, raw: str, separator: str) -> str:
+        """A segment whose start (first four characters) has not been seen: the segment to
+        read in its place.
+
+        '~ CLM' on one line has its layout space stripped here (the reader leaves it:
+        searching every block for it costs more than meeting it here). A valid tag we do
+        not read is remembered by its start: 'DMG*' then passes unchecked, 'DMGX' (a
+        damaged tag) does not. A bad tag is reported.
+        """
+        if raw[:1] in LAYOUT_WHITESPACE:
+            raw = raw.strip(LAYOUT_WHITESPACE)
+            if raw[:3] in self._wanted:
+                return raw
         if is_segment_tag(raw.split(separator, 1)[0]):
-            known.add(start)
+            self._known.add(raw[:4])
         else:
             self.reader.report_bad_tag(index)
             self.envelope.note_unreadable()
+        return raw
 
     def _finish_claim(self, index: int) -> Claim | None:
         """Close the open claim (if any) before segment `index`; hand it back for yielding."""
