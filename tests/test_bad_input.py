@@ -96,3 +96,20 @@ def test_unreadable_file_does_not_stop_the_others(tmp_path):
     result = run_cli("lines", "--all", "--format", "json", str(OFFICE), str(tmp_path))
     assert result.exit_code == 0
     assert len(json.loads(result.stdout)) == 2
+
+
+def test_a_reader_that_stops_early_gets_no_traceback():
+    """`edi-precheck lines ... | head -1`: the pipe closes; the run stops with a message."""
+    import subprocess
+    import sys
+
+    many = REAL / "imsweb__x12-parser__src__test__resources__837_5010__x12_many_claims.txt"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "edi_precheck", "lines", "--all", "--format", "jsonl",
+         str(many)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.readline()
+    process.stdout.close()
+    errors = process.stderr.read().decode()
+    assert process.wait() == 2
+    assert "Traceback" not in errors and "output was closed" in errors
