@@ -183,6 +183,10 @@ class Claim:
                     return provider
         return None
 
+    def line_date(self, line: ServiceLine) -> str:
+        """The date a line was given: its DTP*472, else the claim's."""
+        return line.service_date or self.service_date
+
     def line_diagnoses(self, line: ServiceLine) -> list[Diagnosis]:
         """The diagnoses a line points at (837P SV107), or all of the claim's (837I).
 

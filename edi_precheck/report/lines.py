@@ -47,7 +47,7 @@ def line_record(file: str, claim: Claim, line: ServiceLine) -> dict[str, Any]:
         "ndc": line.ndc,
         "ctp_quantity": line.ctp_quantity,
         "ctp_unit": line.ctp_unit,
-        "service_date": line.service_date or claim.service_date,
+        "service_date": claim.line_date(line),
         "prior_authorization": line.prior_authorization or claim.prior_authorization,
         "rendering_taxonomy": rendering.taxonomy if rendering else "",
     }

@@ -101,7 +101,7 @@ class ClaimContext:
 
     def line_date(self, line: ServiceLine) -> str:
         """The date a line was given: its DTP*472, else the claim's."""
-        return line.service_date or self.claim.service_date
+        return self.claim.line_date(line)
 
     def same_code_and_date(self, line: ServiceLine) -> list[ServiceLine]:
         """The claim's lines billing the same code on the same date, `line` included.
@@ -158,9 +158,9 @@ def _dose_billed(line: ServiceLine, claim: Claim, waste_modifier: str) -> Decima
     """The dose billed with `line`: the units of its code on its date, given and wasted,
     when they are one administration of one unknown product (one line given, any wasted,
     none with an NDC); else None. Two given lines are a duplicate, not a bigger dose."""
-    day = line.service_date or claim.service_date
-    same = [other for other in claim.lines if other.code == line.code
-            and (other.service_date or claim.service_date) == day]
+    day = claim.line_date(line)
+    same = [other for other in claim.lines
+            if other.code == line.code and claim.line_date(other) == day]
     given = [other for other in same if waste_modifier not in other.modifiers]
     if len(given) != 1 or any(other.ndc for other in same):
         return None

@@ -45,7 +45,7 @@ def _parse(text: str) -> date | None:
 @rule("date.invalid", snip=2)
 def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
     line, claim = drug.line, ctx.claim
-    start_text = line.service_date or claim.service_date
+    start_text = claim.line_date(line)
     end_text = line.service_date_end if line.service_date else claim.service_date_end
     where = {"segment": drug.service_segment, "segment_index": line.segment_index}
     if not start_text:
