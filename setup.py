@@ -6,5 +6,4 @@ edi_precheck/model/skim.py does the same work in Python.
 
 from setuptools import Extension, setup
 
-setup(ext_modules=[Extension("_edi_precheck_skim", ["edi_precheck/model/_skim.c"],
-                             optional=True)])
+setup(ext_modules=[Extension("_edi_precheck_skim", ["edi_precheck/model/_skim.c"], optional=True)])

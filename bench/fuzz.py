@@ -62,8 +62,9 @@ def run_hypothesis(minutes: float, ig: bool) -> None:
     runs = 0
     while time.monotonic() < deadline:
 
-        @settings(max_examples=500, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=500, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+        )
         @given(damaged())
         def property_holds(data: bytes) -> None:
             check_one(data, ig)
@@ -91,8 +92,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--ig", action="store_true", help="also run pyx12 on every input")
-    parser.add_argument("--atheris", action="store_true",
-                        help="coverage-guided fuzzing with atheris (pip install atheris)")
+    parser.add_argument(
+        "--atheris",
+        action="store_true",
+        help="coverage-guided fuzzing with atheris (pip install atheris)",
+    )
     parser.add_argument("rest", nargs="*", help="arguments for libFuzzer (after --)")
     args = parser.parse_args()
     if args.atheris:

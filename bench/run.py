@@ -70,8 +70,20 @@ def bare_split(path: Path) -> list[str]:
 
 
 def check(path: Path, *options: str) -> list[str]:
-    return [sys.executable, "-m", "edi_precheck", "--log-format", "json", "check",
-            "--format", "json", "--output", os.devnull, *options, str(path)]
+    return [
+        sys.executable,
+        "-m",
+        "edi_precheck",
+        "--log-format",
+        "json",
+        "check",
+        "--format",
+        "json",
+        "--output",
+        os.devnull,
+        *options,
+        str(path),
+    ]
 
 
 def synthetic(folder: Path, claims: int, drug_share: float) -> Path:
@@ -79,8 +91,9 @@ def synthetic(folder: Path, claims: int, drug_share: float) -> Path:
     (at least two sets, so that --jobs 2 has sets to share out)."""
     path = folder / f"synthetic-{claims}-{drug_share}.837"
     with path.open("wb") as out:
-        write_837p(out, claims, claims_per_st=min(2_000, max(claims // 2, 1)),
-                   drug_share=drug_share)
+        write_837p(
+            out, claims, claims_per_st=min(2_000, max(claims // 2, 1)), drug_share=drug_share
+        )
     return path
 
 
@@ -88,8 +101,9 @@ def median_of(command: list[str], times: int = 5) -> float:
     return statistics.median(run(command)[0] for _ in range(times))
 
 
-def paired_runs(floor: list[str], measured: list[str], rounds: int
-                ) -> tuple[tuple[float, int], tuple[float, int], float]:
+def paired_runs(
+    floor: list[str], measured: list[str], rounds: int
+) -> tuple[tuple[float, int], tuple[float, int], float]:
     """Run `floor` and `measured` back to back, `rounds` times: for each, the best seconds
     and the highest peak memory (KiB) of its runs; and the median of the rounds' ratios
     floor / measured."""
@@ -130,45 +144,94 @@ def main() -> None:
                 path = synthetic(folder, claims, drug_share)
                 size = path.stat().st_size
                 (floor, floor_peak), (elapsed, peak), ratio = paired_runs(
-                    bare_split(path), check(path, "--no-ig"), rounds)
+                    bare_split(path), check(path, "--no-ig"), rounds
+                )
                 floors[claims, drug_share] = floor
-                rows.append((f"bare Python split, {label}", f"{claims:,}", floor, size,
-                             claims, 1.0, "1.000", f"{floor_peak / 1024:.0f} MiB"))
-                rows.append((f"check --no-ig, {label}", f"{claims:,}", elapsed, size, claims,
-                             floor / elapsed, f"{ratio:.3f}", f"{peak / 1024:.0f} MiB"))
+                rows.append(
+                    (
+                        f"bare Python split, {label}",
+                        f"{claims:,}",
+                        floor,
+                        size,
+                        claims,
+                        1.0,
+                        "1.000",
+                        f"{floor_peak / 1024:.0f} MiB",
+                    )
+                )
+                rows.append(
+                    (
+                        f"check --no-ig, {label}",
+                        f"{claims:,}",
+                        elapsed,
+                        size,
+                        claims,
+                        floor / elapsed,
+                        f"{ratio:.3f}",
+                        f"{peak / 1024:.0f} MiB",
+                    )
+                )
         path = folder / f"synthetic-{small}-0.9.837"
         size = path.stat().st_size
         for jobs in (1, 2):
             elapsed, peak = run(check(path, "--jobs", str(jobs)))
-            rows.append((f"check (pyx12) --jobs {jobs}, 90% drug claims", f"{small:,}",
-                         elapsed, size, small, floors[small, 0.9] / elapsed, "-",
-                         f"{peak / 1024:.0f} MiB"))
+            rows.append(
+                (
+                    f"check (pyx12) --jobs {jobs}, 90% drug claims",
+                    f"{small:,}",
+                    elapsed,
+                    size,
+                    small,
+                    floors[small, 0.9] / elapsed,
+                    "-",
+                    f"{peak / 1024:.0f} MiB",
+                )
+            )
         x12valid = shutil.which("x12valid") or str(Path(sys.executable).parent / "x12valid")
         if Path(x12valid).exists():
             copy = folder / "x12valid-input.837"  # x12valid writes its 997 beside its input
             shutil.copy(path, copy)
             elapsed, peak = run([x12valid, str(copy)])
-            rows.append(("pyx12 x12valid, 90% drug claims", f"{small:,}", elapsed, size, small,
-                         floors[small, 0.9] / elapsed, "-", f"{peak / 1024:.0f} MiB"))
+            rows.append(
+                (
+                    "pyx12 x12valid, 90% drug claims",
+                    f"{small:,}",
+                    elapsed,
+                    size,
+                    small,
+                    floors[small, 0.9] / elapsed,
+                    "-",
+                    f"{peak / 1024:.0f} MiB",
+                )
+            )
 
         python = median_of([sys.executable, "-c", "pass"])
         no_ig = median_of(check(ONE_CLAIM, "--no-ig"))
         with_ig = median_of(check(ONE_CLAIM, "--jobs", "1"))
 
-    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, "
-          f"Python {platform.python_version()}, {platform.system()}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}, {platform.system()}"
+    )
     print()
-    print("| run | claims | seconds | MB/s | claims/s | x bare split | x bare split, "
-          "median pair | peak memory |")
+    print(
+        "| run | claims | seconds | MB/s | claims/s | x bare split | x bare split, "
+        "median pair | peak memory |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for name, claims, elapsed, size, count, ratio, paired, peak in rows:
-        print(f"| {name} | {claims} | {elapsed:.2f} | {size / 1e6 / elapsed:.1f} | "
-              f"{count / elapsed:,.0f} | {ratio:.3f} | {paired} | {peak} |")
+        print(
+            f"| {name} | {claims} | {elapsed:.2f} | {size / 1e6 / elapsed:.1f} | "
+            f"{count / elapsed:,.0f} | {ratio:.3f} | {paired} | {peak} |"
+        )
     print()
     print("| start-up (one-claim file, median of 5) | seconds | x `python -c pass` |")
     print("|---|---|---|")
-    for name, seconds in (("python -c pass", python), ("check --no-ig", no_ig),
-                          ("check (pyx12, --jobs 1)", with_ig)):
+    for name, seconds in (
+        ("python -c pass", python),
+        ("check --no-ig", no_ig),
+        ("check (pyx12, --jobs 1)", with_ig),
+    ):
         print(f"| {name} | {seconds:.2f} | {seconds / python:.1f} |")
 
 

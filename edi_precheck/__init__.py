@@ -14,6 +14,13 @@ from edi_precheck.policy import CrosswalkError, PolicyError
 from edi_precheck.report.results import FileResult, Report
 
 __all__ = [
-    "CrosswalkError", "FileResult", "Finding", "PolicyError", "Report", "Severity",
-    "__version__", "check_bytes", "check_file",
+    "CrosswalkError",
+    "FileResult",
+    "Finding",
+    "PolicyError",
+    "Report",
+    "Severity",
+    "__version__",
+    "check_bytes",
+    "check_file",
 ]

@@ -24,22 +24,29 @@ from edi_precheck.sources import Source
 
 
 @cache
-def _engine(policies: tuple[Path, ...], crosswalk: Path | None, today: date | None,
-            ig: bool) -> Engine:
+def _engine(
+    policies: tuple[Path, ...], crosswalk: Path | None, today: date | None, ig: bool
+) -> Engine:
     return Engine(policies, crosswalk, today, ig=ig)
 
 
-def _key(policies: Iterable[str | PathLike[str]] | str | PathLike[str],
-         crosswalk: str | PathLike[str] | None) -> tuple[tuple[Path, ...], Path | None]:
+def _key(
+    policies: Iterable[str | PathLike[str]] | str | PathLike[str],
+    crosswalk: str | PathLike[str] | None,
+) -> tuple[tuple[Path, ...], Path | None]:
     if isinstance(policies, (str, PathLike)):  # one path, not the characters of one
         policies = [policies]
     return tuple(Path(p) for p in policies), Path(crosswalk) if crosswalk else None
 
 
-def check_file(path: str | PathLike[str], *,
-               policies: Iterable[str | PathLike[str]] | str | PathLike[str] = (),
-               crosswalk: str | PathLike[str] | None = None,
-               today: date | None = None, ig: bool = True) -> Report:
+def check_file(
+    path: str | PathLike[str],
+    *,
+    policies: Iterable[str | PathLike[str]] | str | PathLike[str] = (),
+    crosswalk: str | PathLike[str] | None = None,
+    today: date | None = None,
+    ig: bool = True,
+) -> Report:
     """Check one 837 file. Raises PolicyError or CrosswalkError for unusable options;
     problems with the file itself are findings in the report, never exceptions.
     `ig=False` skips implementation-guide validation (pyx12)."""
@@ -49,14 +56,21 @@ def check_file(path: str | PathLike[str], *,
     return report
 
 
-def check_bytes(data: bytes, *, name: str = "<bytes>",
-                policies: Iterable[str | PathLike[str]] | str | PathLike[str] = (),
-                crosswalk: str | PathLike[str] | None = None,
-                today: date | None = None, ig: bool = True) -> Report:
+def check_bytes(
+    data: bytes,
+    *,
+    name: str = "<bytes>",
+    policies: Iterable[str | PathLike[str]] | str | PathLike[str] = (),
+    crosswalk: str | PathLike[str] | None = None,
+    today: date | None = None,
+    ig: bool = True,
+) -> Report:
     """Check an 837 held in memory (an upload, a message body); `name` labels the report."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise TypeError(f"check_bytes takes the file's bytes, not {type(data).__name__} "
-                        "(read it in binary, or encode the text as it was received)")
+        raise TypeError(
+            f"check_bytes takes the file's bytes, not {type(data).__name__} "
+            "(read it in binary, or encode the text as it was received)"
+        )
     engine = _engine(*_key(policies, crosswalk), today, ig)
     report = engine.new_report()
     report.files.append(engine.check(Source(name, None, bytes(data))))

@@ -35,7 +35,10 @@ EXIT_CLEAN, EXIT_FINDINGS, EXIT_RUN_FAILED = 0, 1, 2
 # File-level findings that mean the input, or a transaction set of it, was not read at all.
 NOT_READ_RULES = frozenset({"x12.unreadable", "x12.unsupported"})
 FAIL_ON: dict[str, Severity | None] = {
-    "error": Severity.ERROR, "warning": Severity.WARNING, "never": None}
+    "error": Severity.ERROR,
+    "warning": Severity.WARNING,
+    "never": None,
+}
 
 log = structlog.get_logger("edi_precheck")
 
@@ -76,8 +79,9 @@ def _sources(paths: tuple[str, ...], outputs: dict[str, Path | None]) -> list[So
             raise RunError(f"{seen[resolved]} and {option} must be different files")
         seen[resolved] = option
         if resolved in inputs:
-            raise RunError(f"{option} {path} is an input file: edi-precheck never writes "
-                           "over its input")
+            raise RunError(
+                f"{option} {path} is an input file: edi-precheck never writes over its input"
+            )
         if not resolved.parent.is_dir():
             raise RunError(f"{option} {path}: folder {path.parent} does not exist")
     return sources
@@ -85,19 +89,34 @@ def _sources(paths: tuple[str, ...], outputs: dict[str, Path | None]) -> list[So
 
 def _log_finding(file: str, finding: Finding) -> None:
     emit = log.error if finding.severity is Severity.ERROR else log.warning
-    emit("finding", file=file, rule=finding.rule, severity=str(finding.severity),
-         claim_id=finding.claim_id, claim_index=finding.claim_index, line=finding.line,
-         code=finding.code, segment_index=finding.segment_index, message=finding.message)
+    emit(
+        "finding",
+        file=file,
+        rule=finding.rule,
+        severity=str(finding.severity),
+        claim_id=finding.claim_id,
+        claim_index=finding.claim_index,
+        line=finding.line,
+        code=finding.code,
+        segment_index=finding.segment_index,
+        message=finding.message,
+    )
 
 
 def _log_file(event: str, result: FileResult) -> None:
     """One event per finding and one summary event per file."""
     for finding in result.findings:
         _log_finding(result.name, finding)
-    log.info(event, file=result.name, transaction_sets=result.transaction_sets,
-             claims=result.claims, service_lines=result.service_lines,
-             checked_lines=result.checked_lines, errors=result.count(Severity.ERROR),
-             warnings=result.count(Severity.WARNING))
+    log.info(
+        event,
+        file=result.name,
+        transaction_sets=result.transaction_sets,
+        claims=result.claims,
+        service_lines=result.service_lines,
+        checked_lines=result.checked_lines,
+        errors=result.count(Severity.ERROR),
+        warnings=result.count(Severity.WARNING),
+    )
 
 
 PROGRESS_MIN_BYTES = 5_000_000
@@ -107,44 +126,68 @@ PROGRESS_MIN_BYTES = 5_000_000
 def _progress(sources: list[Source]) -> Iterator[Callable[[int], None] | None]:
     """A progress bar on stderr (bytes and files done) for inputs of a few MB or more,
     on a terminal only; None otherwise, so pipelines and logs stay clean."""
-    sizes = [source.path.stat().st_size for source in sources
-             if source.path is not None and source.path.is_file()]
+    sizes = [
+        source.path.stat().st_size
+        for source in sources
+        if source.path is not None and source.path.is_file()
+    ]
     total = sum(sizes)
     if total < PROGRESS_MIN_BYTES or not sys.stderr.isatty():
         yield None
         return
-    with click.progressbar(length=total, label=f"checking {len(sources)} file(s)",
-                           file=sys.stderr, show_eta=True, show_percent=True,
-                           width=30) as bar:
+    with click.progressbar(
+        length=total,
+        label=f"checking {len(sources)} file(s)",
+        file=sys.stderr,
+        show_eta=True,
+        show_percent=True,
+        width=30,
+    ) as bar:
         yield bar.update
 
 
 def _policy_options(function: Any) -> Any:
     """--policy and --crosswalk, as check and split take them."""
     function = click.option(
-        "--crosswalk", type=click.Path(dir_okay=False, path_type=Path),
-        help="CMS ASP NDC-HCPCS crosswalk CSV. Default: the shipped excerpt.")(function)
-    return click.option(
-        "--policy", "policy_paths", multiple=True,
+        "--crosswalk",
         type=click.Path(dir_okay=False, path_type=Path),
-        help="Policy JSON file (repeatable). Default: the shipped policies.")(function)
+        help="CMS ASP NDC-HCPCS crosswalk CSV. Default: the shipped excerpt.",
+    )(function)
+    return click.option(
+        "--policy",
+        "policy_paths",
+        multiple=True,
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Policy JSON file (repeatable). Default: the shipped policies.",
+    )(function)
 
 
 def _ig_options(function: Any) -> Any:
     """--ig/--no-ig and --jobs, as check and split take them."""
     function = click.option(
-        "--jobs", "-j", type=click.IntRange(min=1), default=os.cpu_count() or 1,
-        show_default="number of CPUs", help="Processes for implementation-guide checks.",
+        "--jobs",
+        "-j",
+        type=click.IntRange(min=1),
+        default=os.cpu_count() or 1,
+        show_default="number of CPUs",
+        help="Processes for implementation-guide checks.",
     )(function)
     return click.option(
-        "--ig/--no-ig", default=True, show_default=True,
-        help="Validate against the implementation guide with pyx12 (x12.ig).")(function)
+        "--ig/--no-ig",
+        default=True,
+        show_default=True,
+        help="Validate against the implementation guide with pyx12 (x12.ig).",
+    )(function)
 
 
 def _fail_on_option(function: Any) -> Any:
     return click.option(
-        "--fail-on", type=click.Choice(list(FAIL_ON)), default="error", show_default=True,
-        help="Exit 1 when a finding reaches this severity.")(function)
+        "--fail-on",
+        type=click.Choice(list(FAIL_ON)),
+        default="error",
+        show_default=True,
+        help="Exit 1 when a finding reaches this severity.",
+    )(function)
 
 
 class _Commands(click.Group):
@@ -164,17 +207,28 @@ class _Commands(click.Group):
             place = f"{Path(where.filename).name}:{where.lineno}"
             # The error's text may quote file content: only its type and place are shown.
             log.error("internal_error", error=type(error).__name__, at=place)
-            raise RunError(f"internal error ({type(error).__name__} at {place}); the run "
-                           "stopped. Please report it to the edi-precheck maintainers, "
-                           "with this line and not the file") from None
+            raise RunError(
+                f"internal error ({type(error).__name__} at {place}); the run "
+                "stopped. Please report it to the edi-precheck maintainers, "
+                "with this line and not the file"
+            ) from None
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="edi-precheck")
-@click.option("--log-format", type=click.Choice(["auto", "json", "console"]), default="auto",
-              show_default=True, help="Logs on stderr: JSON lines unless stderr is a terminal.")
-@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
-              default="info", show_default=True)
+@click.option(
+    "--log-format",
+    type=click.Choice(["auto", "json", "console"]),
+    default="auto",
+    show_default=True,
+    help="Logs on stderr: JSON lines unless stderr is a terminal.",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="info",
+    show_default=True,
+)
 def main(log_format: str, log_level: str) -> None:
     """Check X12 837 claim files for drug-line billing mistakes before they are sent."""
     logs.configure(log_format, log_level)
@@ -190,17 +244,38 @@ def main(log_format: str, log_level: str) -> None:
 @main.command()
 @click.argument("paths", nargs=-1, required=True)
 @_policy_options
-@click.option("--format", "output_format", type=click.Choice(["text", "json", "jsonl"]),
-              default="text", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the report here instead of stdout.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "jsonl"]),
+    default="text",
+    show_default=True,
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the report here instead of stdout.",
+)
 @_ig_options
-@click.option("--ack", "ack_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the 999 acknowledgment of the checked files here (needs --ig).")
+@click.option(
+    "--ack",
+    "ack_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the 999 acknowledgment of the checked files here (needs --ig).",
+)
 @_fail_on_option
-def check(paths: tuple[str, ...], policy_paths: tuple[Path, ...], crosswalk: Path | None,
-          output_format: str, output: Path | None, ig: bool, jobs: int,
-          ack_path: Path | None, fail_on: str) -> None:
+def check(
+    paths: tuple[str, ...],
+    policy_paths: tuple[Path, ...],
+    crosswalk: Path | None,
+    output_format: str,
+    output: Path | None,
+    ig: bool,
+    jobs: int,
+    ack_path: Path | None,
+    fail_on: str,
+) -> None:
     """Check the drug lines, envelopes and implementation-guide rules of 837 files.
 
     PATHS are files, folders (searched recursively for .837 .x12 .edi .txt .dat) or - for
@@ -210,8 +285,7 @@ def check(paths: tuple[str, ...], policy_paths: tuple[Path, ...], crosswalk: Pat
         raise RunError("--ack needs implementation-guide validation; drop --no-ig")
     sources = _sources(paths, {"--output": output, "--ack": ack_path})
     try:
-        engine = Engine(policy_paths, crosswalk, ig=ig, jobs=jobs,
-                        acknowledge=ack_path is not None)
+        engine = Engine(policy_paths, crosswalk, ig=ig, jobs=jobs, acknowledge=ack_path is not None)
     except (PolicyError, CrosswalkError) as error:
         raise RunError(str(error)) from None
     with engine, _progress(sources) as on_bytes:
@@ -230,8 +304,9 @@ def _write_ack(path: Path, text: str) -> None:
     log.info("ack.written", path=str(path), bytes=len(text))
 
 
-def _run_check(engine: Engine, sources: list[Source], output_format: str,
-               output: Path | None) -> Report:
+def _run_check(
+    engine: Engine, sources: list[Source], output_format: str, output: Path | None
+) -> Report:
     report = engine.new_report()
     with _output(output) as stream:
         for result in engine.check_all(sources):
@@ -253,8 +328,9 @@ def _run_check(engine: Engine, sources: list[Source], output_format: str,
 
 def _write_jsonl_file(stream: TextIO, result: FileResult) -> None:
     for finding in result.findings:
-        stream.write(json.dumps({"type": "finding", "file": result.name,
-                                 **finding.to_dict()}) + "\n")
+        stream.write(
+            json.dumps({"type": "finding", "file": result.name, **finding.to_dict()}) + "\n"
+        )
     record = result.to_dict()
     del record["findings"]
     stream.write(json.dumps({"type": "file", **record}) + "\n")
@@ -265,22 +341,49 @@ def _write_jsonl_file(stream: TextIO, result: FileResult) -> None:
 
 @main.command("split")
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--clean", "clean_path", required=True,
-              type=click.Path(dir_okay=False, path_type=Path),
-              help="837 file for the claims with no finding at or above --fail-on.")
-@click.option("--held", "held_path", required=True,
-              type=click.Path(dir_okay=False, path_type=Path),
-              help="837 file for the other claims.")
+@click.option(
+    "--clean",
+    "clean_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="837 file for the claims with no finding at or above --fail-on.",
+)
+@click.option(
+    "--held",
+    "held_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="837 file for the other claims.",
+)
 @_policy_options
 @_ig_options
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]),
-              default="text", show_default=True, help="The summary's format.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the summary here instead of stdout.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="The summary's format.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the summary here instead of stdout.",
+)
 @_fail_on_option
-def split_command(paths: tuple[str, ...], clean_path: Path, held_path: Path,
-                  policy_paths: tuple[Path, ...], crosswalk: Path | None, ig: bool, jobs: int,
-                  output_format: str, output: Path | None, fail_on: str) -> None:
+def split_command(
+    paths: tuple[str, ...],
+    clean_path: Path,
+    held_path: Path,
+    policy_paths: tuple[Path, ...],
+    crosswalk: Path | None,
+    ig: bool,
+    jobs: int,
+    output_format: str,
+    output: Path | None,
+    fail_on: str,
+) -> None:
     """Write every claim of PATHS to one of two new 837 files: clean or held.
 
     Clean claims have no finding at or above --fail-on; held claims have, or sit in a
@@ -301,15 +404,27 @@ def split_command(paths: tuple[str, ...], clean_path: Path, held_path: Path,
 
         def on_route(route: Any) -> None:
             routes.append(route.to_dict())
-            log.info("claim.routed", file=route.file, claim_id=route.claim_id,
-                     claim_index=route.claim_index, output=route.output,
-                     reasons=list(route.reasons))
+            log.info(
+                "claim.routed",
+                file=route.file,
+                claim_id=route.claim_id,
+                claim_index=route.claim_index,
+                output=route.output,
+                reasons=list(route.reasons),
+            )
 
         with engine, _progress(sources) as on_bytes:
             engine.on_bytes = on_bytes
             try:
-                outcome = split(engine, sources, clean_path, held_path, FAIL_ON[fail_on],
-                                on_route, on_file=lambda r: _log_file("file.checked", r))
+                outcome = split(
+                    engine,
+                    sources,
+                    clean_path,
+                    held_path,
+                    FAIL_ON[fail_on],
+                    on_route,
+                    on_file=lambda r: _log_file("file.checked", r),
+                )
             except OSError as error:
                 where = f" {error.filename}" if error.filename else ""
                 raise RunError(f"cannot write the outputs{where}: {error.strerror}") from None
@@ -342,25 +457,42 @@ def _spooled(sources: list[Source]) -> Iterator[list[Source]]:
         yield spooled
 
 
-def _write_split_summary(stream: TextIO, output_format: str, outcome: Any,
-                         routes: list[dict[str, Any]], clean: Path, held: Path) -> None:
+def _write_split_summary(
+    stream: TextIO,
+    output_format: str,
+    outcome: Any,
+    routes: list[dict[str, Any]],
+    clean: Path,
+    held: Path,
+) -> None:
     counts = outcome.counts
     if output_format == "json":
-        json.dump({"clean": {"path": str(clean), "claims": counts["clean"]},
-                   "held": {"path": str(held), "claims": counts["held"]},
-                   "not_written": counts["not written"], "claims": routes,
-                   "summary": outcome.report.summary()}, stream, indent=2)
+        json.dump(
+            {
+                "clean": {"path": str(clean), "claims": counts["clean"]},
+                "held": {"path": str(held), "claims": counts["held"]},
+                "not_written": counts["not written"],
+                "claims": routes,
+                "summary": outcome.report.summary(),
+            },
+            stream,
+            indent=2,
+        )
         stream.write("\n")
         return
     stream.write(f"clean: {text.counted(counts['clean'], 'claim')} -> {clean}\n")
     stream.write(f"held:  {text.counted(counts['held'], 'claim')} -> {held}\n")
     for route in routes:
         if route["output"] != "clean":
-            stream.write(f"  {route['output']:<11} {route['file']} claim {route['claim_index']}"
-                         f" ({route['claim_id']}): {', '.join(route['reasons'])}\n")
+            stream.write(
+                f"  {route['output']:<11} {route['file']} claim {route['claim_index']}"
+                f" ({route['claim_id']}): {', '.join(route['reasons'])}\n"
+            )
     if counts["not written"]:
-        stream.write(f"not written: {text.counted(counts['not written'], 'claim')} cut off "
-                     "by the end of their file\n")
+        stream.write(
+            f"not written: {text.counted(counts['not written'], 'claim')} cut off "
+            "by the end of their file\n"
+        )
     for result in outcome.report.files:  # inputs with nothing to route, not to pass unseen
         unread = sorted({f.rule for f in result.findings if f.rule in NOT_READ_RULES})
         if unread:
@@ -372,20 +504,44 @@ def _write_split_summary(stream: TextIO, output_format: str, outcome: Any,
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--code", "codes", multiple=True, metavar="HCPCS",
-              help="List lines of this code (repeatable). Default: the codes the policies cover.")
+@click.option(
+    "--code",
+    "codes",
+    multiple=True,
+    metavar="HCPCS",
+    help="List lines of this code (repeatable). Default: the codes the policies cover.",
+)
 @click.option("--all", "all_lines", is_flag=True, help="List every service line.")
-@click.option("--policy", "policy_paths", multiple=True,
-              type=click.Path(dir_okay=False, path_type=Path),
-              help="Policy JSON file (repeatable) whose codes are listed.")
-@click.option("--format", "output_format", type=click.Choice(["csv", "json", "jsonl"]),
-              default="csv", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the listing here instead of stdout.")
+@click.option(
+    "--policy",
+    "policy_paths",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Policy JSON file (repeatable) whose codes are listed.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["csv", "json", "jsonl"]),
+    default="csv",
+    show_default=True,
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the listing here instead of stdout.",
+)
 @_fail_on_option
-def lines(paths: tuple[str, ...], codes: tuple[str, ...], all_lines: bool,
-          policy_paths: tuple[Path, ...], output_format: str, output: Path | None,
-          fail_on: str) -> None:
+def lines(
+    paths: tuple[str, ...],
+    codes: tuple[str, ...],
+    all_lines: bool,
+    policy_paths: tuple[Path, ...],
+    output_format: str,
+    output: Path | None,
+    fail_on: str,
+) -> None:
     """List the drug service lines of 837 files, with their claim context.
 
     PATHS are files, folders (searched recursively for .837 .x12 .edi .txt .dat) or - for
@@ -413,8 +569,9 @@ def lines(paths: tuple[str, ...], codes: tuple[str, ...], all_lines: bool,
                     if wanted is None or line.code.upper() in wanted:
                         result.checked_lines += 1
                         writer.write(line_record(source.name, claim, line))
-            graded = [grade_file_finding(f, policies[0] if policies else None)
-                      for f in result.findings]  # as check grades them
+            graded = [
+                grade_file_finding(f, policies[0] if policies else None) for f in result.findings
+            ]  # as check grades them
             result.findings = [finding for finding in graded if finding is not None]
             _log_file("file.read", result)
             report.files.append(result)
@@ -426,8 +583,13 @@ def lines(paths: tuple[str, ...], codes: tuple[str, ...], all_lines: bool,
 
 
 @main.command()
-@click.option("--format", "output_format", type=click.Choice(["text", "json", "markdown"]),
-              default="text", show_default=True)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+)
 def rules(output_format: str) -> None:
     """The rule catalog: id, default severity, SNIP type, what it checks, likely denial."""
     policies = shipped_policies(catalog().keys())
@@ -438,9 +600,10 @@ def rules(output_format: str) -> None:
         click.echo(catalog_doc.markdown(entries), nl=False)
     else:
         for entry in entries:
-            click.echo(f"{entry['id']:<24} {entry['severity']:<8} SNIP {entry['snip']}  "
-                       f"{entry['title']}"
-                       + (f"  [{entry['denial']}]" if entry["denial"] else ""))
+            click.echo(
+                f"{entry['id']:<24} {entry['severity']:<8} SNIP {entry['snip']}  "
+                f"{entry['title']}" + (f"  [{entry['denial']}]" if entry["denial"] else "")
+            )
 
 
 @main.group()
@@ -449,8 +612,7 @@ def policy() -> None:
 
 
 @policy.command("validate")
-@click.argument("files", nargs=-1, required=True,
-                type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 def policy_validate(files: tuple[Path, ...]) -> None:
     """Validate policy files against the schema; each error names its JSON pointer.
 
@@ -463,8 +625,10 @@ def policy_validate(files: tuple[Path, ...]) -> None:
         except PolicyError as error:
             problems.extend(error.problems)
             continue
-        click.echo(f"{path}: valid (policy '{loaded.id}' version {loaded.version}, "
-                   f"{len(loaded.codes)} codes, {len(loaded.products)} products, "
-                   f"{len(loaded.payer_rules)} payer rules)")
+        click.echo(
+            f"{path}: valid (policy '{loaded.id}' version {loaded.version}, "
+            f"{len(loaded.codes)} codes, {len(loaded.products)} products, "
+            f"{len(loaded.payer_rules)} payer rules)"
+        )
     if problems:
         raise RunError("invalid policy:\n  " + "\n  ".join(problems))

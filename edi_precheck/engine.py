@@ -28,14 +28,18 @@ log = LibraryLogger("edi_precheck")
 
 
 def _unreadable(message: str, hint: str) -> Finding:
-    return Finding(rule="x12.unreadable", severity=Severity.ERROR, snip=1,
-                   message=message, hint=hint)
+    return Finding(
+        rule="x12.unreadable", severity=Severity.ERROR, snip=1, message=message, hint=hint
+    )
 
 
-def read_claims(source: Source, result: FileResult,
-                observer: SegmentObserver | None = None,
-                on_bytes: Callable[[int], None] | None = None,
-                skim_codes: frozenset[str] | None = None) -> Iterator[Claim]:
+def read_claims(
+    source: Source,
+    result: FileResult,
+    observer: SegmentObserver | None = None,
+    on_bytes: Callable[[int], None] | None = None,
+    skim_codes: frozenset[str] | None = None,
+) -> Iterator[Claim]:
     """Yield the claims of `source`; counts and file-level findings land in `result`.
 
     `on_bytes` hears how many more bytes were read, for a progress bar. With `skim_codes`,
@@ -52,15 +56,21 @@ def read_claims(source: Source, result: FileResult,
                     reported = parser.reader.bytes_read
                 yield claim
     except OSError as error:
-        result.findings.append(_unreadable(
-            f"cannot read the file: {error.strerror or type(error).__name__}",
-            "check the path and its permissions"))
+        result.findings.append(
+            _unreadable(
+                f"cannot read the file: {error.strerror or type(error).__name__}",
+                "check the path and its permissions",
+            )
+        )
     except Exception as error:  # a defect of ours must not lose the file's other claims
         log.error("reader.internal_error", file=source.name, error=type(error).__name__)
-        result.findings.append(_unreadable(
-            f"reading stopped at an internal error ({type(error).__name__}); the claims "
-            "before it were read", "report this file's structure (not its content) to the "
-            "edi-precheck maintainers"))
+        result.findings.append(
+            _unreadable(
+                f"reading stopped at an internal error ({type(error).__name__}); the claims "
+                "before it were read",
+                "report this file's structure (not its content) to the edi-precheck maintainers",
+            )
+        )
     finally:
         if parser is not None:
             if on_bytes is not None:
@@ -97,9 +107,16 @@ class Engine:
     processes.
     """
 
-    def __init__(self, policy_paths: Iterable[Path] = (), crosswalk_path: Path | None = None,
-                 today: date | None = None, ig: bool = False, jobs: int = 1,
-                 skim: bool = True, acknowledge: bool = False) -> None:
+    def __init__(
+        self,
+        policy_paths: Iterable[Path] = (),
+        crosswalk_path: Path | None = None,
+        today: date | None = None,
+        ig: bool = False,
+        jobs: int = 1,
+        skim: bool = True,
+        acknowledge: bool = False,
+    ) -> None:
         self.policies: list[Policy] = load_policies(policy_paths, catalog().keys())
         self.crosswalk = Crosswalk.load(crosswalk_path)
         self.checker = ClaimChecker(self.policies, self.crosswalk, today)
@@ -116,8 +133,9 @@ class Engine:
             self._validator = IGValidator(jobs)
             self._ack = AckBuilder() if acknowledge else None
         for policy in self.policies:
-            log.debug("policy.loaded", policy=policy.id, version=policy.version,
-                      source=policy.source)
+            log.debug(
+                "policy.loaded", policy=policy.id, version=policy.version, source=policy.source
+            )
 
     def close(self) -> None:
         if self._validator is not None:
@@ -162,8 +180,7 @@ class Engine:
 
             read.validation = FileValidation(source.name, self._validator, self._ack)
         observer = read.validation.observe if read.validation is not None else None
-        for claim in read_claims(source, read.result, observer, self.on_bytes,
-                                 self._skim_codes):
+        for claim in read_claims(source, read.result, observer, self.on_bytes, self._skim_codes):
             findings, covered = self.checker.check(claim)
             read.result.checked_lines += covered
             read.claim_findings.extend(findings)

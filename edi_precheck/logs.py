@@ -15,11 +15,28 @@ import structlog
 from structlog.typing import EventDict, WrappedLogger
 
 # Keys that would carry patient or subscriber data; no event may have them.
-PHI_KEYS = frozenset({
-    "patient", "patient_name", "subscriber", "subscriber_name", "name", "first_name",
-    "last_name", "member_id", "subscriber_id", "birth_date", "dob", "date_of_birth",
-    "address", "street", "city", "zip", "phone", "ssn",
-})
+PHI_KEYS = frozenset(
+    {
+        "patient",
+        "patient_name",
+        "subscriber",
+        "subscriber_name",
+        "name",
+        "first_name",
+        "last_name",
+        "member_id",
+        "subscriber_id",
+        "birth_date",
+        "dob",
+        "date_of_birth",
+        "address",
+        "street",
+        "city",
+        "zip",
+        "phone",
+        "ssn",
+    }
+)
 
 
 def drop_phi_keys(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
@@ -29,13 +46,15 @@ def drop_phi_keys(logger: WrappedLogger, method_name: str, event_dict: EventDict
     return event_dict
 
 
-def configure(log_format: str = "auto", level: str = "info",
-              stream: TextIO | None = None) -> None:
+def configure(log_format: str = "auto", level: str = "info", stream: TextIO | None = None) -> None:
     """Log to stderr: JSON lines unless stderr is a terminal (or `log_format` says)."""
     stream = stream or sys.stderr
     as_json = log_format == "json" or (log_format == "auto" and not stream.isatty())
-    renderer: Any = (structlog.processors.JSONRenderer(sort_keys=False) if as_json
-                     else structlog.dev.ConsoleRenderer(colors=stream.isatty()))
+    renderer: Any = (
+        structlog.processors.JSONRenderer(sort_keys=False)
+        if as_json
+        else structlog.dev.ConsoleRenderer(colors=stream.isatty())
+    )
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -45,7 +64,8 @@ def configure(log_format: str = "auto", level: str = "info",
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(
-            logging.getLevelNamesMapping()[level.upper()]),
+            logging.getLevelNamesMapping()[level.upper()]
+        ),
         logger_factory=structlog.PrintLoggerFactory(stream),
         cache_logger_on_first_use=False,
     )

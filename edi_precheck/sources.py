@@ -54,9 +54,12 @@ def expand(arguments: list[str], skip: Iterable[Path] = ()) -> list[Source]:
         path = Path(argument)
         if path.is_dir():
             found = sorted(
-                child for child in path.rglob("*")
-                if child.suffix.lower() in EDI_SUFFIXES and child.is_file()
-                and child.resolve() not in skipped)
+                child
+                for child in path.rglob("*")
+                if child.suffix.lower() in EDI_SUFFIXES
+                and child.is_file()
+                and child.resolve() not in skipped
+            )
             sources.extend(Source(str(child), child) for child in found)
         elif path.exists():
             sources.append(Source(argument, path))
@@ -65,5 +68,7 @@ def expand(arguments: list[str], skip: Iterable[Path] = ()) -> list[Source]:
     if not sources:
         raise SourceError(
             "no 837 files to read (folders are searched for "
-            + ", ".join(sorted(EDI_SUFFIXES)) + ")")
+            + ", ".join(sorted(EDI_SUFFIXES))
+            + ")"
+        )
     return sources

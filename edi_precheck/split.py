@@ -37,16 +37,19 @@ class ClaimRoute:
     reasons: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"file": self.file, "claim_index": self.claim_index,
-                "claim_id": self.claim_id, "output": self.output,
-                "reasons": list(self.reasons)}
+        return {
+            "file": self.file,
+            "claim_index": self.claim_index,
+            "claim_id": self.claim_id,
+            "output": self.output,
+            "reasons": list(self.reasons),
+        }
 
 
 @dataclass(slots=True)
 class SplitResult:
     report: Report
-    counts: dict[str, int] = field(default_factory=lambda: {CLEAN: 0, HELD: 0,
-                                                            NOT_WRITTEN: 0})
+    counts: dict[str, int] = field(default_factory=lambda: {CLEAN: 0, HELD: 0, NOT_WRITTEN: 0})
 
 
 class _Decisions:
@@ -74,13 +77,20 @@ class _Decisions:
 
     def reasons(self, claim_index: int, transaction_start: int) -> tuple[str, ...]:
         reasons = self.by_claim.get(claim_index, []) + self.by_transaction.get(
-            transaction_start, [])
+            transaction_start, []
+        )
         return tuple(dict.fromkeys(reasons))
 
 
-def split(engine: Engine, sources: list[Source], clean_path: Path, held_path: Path,
-          threshold: Severity | None, on_route: Callable[[ClaimRoute], None],
-          on_file: Callable[[FileResult], None] | None = None) -> SplitResult:
+def split(
+    engine: Engine,
+    sources: list[Source],
+    clean_path: Path,
+    held_path: Path,
+    threshold: Severity | None,
+    on_route: Callable[[ClaimRoute], None],
+    on_file: Callable[[FileResult], None] | None = None,
+) -> SplitResult:
     """Check `sources` and write their claims to `clean_path` and `held_path`.
 
     A run that fails part-way removes both outputs: an earlier run's clean file left in
@@ -95,9 +105,15 @@ def split(engine: Engine, sources: list[Source], clean_path: Path, held_path: Pa
         raise
 
 
-def _split(engine: Engine, sources: list[Source], clean_path: Path, held_path: Path,
-           threshold: Severity | None, on_route: Callable[[ClaimRoute], None],
-           on_file: Callable[[FileResult], None] | None) -> SplitResult:
+def _split(
+    engine: Engine,
+    sources: list[Source],
+    clean_path: Path,
+    held_path: Path,
+    threshold: Severity | None,
+    on_route: Callable[[ClaimRoute], None],
+    on_file: Callable[[FileResult], None] | None,
+) -> SplitResult:
     outcome = SplitResult(engine.new_report())
     with atomic_output(clean_path) as clean, atomic_output(held_path) as held:
         for source, result in zip(sources, engine.check_all(sources), strict=True):
@@ -107,8 +123,9 @@ def _split(engine: Engine, sources: list[Source], clean_path: Path, held_path: P
             decisions = _Decisions(result, threshold)
 
             def cut_off(index: int, claim_id: str, name: str = source.name) -> None:
-                route = ClaimRoute(name, index, claim_id, NOT_WRITTEN,
-                                   ("cut off by the end of the file",))
+                route = ClaimRoute(
+                    name, index, claim_id, NOT_WRITTEN, ("cut off by the end of the file",)
+                )
                 outcome.counts[NOT_WRITTEN] += 1
                 on_route(route)
 

@@ -342,7 +342,10 @@ class _Generator:
             # Medicare requires JZ on a full single-dose container; others get it half the time.
             jz = payer.sbr09 == "MB" or rng.random() < 0.5
             proc = f"{drug.hcpcs}:JZ" if jz else drug.hcpcs
-            ctp = (f"LIN**N4*{drug.ndc}", f"CTP****{drug.ctp_quantity}*{drug.ctp_unit}")
+            ctp: tuple[str, str] | None = (
+                f"LIN**N4*{drug.ndc}",
+                f"CTP****{drug.ctp_quantity}*{drug.ctp_unit}",
+            )
             pointers = "1:2" if len(dx) > 1 else "1"
             if rng.random() < 0.2:
                 lines.append(("99213:25", 12500, 1, None, "1"))
@@ -371,7 +374,11 @@ class _Generator:
 
 
 def write_837p(
-    out: BinaryIO, claims: int, *, seed: int = 0, claims_per_st: int = 5000,
+    out: BinaryIO,
+    claims: int,
+    *,
+    seed: int = 0,
+    claims_per_st: int = 5000,
     drug_share: float = 0.9,
 ) -> SynthStats:
     """Write one interchange (one GS) of ``claims`` invented 837P claims to ``out``.

@@ -24,8 +24,9 @@ def real_files() -> list[Path]:
 def run_cli(*args: str, input_bytes: bytes | None = None) -> Result:
     """Run `edi-precheck` in-process; logs go to the captured stderr as JSON lines."""
     runner = CliRunner()
-    return runner.invoke(main, ["--log-format", "json", *args], input=input_bytes,
-                         catch_exceptions=False)
+    return runner.invoke(
+        main, ["--log-format", "json", *args], input=input_bytes, catch_exceptions=False
+    )
 
 
 def listing(*paths: str | Path, extra: tuple[str, ...] = ()) -> list[dict[str, Any]]:
@@ -42,7 +43,7 @@ def log_events(result: Result) -> list[dict[str, Any]]:
 def segment_terminator(data: bytes) -> bytes:
     """The terminator an ISA declares: the byte after ISA16 (ISA is 106 bytes)."""
     start = data.index(b"ISA")
-    return data[start + 105:start + 106]
+    return data[start + 105 : start + 106]
 
 
 def with_crlf(data: bytes) -> bytes:
@@ -70,7 +71,7 @@ def spaced_out(data: bytes) -> bytes:
     segments = [s.strip(b" \r\n") for s in data.split(terminator)]
     text = (terminator + b" ").join(s for s in segments if s) + terminator
     start = text.index(b"ISA")
-    return text[:start + 106] + text[start + 106:].lstrip(b" ")
+    return text[: start + 106] + text[start + 106 :].lstrip(b" ")
 
 
 def with_bom(data: bytes) -> bytes:

@@ -8,8 +8,10 @@ import random
 from conftest import REAL, log_events, run_cli
 
 MANY = REAL / "imsweb__x12-parser__src__test__resources__837_5010__x12_many_claims.txt"
-OFFICE = REAL / ("irobayna__stupidedi__spec__fixtures__005010__X222A1_HC837_Health_Care_Claim_"
-                 "Professional__pass__drug-administered-in-the-physician-office.edi")
+OFFICE = REAL / (
+    "irobayna__stupidedi__spec__fixtures__005010__X222A1_HC837_Health_Care_Claim_"
+    "Professional__pass__drug-administered-in-the-physician-office.edi"
+)
 
 
 def findings_of(result) -> list[dict]:
@@ -52,8 +54,11 @@ def test_binary_file(tmp_copy):
 
 def test_remittance_835_is_unsupported(tmp_copy):
     text = OFFICE.read_text()
-    remit = (text.replace("*005010X222A1~", "*005010X221A1~").replace("ST*837*", "ST*835*")
-             .replace("GS*HC*", "GS*HP*"))
+    remit = (
+        text.replace("*005010X222A1~", "*005010X221A1~")
+        .replace("ST*837*", "ST*835*")
+        .replace("GS*HC*", "GS*HP*")
+    )
     records, findings, code = run_lines(tmp_copy("remit.835", remit.encode()))
     assert (records, code) == ([], 1)
     assert [f["rule"] for f in findings] == ["x12.unsupported"]
@@ -105,8 +110,10 @@ def test_a_reader_that_stops_early_gets_no_traceback():
 
     many = REAL / "imsweb__x12-parser__src__test__resources__837_5010__x12_many_claims.txt"
     process = subprocess.Popen(
-        [sys.executable, "-m", "edi_precheck", "lines", "--all", "--format", "jsonl",
-         str(many)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        [sys.executable, "-m", "edi_precheck", "lines", "--all", "--format", "jsonl", str(many)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     assert process.stdout is not None and process.stderr is not None
     process.stdout.readline()
     process.stdout.close()

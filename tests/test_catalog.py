@@ -12,14 +12,36 @@ from edi_precheck.report.catalog_doc import BEGIN, END
 from edi_precheck.rules import DOC_SECTIONS, catalog
 
 PRODUCT_RULE_IDS = {  # the stable ids of product.md
-    "x12.unreadable", "x12.envelope", "x12.syntax", "x12.unsupported", "x12.ig",
+    "x12.unreadable",
+    "x12.envelope",
+    "x12.syntax",
+    "x12.unsupported",
+    "x12.ig",
     "claim.balance",
-    "units.missing", "units.basis", "units.not_whole", "units.dose", "units.mue",
-    "ndc.missing", "ndc.format", "ndc.unknown", "ndc.code_mismatch", "ndc.quantity",
-    "modifier.invalid", "modifier.not_allowed", "modifier.waste_missing",
-    "modifier.waste_conflict", "pos.missing", "pos.not_allowed", "revenue.code",
-    "dx.pointer", "dx.invalid", "dx.not_covered", "auth.missing", "provider.specialty",
-    "admin.missing", "date.invalid",
+    "units.missing",
+    "units.basis",
+    "units.not_whole",
+    "units.dose",
+    "units.mue",
+    "ndc.missing",
+    "ndc.format",
+    "ndc.unknown",
+    "ndc.code_mismatch",
+    "ndc.quantity",
+    "modifier.invalid",
+    "modifier.not_allowed",
+    "modifier.waste_missing",
+    "modifier.waste_conflict",
+    "pos.missing",
+    "pos.not_allowed",
+    "revenue.code",
+    "dx.pointer",
+    "dx.invalid",
+    "dx.not_covered",
+    "auth.missing",
+    "provider.specialty",
+    "admin.missing",
+    "date.invalid",
 }
 
 
@@ -62,7 +84,8 @@ def test_policy_keys_exist_in_the_schema(rule):
             assert key.removeprefix("rules.") in catalog(), key
             continue
         assert _schema_has(key.split("."), policy_schema, policy_schema), (
-            f"{rule.id}: policy key {key} is not in policy.schema.json")
+            f"{rule.id}: policy key {key} is not in policy.schema.json"
+        )
 
 
 def test_readme_rule_table_is_generated():
@@ -70,4 +93,5 @@ def test_readme_rule_table_is_generated():
     readme = (ROOT / "README.md").read_text()
     start, end = readme.index(BEGIN), readme.index(END) + len(END)
     assert readme[start:end] + "\n" == table.strip() + "\n", (
-        "README rule table is stale: paste `edi-precheck rules --format markdown`")
+        "README rule table is stale: paste `edi-precheck rules --format markdown`"
+    )

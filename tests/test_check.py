@@ -13,10 +13,16 @@ from edi_precheck.policy import schema
 from test_real_files import INDEX_COUNTS
 
 DEMO = str(FIXTURES / "demo/demo.837")
-CLEAN = ["837p/prolia_medicare_clean.837", "837p/xgeva_commercial_clean.837",
-         "837p/biosimilar_medicaid_clean.837", "837p/multi_st.837",
-         "837p/prolia_medicare_clean_crlf.837", "837p/prolia_medicare_clean_pretty.837",
-         "837i/xgeva_outpatient.837", "837i/prolia_two_claims.837"]
+CLEAN = [
+    "837p/prolia_medicare_clean.837",
+    "837p/xgeva_commercial_clean.837",
+    "837p/biosimilar_medicaid_clean.837",
+    "837p/multi_st.837",
+    "837p/prolia_medicare_clean_crlf.837",
+    "837p/prolia_medicare_clean_pretty.837",
+    "837i/xgeva_outpatient.837",
+    "837i/prolia_two_claims.837",
+]
 
 
 def report_of(*args: str) -> tuple[dict, int]:
@@ -58,14 +64,26 @@ def test_demo_findings_per_claim():
 
 def test_demo_finding_fields_point_at_the_line():
     document, _ = report_of(DEMO)
-    (dose,) = [f for f in document["files"][0]["findings"]
-               if f["rule"] == "units.dose" and f["claim_id"] == "DEMO0002"]
+    (dose,) = [
+        f
+        for f in document["files"][0]["findings"]
+        if f["rule"] == "units.dose" and f["claim_id"] == "DEMO0002"
+    ]
     assert dose == {
-        "rule": "units.dose", "severity": "error", "snip": 6, "claim_index": 2,
-        "claim_id": "DEMO0002", "line": 1, "code": "J0897", "segment": "SV1",
-        "segment_index": 44, "element": "SV104",
+        "rule": "units.dose",
+        "severity": "error",
+        "snip": 6,
+        "claim_index": 2,
+        "claim_id": "DEMO0002",
+        "line": 1,
+        "code": "J0897",
+        "segment": "SV1",
+        "segment_index": 44,
+        "element": "SV104",
         "message": "J0897 billed with 1 unit; Prolia is given as 60 units (1 unit = 1 mg)",
-        "hint": "bill 60 units for a full dose", "denial": "CARC 16"}
+        "hint": "bill 60 units for a full dose",
+        "denial": "CARC 16",
+    }
 
 
 def test_text_report_reads_per_claim():
@@ -115,8 +133,9 @@ def test_output_file(tmp_path):
 def test_folder_and_several_files_in_one_report():
     document, code = report_of(str(FIXTURES / "837p"), str(FIXTURES / "837i"))
     assert len(document["files"]) == 9
-    assert {Path(f["path"]).name for f in document["files"]
-            if f["findings"]} == {"j3486_prolia.837"}
+    assert {Path(f["path"]).name for f in document["files"] if f["findings"]} == {
+        "j3486_prolia.837"
+    }
     assert code == 1
 
 
@@ -126,8 +145,10 @@ def test_every_real_file_checks_without_traceback():
     document = json.loads(result.stdout)
     jsonschema.validate(document, schema("report"))
     assert document["summary"]["claims"] == sum(claims for claims, _, _ in INDEX_COUNTS.values())
-    assert not any(f["rule"] == "x12.unreadable" for f in
-                   (f for file in document["files"] for f in file["findings"]))
+    assert not any(
+        f["rule"] == "x12.unreadable"
+        for f in (f for file in document["files"] for f in file["findings"])
+    )
 
 
 @pytest.mark.parametrize("name", ["truncated.837", "empty.837", "binary.dat", "remittance.835"])
@@ -142,7 +163,7 @@ def test_truncated_file_still_checks_its_complete_claims(tmp_path):
     text = text.replace("UN*60***1~DTP*472*D8*20260706", "UN*1***1~DTP*472*D8*20260706")
     cut = text.index("CLM*MST0007")
     path = tmp_path / "cut.837"
-    path.write_text(text[:cut + 40])
+    path.write_text(text[: cut + 40])
     document, code = report_of(str(path))
     assert code == 1
     found = rules_by_claim(document)
@@ -196,8 +217,9 @@ def test_the_report_never_overwrites_an_input(tmp_path, option):
 
 def test_a_report_in_the_checked_folder_is_not_read_as_an_input(tmp_path):
     """A daily run writing report.txt into the folder it checks does not check it next day."""
-    (tmp_path / "claims.837").write_bytes((FIXTURES / "837p/prolia_medicare_clean.837")
-                                          .read_bytes())
+    (tmp_path / "claims.837").write_bytes(
+        (FIXTURES / "837p/prolia_medicare_clean.837").read_bytes()
+    )
     for _ in range(2):
         result = run_cli("check", "--no-ig", "-o", str(tmp_path / "report.txt"), str(tmp_path))
         assert result.exit_code == 0
@@ -205,8 +227,16 @@ def test_a_report_in_the_checked_folder_is_not_read_as_an_input(tmp_path):
 
 
 def test_an_unwritable_ack_stops_the_run_before_any_work(tmp_path):
-    result = run_cli("check", "--jobs", "1", "--ack", str(tmp_path / "no/ack.999"),
-                     "-o", str(tmp_path / "report.json"), DEMO)
+    result = run_cli(
+        "check",
+        "--jobs",
+        "1",
+        "--ack",
+        str(tmp_path / "no/ack.999"),
+        "-o",
+        str(tmp_path / "report.json"),
+        DEMO,
+    )
     assert result.exit_code == 2 and "does not exist" in result.stderr
     assert not (tmp_path / "report.json").exists()
 

@@ -62,8 +62,7 @@ def test_837i_xgeva_outpatient_line_fields():
 def test_837i_claim_model_fields():
     (claim,) = ClaimParser((FIXTURES / "837i/xgeva_outpatient.837").open("rb"))
     assert claim.kind == "837I" and claim.transaction.version == "005010X223A2"
-    assert (claim.facility_code, claim.facility_qualifier, claim.frequency_code) == (
-        "13", "A", "1")
+    assert (claim.facility_code, claim.facility_qualifier, claim.frequency_code) == ("13", "A", "1")
     assert claim.charge_value == 2710
     assert (claim.service_date, claim.service_date_end) == ("20260311", "20260311")
     attending = claim.provider("attending")
@@ -75,27 +74,47 @@ def test_multi_st_counts_and_patient_loops():
     result = run_cli("lines", "--all", "--format", "json", str(FIXTURES / "837p/multi_st.837"))
     assert result.exit_code == 0
     (summary,) = [e for e in log_events(result) if e["event"] == "file.read"]
-    assert (summary["transaction_sets"], summary["claims"], summary["service_lines"]) == (
-        3, 8, 17)
+    assert (summary["transaction_sets"], summary["claims"], summary["service_lines"]) == (3, 8, 17)
     claims = list(ClaimParser((FIXTURES / "837p/multi_st.837").open("rb")))
     assert [c.claim_id for c in claims] == [f"MST000{i}" for i in range(1, 9)]
     assert [c.index for c in claims] == list(range(1, 9))  # MST0002 follows MST0001 directly
     assert [c.transaction.control for c in claims] == ["0001"] * 3 + ["0002"] * 2 + ["0003"] * 3
     assert [c.patient_loop for c in claims] == [False] * 3 + [True, False, False, True, False]
     assert [c.payer.filing_indicator for c in claims] == [
-        "MB", "MB", "MC", "BL", "12", "MB", "BL", "12"]
+        "MB",
+        "MB",
+        "MC",
+        "BL",
+        "12",
+        "MB",
+        "BL",
+        "12",
+    ]
 
 
 def test_covered_lines_default_to_the_policy_codes():
-    result = run_cli("lines", "--format", "json", str(FIXTURES / "837p/multi_st.837"),
-                     str(FIXTURES / "837p/j3486_prolia.837"))
+    result = run_cli(
+        "lines",
+        "--format",
+        "json",
+        str(FIXTURES / "837p/multi_st.837"),
+        str(FIXTURES / "837p/j3486_prolia.837"),
+    )
     codes = [r["code"] for r in json.loads(result.stdout)]
     assert codes == ["J0897", "Q5157", "J0897", "Q5157", "J0897", "Q5157", "J0897", "J3486"]
 
 
 def test_code_option_selects_lines():
-    result = run_cli("lines", "--code", "96372", "--code", "q5157", "--format", "jsonl",
-                     str(FIXTURES / "837p/multi_st.837"))
+    result = run_cli(
+        "lines",
+        "--code",
+        "96372",
+        "--code",
+        "q5157",
+        "--format",
+        "jsonl",
+        str(FIXTURES / "837p/multi_st.837"),
+    )
     codes = sorted({json.loads(line)["code"] for line in result.stdout.splitlines()})
     assert codes == ["96372", "Q5157"]
 
@@ -107,8 +126,9 @@ def test_csv_output_has_header_and_joined_lists():
     assert ",C7951 C50911," in row
 
 
-@pytest.mark.parametrize("name", ["prolia_medicare_clean_crlf.837",
-                                  "prolia_medicare_clean_pretty.837"])
+@pytest.mark.parametrize(
+    "name", ["prolia_medicare_clean_crlf.837", "prolia_medicare_clean_pretty.837"]
+)
 def test_layout_copies_of_a_fixture_read_the_same(name):
     original = listing(FIXTURES / "837p/prolia_medicare_clean.837")
     copy = listing(FIXTURES / "837p" / name)
@@ -118,8 +138,12 @@ def test_layout_copies_of_a_fixture_read_the_same(name):
 
 
 def test_bad_fixtures_give_their_findings():
-    expected = {"truncated.837": "x12.envelope", "empty.837": "x12.unreadable",
-                "binary.dat": "x12.unreadable", "remittance.835": "x12.unsupported"}
+    expected = {
+        "truncated.837": "x12.envelope",
+        "empty.837": "x12.unreadable",
+        "binary.dat": "x12.unreadable",
+        "remittance.835": "x12.unsupported",
+    }
     for name, rule in expected.items():
         result = run_cli("lines", "--all", "--format", "json", str(FIXTURES / "bad" / name))
         assert result.exit_code == 1, name
@@ -138,4 +162,7 @@ def test_synthetic_files_read_with_the_generator_counts(claims, per_st):
     read = list(parser)
     assert parser.findings == []
     assert (len(read), parser.service_lines, parser.transaction_sets) == (
-        stats.claims, stats.service_lines, stats.transaction_sets)
+        stats.claims,
+        stats.service_lines,
+        stats.transaction_sets,
+    )

@@ -32,8 +32,11 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 def findings(*args: str) -> tuple[list[dict], int, str]:
     result = run_cli("check", "--format", "json", *args)
     document = json.loads(result.stdout)
-    return ([f for file in document["files"] for f in file["findings"]], result.exit_code,
-            result.stderr)
+    return (
+        [f for file in document["files"] for f in file["findings"]],
+        result.exit_code,
+        result.stderr,
+    )
 
 
 def test_missing_required_segment_is_found_on_its_claim(tmp_path):
@@ -46,21 +49,28 @@ def test_missing_required_segment_is_found_on_its_claim(tmp_path):
     ig = [f for f in found if f["rule"] == "x12.ig"]
     assert code == 1
     assert [(f["claim_id"], f["ack"]["IK301"], f["ack"]["IK304"]) for f in ig] == [
-        ("MST0004", "HI", "3")]
+        ("MST0004", "HI", "3")
+    ]
     assert ig[0]["message"] == "Health Care Diagnosis Code (HI): required segment missing"
     assert ig[0]["snip"] == 2
 
 
 def test_element_error_carries_ik4_codes_and_line(tmp_path):
-    text = CLEAN_P.read_text().replace("SV1*HC:J0897:JZ*1650*UN*60***1",
-                                       "SV1*HC:J0897:JZ*1650*XX*60***1")
+    text = CLEAN_P.read_text().replace(
+        "SV1*HC:J0897:JZ*1650*UN*60***1", "SV1*HC:J0897:JZ*1650*XX*60***1"
+    )
     found, _, _ = findings(str(write(tmp_path, "basis.837", text)))
     (ig,) = [f for f in found if f["rule"] == "x12.ig"]
     assert (ig["claim_id"], ig["line"], ig["element"]) == ("PMC0001", 1, "SV103")
     sv1_position = [seg.split("*")[0] for seg in text.split("~")].index("SV1") + 1
     assert ig["segment_index"] == sv1_position  # its place in the file (ISA = 1)
-    assert ig["ack"] == {"IK301": "SV1", "IK302": str(sv1_position - 2), "IK401": "3",
-                         "IK402": "355", "IK403": "7"}  # IK302 counts from ST
+    assert ig["ack"] == {
+        "IK301": "SV1",
+        "IK302": str(sv1_position - 2),
+        "IK401": "3",
+        "IK402": "355",
+        "IK403": "7",
+    }  # IK302 counts from ST
     assert any(f["rule"] == "units.basis" for f in found)
 
 
@@ -94,8 +104,9 @@ def test_non_ascii_bytes_do_not_stop_validation(tmp_path):
 
 
 def test_release_without_a_pyx12_map_uses_the_nearest_and_says_so(tmp_path):
-    lfh = REAL / ("LinuxForHealth__x12__src__tests__resources__837_005010X222A2__"
-                  "demo.drug.example10.1.837")
+    lfh = REAL / (
+        "LinuxForHealth__x12__src__tests__resources__837_005010X222A2__demo.drug.example10.1.837"
+    )
     assert findings(str(lfh))[0] == []  # X222A2 reads and validates clean
     text = lfh.read_text().replace("HI*BK:03591", "HI*BK:03591*ZZ:1")
     found, _, _ = findings(str(write(tmp_path, "a2.837", text)))
@@ -110,8 +121,7 @@ def test_no_phi_in_ig_findings_or_ack(tmp_path):
     path = write(tmp_path, "dob.837", text)
     ack = tmp_path / "ack.999"
     result = run_cli("check", "--format", "json", "--ack", str(ack), str(path))
-    ig = [f for f in json.loads(result.stdout)["files"][0]["findings"]
-          if f["rule"] == "x12.ig"]
+    ig = [f for f in json.loads(result.stdout)["files"][0]["findings"] if f["rule"] == "x12.ig"]
     assert ig and ig[0]["ack"]["IK403"] == "8"  # invalid date
     everything = result.stdout + result.stderr + ack.read_text()
     assert "19500230" not in everything
@@ -134,16 +144,21 @@ def test_ack_is_a_valid_999_for_all_files(tmp_path):
 
 def test_a_set_pyx12_cannot_acknowledge_is_counted_rejected(tmp_path):
     """A damaged ST (a separator flipped to '+') stops pyx12 part-way through its 999."""
-    accident = REAL / ("irobayna__stupidedi__spec__fixtures__005010__X223A2_HC837_Health_"
-                       "Care_Claim_Institutional__pass__automobile-accident.edi")
+    accident = REAL / (
+        "irobayna__stupidedi__spec__fixtures__005010__X223A2_HC837_Health_"
+        "Care_Claim_Institutional__pass__automobile-accident.edi"
+    )
     damaged = accident.read_text().replace("ST*837*557766*", "ST*837*557766+", 1)
     assert damaged != accident.read_text()
     ack = tmp_path / "out.999"
     result = run_cli("check", "--ack", str(ack), str(write(tmp_path, "st.837", damaged)))
     assert result.exit_code == 1 and "Traceback" not in result.stderr
-    assert any(f["rule"] == "x12.ig" for f in json.loads(
-        run_cli("check", "--format", "json", str(tmp_path / "st.837")).stdout)["files"][0][
-        "findings"])
+    assert any(
+        f["rule"] == "x12.ig"
+        for f in json.loads(run_cli("check", "--format", "json", str(tmp_path / "st.837")).stdout)[
+            "files"
+        ][0]["findings"]
+    )
     segments = [s.strip() for s in ack.read_text().split("~") if s.strip()]
     assert "AK9*R*1*1*0" in segments  # received, not accepted
     assert validate(ack.read_text()).errors == []
@@ -152,13 +167,18 @@ def test_a_set_pyx12_cannot_acknowledge_is_counted_rejected(tmp_path):
 def test_a_tilde_in_data_carries_no_phi_into_the_ack(tmp_path):
     """With a newline terminator, '~' is data; pyx12's 999 (written with '~') must not
     come apart at it and copy the rest of the element into the merged 999."""
-    text = (CLEAN_P.read_text().replace("NM1*IL*1*TESTPATIENT*ALICE",
-                                        "NM1*IL*1*TESTPATIENT~ALICESECRET*ALICE")
-            .replace("DMG*D8*19480312", "DMG*D8*1948~0312"))
+    text = (
+        CLEAN_P.read_text()
+        .replace("NM1*IL*1*TESTPATIENT*ALICE", "NM1*IL*1*TESTPATIENT~ALICESECRET*ALICE")
+        .replace("DMG*D8*19480312", "DMG*D8*1948~0312")
+    )
     path = tmp_path / "newline.837"
-    path.write_text(recount(text).replace("~", "\n").replace("TESTPATIENT\nALICESECRET",
-                                                               "TESTPATIENT~ALICESECRET")
-                    .replace("1948\n0312", "1948~0312"))
+    path.write_text(
+        recount(text)
+        .replace("~", "\n")
+        .replace("TESTPATIENT\nALICESECRET", "TESTPATIENT~ALICESECRET")
+        .replace("1948\n0312", "1948~0312")
+    )
     ack = tmp_path / "out.999"
     result = run_cli("check", "--format", "json", "--ack", str(ack), str(path))
     assert any(f["rule"] == "x12.ig" for f in json.loads(result.stdout)["files"][0]["findings"])
@@ -171,8 +191,13 @@ def test_a_tilde_in_data_carries_no_phi_into_the_ack(tmp_path):
 def test_a_set_pyx12_crashes_on_is_acknowledged_as_rejected(tmp_path):
     crash = CLEAN_P.read_text().replace("UN*60***1~", "UN*1***1:1:1:1:1:1~")
     ack = tmp_path / "out.999"
-    run_cli("check", "--ack", str(ack), str(FIXTURES / "demo/demo.837"),
-            str(write(tmp_path, "composite.837", crash)))
+    run_cli(
+        "check",
+        "--ack",
+        str(ack),
+        str(FIXTURES / "demo/demo.837"),
+        str(write(tmp_path, "composite.837", crash)),
+    )
     segments = [s.strip() for s in ack.read_text().split("~") if s.strip()]
     assert [s.split("*")[0] for s in segments].count("ST") == 2  # one 999 per input group
     assert "AK9*R*1*1*0" in segments
@@ -185,8 +210,9 @@ def test_a_file_pyx12_crashes_on_alone_still_gets_a_999(tmp_path):
     run_cli("check", "--ack", str(ack), str(write(tmp_path, "composite.837", crash)))
     text = ack.read_text()
     segments = [s.strip() for s in text.split("~") if s.strip()]
-    assert segments[0].startswith("ISA*00*          *00*          *ZZ*TESTRECEIVER   *ZZ*"
-                                  "TESTSUBMITTER  *")  # answering the sender
+    assert segments[0].startswith(
+        "ISA*00*          *00*          *ZZ*TESTRECEIVER   *ZZ*TESTSUBMITTER  *"
+    )  # answering the sender
     assert "AK1*HC*101*005010X222A1" in segments and "AK9*R*1*1*0" in segments
     assert validate(text).errors == []
 
@@ -206,10 +232,15 @@ def test_ack_needs_ig():
     assert result.exit_code == 2 and "--ack" in result.stderr
 
 
-@pytest.mark.parametrize("paths", [
-    [MULTI], [MULTI, CLEAN_P, FIXTURES / "demo/demo.837", FIXTURES / "837i"],
-    [REAL / "imsweb__x12-parser__src__test__resources__837_5010__x12_complex.txt"],
-], ids=["multi-st", "several-files", "many-ig-errors"])
+@pytest.mark.parametrize(
+    "paths",
+    [
+        [MULTI],
+        [MULTI, CLEAN_P, FIXTURES / "demo/demo.837", FIXTURES / "837i"],
+        [REAL / "imsweb__x12-parser__src__test__resources__837_5010__x12_complex.txt"],
+    ],
+    ids=["multi-st", "several-files", "many-ig-errors"],
+)
 def test_jobs_two_gives_the_same_report_as_jobs_one(paths):
     one = run_cli("check", "--format", "json", "--jobs", "1", *map(str, paths))
     two = run_cli("check", "--format", "json", "--jobs", "2", *map(str, paths))
@@ -218,12 +249,15 @@ def test_jobs_two_gives_the_same_report_as_jobs_one(paths):
 
 
 def test_no_ig_never_loads_pyx12():
-    code = ("import sys\nfrom edi_precheck.cli import main\n"
-            "try:\n    main(['--log-format', 'json', 'check', '--no-ig', sys.argv[1]])\n"
-            "except SystemExit:\n    pass\n"
-            "print('pyx12' in ' '.join(sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code, str(CLEAN_P)], capture_output=True,
-                         text=True, check=True).stdout
+    code = (
+        "import sys\nfrom edi_precheck.cli import main\n"
+        "try:\n    main(['--log-format', 'json', 'check', '--no-ig', sys.argv[1]])\n"
+        "except SystemExit:\n    pass\n"
+        "print('pyx12' in ' '.join(sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(CLEAN_P)], capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip().endswith("False")
 
 

@@ -14,8 +14,7 @@ from edi_precheck.policy import schema
 def test_check_file_returns_a_report():
     report = edi_precheck.check_file(FIXTURES / "demo/demo.837")
     assert report.has_errors
-    assert {f.claim_id for f in report.findings} == {
-        "DEMO0002", "DEMO0003", "DEMO0004", "DEMO0005"}
+    assert {f.claim_id for f in report.findings} == {"DEMO0002", "DEMO0003", "DEMO0004", "DEMO0005"}
     assert all(isinstance(f.severity, edi_precheck.Severity) for f in report.findings)
     jsonschema.validate(report.to_dict(), schema("report"))
 
@@ -57,8 +56,10 @@ def test_library_use_prints_nothing(capsys):
     import structlog
 
     structlog.reset_defaults()
-    report = edi_precheck.check_file(FIXTURES / "demo/demo.837", policies=[
-        FIXTURES.parent / "edi_precheck/policy/data/denosumab.json"])
+    report = edi_precheck.check_file(
+        FIXTURES / "demo/demo.837",
+        policies=[FIXTURES.parent / "edi_precheck/policy/data/denosumab.json"],
+    )
     assert report.has_errors
     captured = capsys.readouterr()
     assert (captured.out, captured.err) == ("", "")
@@ -78,8 +79,7 @@ def test_a_long_running_process_checks_against_the_current_day(monkeypatch):
             return real_datetime.date(2026, 3, 1)
 
     monkeypatch.setattr(runner, "date", March1)
-    assert [f.rule for f in edi_precheck.check_bytes(data, ig=False).findings] == [
-        "date.invalid"]
+    assert [f.rule for f in edi_precheck.check_bytes(data, ig=False).findings] == ["date.invalid"]
     monkeypatch.undo()
     assert edi_precheck.check_bytes(data, ig=False).findings == []
 
@@ -93,8 +93,7 @@ def test_repeated_checks_keep_no_acknowledgments():
 
 def test_one_policy_path_is_taken_as_one_path():
     shipped = FIXTURES.parent / "edi_precheck/policy/data/denosumab.json"
-    report = edi_precheck.check_file(FIXTURES / "demo/demo.837", policies=str(shipped),
-                                     ig=False)
+    report = edi_precheck.check_file(FIXTURES / "demo/demo.837", policies=str(shipped), ig=False)
     assert report.has_errors
 
 

@@ -19,12 +19,17 @@ from edi_precheck import check_bytes
 from edi_precheck.policy import schema
 
 SOURCES = [
-    FIXTURES / "837p/multi_st.837", FIXTURES / "837i/prolia_two_claims.837",
-    FIXTURES / "demo/demo.837", FIXTURES / "837p/prolia_medicare_clean_pretty.837",
+    FIXTURES / "837p/multi_st.837",
+    FIXTURES / "837i/prolia_two_claims.837",
+    FIXTURES / "demo/demo.837",
+    FIXTURES / "837p/prolia_medicare_clean_pretty.837",
     REAL / "xlate__staedi__src__test__resources__x12__sample837-original.edi",
     REAL / "imsweb__x12-parser__src__test__resources__837_5010__x12_complex.txt",
-    REAL / ("irobayna__stupidedi__spec__fixtures__005010__X223A2_HC837_Health_Care_Claim_"
-            "Institutional__pass__automobile-accident.edi"),
+    REAL
+    / (
+        "irobayna__stupidedi__spec__fixtures__005010__X223A2_HC837_Health_Care_Claim_"
+        "Institutional__pass__automobile-accident.edi"
+    ),
 ]
 REPORT_SCHEMA = schema("report")
 DATA = {path.name: path.read_bytes() for path in SOURCES}
@@ -32,7 +37,7 @@ DATA = {path.name: path.read_bytes() for path in SOURCES}
 
 def terminator(data: bytes) -> bytes:
     start = data.find(b"ISA")
-    return data[start + 105:start + 106] if start >= 0 and len(data) > start + 105 else b"~"
+    return data[start + 105 : start + 106] if start >= 0 and len(data) > start + 105 else b"~"
 
 
 @st.composite

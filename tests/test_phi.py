@@ -50,13 +50,19 @@ def leaked_values(path: Path, output: str) -> list[str]:
     """The PHI values of `path` found in `output`; a number must stand alone, not inside a
     longer one (a member id 123456 is not leaked by segment 1123456)."""
     output = TIMESTAMP.sub("", output)
-    return sorted(value for value in phi_values(path)
-                  if re.search(rf"(?<!\d){re.escape(value)}(?!\d)", output))
+    return sorted(
+        value
+        for value in phi_values(path)
+        if re.search(rf"(?<!\d){re.escape(value)}(?!\d)", output)
+    )
 
 
 def all_837_files() -> list[Path]:
-    return sorted(p for p in FIXTURES.rglob("*") if p.suffix in {".837", ".edi", ".txt"}
-                  and p.stat().st_size > 0)
+    return sorted(
+        p
+        for p in FIXTURES.rglob("*")
+        if p.suffix in {".837", ".edi", ".txt"} and p.stat().st_size > 0
+    )
 
 
 def test_the_collector_finds_phi():
@@ -66,11 +72,17 @@ def test_the_collector_finds_phi():
 
 
 @pytest.mark.parametrize("path", all_837_files(), ids=lambda p: p.name[-40:])
-@pytest.mark.parametrize("command", [
-    ("lines", "--all", "--format", "csv"), ("lines", "--all", "--format", "json"),
-    ("check", "--format", "text"), ("check", "--format", "json"),
-    ("check", "--format", "jsonl"),
-], ids=lambda c: "-".join(c).replace("--", ""))
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("lines", "--all", "--format", "csv"),
+        ("lines", "--all", "--format", "json"),
+        ("check", "--format", "text"),
+        ("check", "--format", "json"),
+        ("check", "--format", "jsonl"),
+    ],
+    ids=lambda c: "-".join(c).replace("--", ""),
+)
 def test_no_phi_in_any_output_or_log(path: Path, command: tuple[str, ...]):
     result = run_cli(*command, str(path))
     assert leaked_values(path, result.stdout + result.stderr) == []
@@ -80,7 +92,7 @@ def test_phi_in_a_damaged_file_stays_out_of_messages(tmp_path):
     """A terminator inside a patient's name: the finding must not quote the name."""
     text = (FIXTURES / "837p/xgeva_commercial_clean.837").read_text()
     start = text.index("NM1*QC*1*") + len("NM1*QC*1*")
-    damaged = text[:start] + text[start:start + 4] + "~" + text[start + 4:]
+    damaged = text[:start] + text[start : start + 4] + "~" + text[start + 4 :]
     path = tmp_path / "damaged.837"
     path.write_text(damaged)
     result = run_cli("check", "--format", "json", str(path))
@@ -101,7 +113,16 @@ def test_the_matcher_ignores_timestamps_but_not_leaks():
 
 
 def test_log_processor_drops_phi_keys():
-    event = {"event": "x", "file": "a.837", "member_id": "M1", "patient_name": "DOE",
-             "birth_date": "19500101", "claim_id": "C1"}
+    event = {
+        "event": "x",
+        "file": "a.837",
+        "member_id": "M1",
+        "patient_name": "DOE",
+        "birth_date": "19500101",
+        "claim_id": "C1",
+    }
     assert drop_phi_keys(None, "info", dict(event)) == {
-        "event": "x", "file": "a.837", "claim_id": "C1"}
+        "event": "x",
+        "file": "a.837",
+        "claim_id": "C1",
+    }

@@ -45,7 +45,8 @@ def test_shipped_schemas_are_valid_json_schema(name):
 def test_top_level_schemas_folder_is_the_packaged_one():
     root = Path(__file__).resolve().parent.parent
     assert (root / "schemas/policy.schema.json").read_bytes() == (
-        root / "edi_precheck/schemas/policy.schema.json").read_bytes()
+        root / "edi_precheck/schemas/policy.schema.json"
+    ).read_bytes()
 
 
 def test_shipped_policy_is_valid():
@@ -108,13 +109,18 @@ def test_a_remembered_policy_is_still_checked_for_references(tmp_path, monkeypat
 def test_a_hook_run_with_remembered_policies_does_not_load_jsonschema(tmp_path):
     """Start-up a pre-submit hook pays per file: jsonschema is loaded only to validate."""
     env = {**os.environ, "EDI_PRECHECK_CACHE": str(tmp_path / "cache")}
-    probe = ("import sys; from edi_precheck.cli import main\n"
-             "try:\n    main(['check', '--no-ig', sys.argv[1]])\n"
-             "except SystemExit:\n    pass\n"
-             "print('jsonschema' in sys.modules)")
-    loaded = [subprocess.run([sys.executable, "-c", probe, DEMO], env=env, check=True,
-                             capture_output=True, text=True).stdout.split()[-1]
-              for _ in range(2)]
+    probe = (
+        "import sys; from edi_precheck.cli import main\n"
+        "try:\n    main(['check', '--no-ig', sys.argv[1]])\n"
+        "except SystemExit:\n    pass\n"
+        "print('jsonschema' in sys.modules)"
+    )
+    loaded = [
+        subprocess.run(
+            [sys.executable, "-c", probe, DEMO], env=env, check=True, capture_output=True, text=True
+        ).stdout.split()[-1]
+        for _ in range(2)
+    ]
     assert loaded == ["True", "False"]
 
 
@@ -148,24 +154,34 @@ def test_mistakes_that_would_silently_change_checks_are_errors(tmp_path):
     del document["products"]["Prolia"]["units_per_package"]
     result = run_cli("policy", "validate", str(write_policy(tmp_path, document)))
     assert result.exit_code == 2
-    assert "/products/Prolia: 'units_per_package' is a dependency of 'package'" in (
-        result.stderr)
+    assert "/products/Prolia: 'units_per_package' is a dependency of 'package'" in (result.stderr)
     del document["products"]["Prolia"]["package"]
     result = run_cli("policy", "validate", str(write_policy(tmp_path, document)))
     assert result.exit_code == 2
     assert "/payer_rules/0/match/codes/0: no code 'J0879' in /codes" in result.stderr
     assert "/products/Xgeva/ndcs/2: NDC 55513071001 is already a product of 'Prolia'" in (
-        result.stderr)
+        result.stderr
+    )
 
 
 def test_what_a_unit_is_comes_from_the_policy(tmp_path):
     document = shipped_document()
     document["codes"]["J0897"]["unit"] = "10 mg"
     del document["codes"]["Q5136"]["unit"]
-    result = run_cli("check", "--no-ig", "--format", "json", "--policy",
-                     str(write_policy(tmp_path, document)), DEMO)
-    dose = {f["code"]: f["message"] for f in json.loads(result.stdout)["files"][0]["findings"]
-            if f["rule"] == "units.dose"}
+    result = run_cli(
+        "check",
+        "--no-ig",
+        "--format",
+        "json",
+        "--policy",
+        str(write_policy(tmp_path, document)),
+        DEMO,
+    )
+    dose = {
+        f["code"]: f["message"]
+        for f in json.loads(result.stdout)["files"][0]["findings"]
+        if f["rule"] == "units.dose"
+    }
     assert dose["J0897"].endswith("is given as 60 units (1 unit = 10 mg)")
     assert dose["Q5136"].endswith("is given as 120 units")
 
@@ -195,16 +211,16 @@ def test_lines_grades_file_findings_as_check_does(tmp_path):
     check = run_cli("check", "--no-ig", "--format", "json", "--policy", policy, remittance)
     listed = run_cli("lines", "--all", "--policy", policy, remittance)
     assert (check.exit_code, listed.exit_code) == (0, 0)
-    assert '"severity": "warning"' in listed.stderr and '"severity": "error"' not in (
-        listed.stderr)
+    assert '"severity": "warning"' in listed.stderr and '"severity": "error"' not in (listed.stderr)
 
 
 def test_policy_can_regrade_and_switch_off_rules(tmp_path):
     document = shipped_document()
     document["rules"]["units.dose"]["severity"] = "warning"
     document["rules"]["auth.missing"]["severity"] = "off"
-    result = run_cli("check", "--format", "json", "--policy",
-                     str(write_policy(tmp_path, document)), DEMO)
+    result = run_cli(
+        "check", "--format", "json", "--policy", str(write_policy(tmp_path, document)), DEMO
+    )
     findings = json.loads(result.stdout)["files"][0]["findings"]
     rules = {(f["rule"], f["severity"]) for f in findings}
     assert ("units.dose", "warning") in rules
@@ -218,17 +234,32 @@ def test_a_setting_without_severity_keeps_the_catalog_default(tmp_path):
     document["rules"]["units.dose"] = {"denial": "CARC 16"}
     del document["rules"]["ndc.quantity"]
     base = (FIXTURES / "837p/prolia_medicare_clean.837").read_text()
-    text = (base.replace("UN*60***1", "UN*1***1")  # units.dose, ndc.quantity: errors
-            .replace("LX*2~SV1*HC:96372*45*UN*1***1~DTP*472*D8*20260310~", "")  # admin
-            .replace("CLM*PMC0001*1695*", "CLM*PMC0001*1650*").replace("SE*31*", "SE*28*"))
+    text = (
+        base.replace("UN*60***1", "UN*1***1")  # units.dose, ndc.quantity: errors
+        .replace("LX*2~SV1*HC:96372*45*UN*1***1~DTP*472*D8*20260310~", "")  # admin
+        .replace("CLM*PMC0001*1695*", "CLM*PMC0001*1650*")
+        .replace("SE*31*", "SE*28*")
+    )
     claim = tmp_path / "claim.837"
     claim.write_text(text)
-    result = run_cli("check", "--no-ig", "--format", "json", "--policy",
-                     str(write_policy(tmp_path, document)), str(claim))
-    graded = {(f["rule"], f["severity"], f["denial"])
-              for f in json.loads(result.stdout)["files"][0]["findings"]}
-    assert graded == {("admin.missing", "warning", "CARC 16"),
-                      ("units.dose", "error", "CARC 16"), ("ndc.quantity", "error", "")}
+    result = run_cli(
+        "check",
+        "--no-ig",
+        "--format",
+        "json",
+        "--policy",
+        str(write_policy(tmp_path, document)),
+        str(claim),
+    )
+    graded = {
+        (f["rule"], f["severity"], f["denial"])
+        for f in json.loads(result.stdout)["files"][0]["findings"]
+    }
+    assert graded == {
+        ("admin.missing", "warning", "CARC 16"),
+        ("units.dose", "error", "CARC 16"),
+        ("ndc.quantity", "error", ""),
+    }
 
 
 def test_the_catalog_defaults_are_the_shipped_policy_grades():
@@ -241,8 +272,9 @@ def test_the_catalog_defaults_are_the_shipped_policy_grades():
 def test_payer_rule_can_regrade_for_its_payers(tmp_path):
     document = shipped_document()
     document["payer_rules"][0]["severity"] = {"modifier.waste_missing": "warning"}
-    result = run_cli("check", "--format", "json", "--policy",
-                     str(write_policy(tmp_path, document)), DEMO)
+    result = run_cli(
+        "check", "--format", "json", "--policy", str(write_policy(tmp_path, document)), DEMO
+    )
     findings = json.loads(result.stdout)["files"][0]["findings"]
     waste = [f for f in findings if f["rule"] == "modifier.waste_missing"]
     assert [f["severity"] for f in waste] == ["warning"]
@@ -251,13 +283,18 @@ def test_payer_rule_can_regrade_for_its_payers(tmp_path):
 def test_a_product_payer_rule_grades_claim_findings_of_its_products_only(tmp_path):
     """The Xgeva-only payer rule switches admin.missing off for Xgeva claims, not Prolia's."""
     document = shipped_document()
-    (oncology,) = [rule for rule in document["payer_rules"]
-                   if rule["id"] == "commercial-oncology-specialist"]
+    (oncology,) = [
+        rule for rule in document["payer_rules"] if rule["id"] == "commercial-oncology-specialist"
+    ]
     oncology["severity"] = {"admin.missing": "off"}
     policy = str(write_policy(tmp_path, document))
-    xgeva = ((FIXTURES / "837p/xgeva_commercial_clean.837").read_text()
-             .replace("LX*2~SV1*HC:96401*110*UN*1***1~DTP*472*D8*20260407~", "")
-             .replace("CLM*XCC0001*2710*", "CLM*XCC0001*2600*").replace("SE*37*", "SE*34*"))
+    xgeva = (
+        (FIXTURES / "837p/xgeva_commercial_clean.837")
+        .read_text()
+        .replace("LX*2~SV1*HC:96401*110*UN*1***1~DTP*472*D8*20260407~", "")
+        .replace("CLM*XCC0001*2710*", "CLM*XCC0001*2600*")
+        .replace("SE*37*", "SE*34*")
+    )
     prolia = xgeva.replace("N4*55513073001", "N4*55513071001")
     admin = {}
     for name, text in (("xgeva", xgeva), ("prolia", prolia)):
@@ -272,17 +309,26 @@ def test_a_product_payer_rule_grades_claim_findings_of_its_products_only(tmp_pat
 
 def test_a_product_payer_rule_grades_the_claim_balance_of_its_claims(tmp_path):
     document = shipped_document()
-    document["payer_rules"].append({
-        "id": "commercial-xgeva-balance", "match": {"filing_indicators": ["CI"],
-                                                    "products": ["Xgeva"]},
-        "severity": {"claim.balance": "warning"}})
+    document["payer_rules"].append(
+        {
+            "id": "commercial-xgeva-balance",
+            "match": {"filing_indicators": ["CI"], "products": ["Xgeva"]},
+            "severity": {"claim.balance": "warning"},
+        }
+    )
     policy = str(write_policy(tmp_path, document))
     claim = tmp_path / "unbalanced.837"
-    claim.write_text((FIXTURES / "837p/xgeva_commercial_clean.837").read_text()
-                     .replace("CLM*XCC0001*2710*", "CLM*XCC0001*2711*"))
+    claim.write_text(
+        (FIXTURES / "837p/xgeva_commercial_clean.837")
+        .read_text()
+        .replace("CLM*XCC0001*2710*", "CLM*XCC0001*2711*")
+    )
     result = run_cli("check", "--no-ig", "--format", "json", "--policy", policy, str(claim))
-    balance = [f["severity"] for f in json.loads(result.stdout)["files"][0]["findings"]
-               if f["rule"] == "claim.balance"]
+    balance = [
+        f["severity"]
+        for f in json.loads(result.stdout)["files"][0]["findings"]
+        if f["rule"] == "claim.balance"
+    ]
     assert balance == ["warning"]
 
 
@@ -290,19 +336,27 @@ def test_a_users_policy_can_cover_another_code(tmp_path):
     document = copy.deepcopy(shipped_document())
     document["id"] = "denosumab-local"
     document["billing"]["places_of_service"].append("12")
-    result = run_cli("check", "--format", "json", "--policy",
-                     str(write_policy(tmp_path, document)), DEMO)
+    result = run_cli(
+        "check", "--format", "json", "--policy", str(write_policy(tmp_path, document)), DEMO
+    )
     report = json.loads(result.stdout)
     assert report["policies"] == [{"id": "denosumab-local", "version": document["version"]}]
     assert not any(f["rule"] == "pos.not_allowed" for f in report["files"][0]["findings"])
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("55513-0710-01", "55513071001"), ("5551-3071-01", "05551307101"),
-    ("55513-710-01", "55513071001"), ("55513-0710-1", "55513071001"),
-    ("55513071001", "55513071001"), ("5551307101", None), ("55513-0710", None),
-    ("abc", None),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("55513-0710-01", "55513071001"),
+        ("5551-3071-01", "05551307101"),
+        ("55513-710-01", "55513071001"),
+        ("55513-0710-1", "55513071001"),
+        ("55513071001", "55513071001"),
+        ("5551307101", None),
+        ("55513-0710", None),
+        ("abc", None),
+    ],
+)
 def test_normalize_ndc(text, expected):
     assert normalize_ndc(text) == expected
 
@@ -314,8 +368,10 @@ def test_crosswalk_headers_match_loosely_and_notes_are_skipped(tmp_path):
         "_2026_CODE,Short Description,LABELER NAME,NDC,Drug Name,HCPCS dosage,PKG SIZE,"
         "PKG QTY,BILLUNITS,BILLUNITSPKG\n"
         "J0897,Inj denosumab,Amgen,55513-0710-01,Prolia,1 MG,1,1,60,60\n"
-        "J3489,Zoledronic acid,Caf\xe9 Pharma,12345-678-90,Zoledronic,1 MG,100,1,5,5\n"
-        .encode("latin-1"))
+        "J3489,Zoledronic acid,Caf\xe9 Pharma,12345-678-90,Zoledronic,1 MG,100,1,5,5\n".encode(
+            "latin-1"
+        )
+    )
     crosswalk = Crosswalk.load(path)
     assert crosswalk.codes_for("55513071001") == {"J0897"}
     assert crosswalk.codes_for("12345067890") == {"J3489"}
@@ -329,7 +385,8 @@ def test_the_crosswalk_names_a_product_whose_ndcs_the_policy_lacks(tmp_path):
     crosswalk = tmp_path / "crosswalk.csv"
     crosswalk.write_text(
         "_2026_CODE,Short Description,LABELER NAME,NDC2,Drug Name,HCPCS dosage\n"
-        "Q5158,Inj denosumab-bnht,Example,70000-0001-01,Conexxence,1 MG\n")
+        "Q5158,Inj denosumab-bnht,Example,70000-0001-01,Conexxence,1 MG\n"
+    )
     base = (FIXTURES / "837p/biosimilar_medicaid_clean.837").read_text()
     assert "SV1*HC:Q5136*1100*UN*60*" in base and "N4*61314024063" in base  # Jubbonti
     text = base.replace("HC:Q5136", "HC:Q5158").replace("N4*61314024063", "N4*70000000101")
@@ -337,8 +394,9 @@ def test_the_crosswalk_names_a_product_whose_ndcs_the_policy_lacks(tmp_path):
     dose = {}
     for units in ("60", "120"):
         claim.write_text(text.replace("*UN*60*", f"*UN*{units}*", 1))
-        result = run_cli("check", "--no-ig", "--format", "json", "--crosswalk", str(crosswalk),
-                         str(claim))
+        result = run_cli(
+            "check", "--no-ig", "--format", "json", "--crosswalk", str(crosswalk), str(claim)
+        )
         findings = json.loads(result.stdout)["files"][0]["findings"]
         dose[units] = [f["message"] for f in findings if f["rule"] == "units.dose"]
     assert dose["60"] == []
@@ -361,11 +419,13 @@ def test_full_crosswalk_replaces_the_excerpt(tmp_path):
         "_2026_CODE,Short Description,LABELER NAME,NDC2,Drug Name,HCPCS dosage,PKG SIZE,"
         "PKG QTY,BILLUNITS,BILLUNITSPKG\n"
         "J0897,Inj denosumab,Amgen,55513-0710-01,Prolia,1 MG,1,1,60,60\n"
-        "J3486,Inj denosumab,Amgen,55513-0710-01,Prolia,1 MG,1,1,60,60\n")
+        "J3486,Inj denosumab,Amgen,55513-0710-01,Prolia,1 MG,1,1,60,60\n"
+    )
     target = str(FIXTURES / "837p/j3486_prolia.837")
     before = run_cli("check", "--format", "json", target)
     after = run_cli("check", "--format", "json", "--crosswalk", str(path), target)
     assert [f["rule"] for f in json.loads(before.stdout)["files"][0]["findings"]] == [
-        "ndc.code_mismatch"]
+        "ndc.code_mismatch"
+    ]
     assert json.loads(after.stdout)["files"][0]["findings"] == []
     assert after.exit_code == 0

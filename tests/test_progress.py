@@ -25,9 +25,22 @@ def large_file(tmp_path_factory):
 def test_progress_bar_on_a_terminal(large_file):
     controller, terminal = pty.openpty()
     process = subprocess.Popen(
-        [sys.executable, "-m", "edi_precheck", "--log-format", "json", "lines", "--all",
-         "--output", os.devnull, str(large_file)],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=terminal)
+        [
+            sys.executable,
+            "-m",
+            "edi_precheck",
+            "--log-format",
+            "json",
+            "lines",
+            "--all",
+            "--output",
+            os.devnull,
+            str(large_file),
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=terminal,
+    )
     os.close(terminal)
     shown = b""
     while True:

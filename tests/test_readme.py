@@ -36,25 +36,41 @@ def test_pre_submit_hook_example_runs(tmp_path):
     import sys
     from pathlib import Path
 
-    hook = next(block for block in re.findall(r"```sh\n(.*?)```", README, re.S)
-                if "pre-submit" in block)
+    hook = next(
+        block for block in re.findall(r"```sh\n(.*?)```", README, re.S) if "pre-submit" in block
+    )
     script = tmp_path / "hook.sh"
-    script.write_text(hook.replace("#!/bin/sh\n", "#!/bin/sh\n"
-                                   'send() { cp "$1" "$SENT"; }\n'
-                                   'notify() { cp "$1" "$NOTIFIED"; }\n', 1))
+    script.write_text(
+        hook.replace(
+            "#!/bin/sh\n",
+            '#!/bin/sh\nsend() { cp "$1" "$SENT"; }\nnotify() { cp "$1" "$NOTIFIED"; }\n',
+            1,
+        )
+    )
     bin_dir = Path(sys.executable).parent
     if not (bin_dir / "edi-precheck").exists() and not shutil.which("edi-precheck"):
         import pytest
 
         pytest.skip("the edi-precheck console script is not installed")
-    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "SENT": str(tmp_path / "sent.837"),
-           "NOTIFIED": str(tmp_path / "notified.json"), "HOME": str(tmp_path)}
-    result = subprocess.run(["sh", str(script), str(ROOT / "fixtures/demo/demo.837"),
-                             str(tmp_path / "out")], env=env, capture_output=True, text=True,
-                            check=False)
+    env = {
+        "PATH": f"{bin_dir}:/usr/bin:/bin",
+        "SENT": str(tmp_path / "sent.837"),
+        "NOTIFIED": str(tmp_path / "notified.json"),
+        "HOME": str(tmp_path),
+    }
+    result = subprocess.run(
+        ["sh", str(script), str(ROOT / "fixtures/demo/demo.837"), str(tmp_path / "out")],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert "CLM*DEMO0001*" in (tmp_path / "sent.837").read_text()
     assert "CLM*DEMO0002*" not in (tmp_path / "sent.837").read_text()
-    held = [c for c in json.loads((tmp_path / "notified.json").read_text())["claims"]
-            if c["output"] == "held"]
+    held = [
+        c
+        for c in json.loads((tmp_path / "notified.json").read_text())["claims"]
+        if c["output"] == "held"
+    ]
     assert len(held) == 4

@@ -67,8 +67,11 @@ def test_real_file_counts_match_index(path: Path):
     assert read_counts(path) == expected_counts(path)
 
 
-@pytest.mark.parametrize("variant", [with_crlf, with_bom, pretty_printed, spaced_out],
-                         ids=["crlf", "bom", "pretty", "spaced"])
+@pytest.mark.parametrize(
+    "variant",
+    [with_crlf, with_bom, pretty_printed, spaced_out],
+    ids=["crlf", "bom", "pretty", "spaced"],
+)
 @pytest.mark.parametrize("path", real_files(), ids=lambda path: path.name[-45:])
 def test_layout_variants_read_the_same(path: Path, variant, tmp_copy):
     original = listing(path)

@@ -70,15 +70,17 @@ def build(case: dict[str, Any]) -> bytes:
 CASES = load_cases()
 
 
-@pytest.mark.parametrize(("rule_id", "case"), CASES,
-                         ids=[f"{rule_id}:{case['name']}" for rule_id, case in CASES])
+@pytest.mark.parametrize(
+    ("rule_id", "case"), CASES, ids=[f"{rule_id}:{case['name']}" for rule_id, case in CASES]
+)
 def test_rule_case(rule_id: str, case: dict[str, Any]):
     report = check_bytes(build(case), name=case["name"], today=TODAY, ig=False)
     other_envelope = [f for f in report.findings if f.rule.startswith("x12.")]
     # (implementation-guide checks are off: many cases are invalid 837s on purpose)
     assert other_envelope == [], "the edit broke the file's envelope"
-    got = [{"line": f.line, "severity": str(f.severity)}
-           for f in report.findings if f.rule == rule_id]
+    got = [
+        {"line": f.line, "severity": str(f.severity)} for f in report.findings if f.rule == rule_id
+    ]
     assert got == case["expect"], [f.message for f in report.findings if f.rule == rule_id]
 
 

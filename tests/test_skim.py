@@ -34,8 +34,11 @@ from test_rule_cases import CASES, build
 TODAY = date(2026, 11, 1)
 SKIMMING = Engine(today=TODAY)
 FULL = Engine(today=TODAY, skim=False)
-CORPUS = sorted(path for path in FIXTURES.rglob("*")
-                if path.is_file() and path.suffix not in (".md", ".json", ".csv"))
+CORPUS = sorted(
+    path
+    for path in FIXTURES.rglob("*")
+    if path.is_file() and path.suffix not in (".md", ".json", ".csv")
+)
 # A chunk size that cuts claims, HL loops and even segments apart, and the normal one.
 CHUNK_SIZES = (97, tokenizer.CHUNK_SIZE)
 
@@ -77,23 +80,27 @@ def variants() -> list[Any]:
     on one line with a space after each terminator."""
     cases = []
     for path in CORPUS:
-        layouts = ([bytes, with_crlf, pretty_printed, spaced_out]
-                   if b"ISA" in path.read_bytes() else [bytes])
-        cases.extend(pytest.param(path, layout, id=f"{path.name}-{layout.__name__}")
-                     for layout in layouts)
+        layouts = (
+            [bytes, with_crlf, pretty_printed, spaced_out]
+            if b"ISA" in path.read_bytes()
+            else [bytes]
+        )
+        cases.extend(
+            pytest.param(path, layout, id=f"{path.name}-{layout.__name__}") for layout in layouts
+        )
     return cases
 
 
 @pytest.mark.parametrize("chunk", CHUNK_SIZES)
 @pytest.mark.parametrize(("path", "layout"), variants())
-def test_every_file_reports_the_same_skimmed(path: Path, layout: Any, chunk: int,
-                                              monkeypatch: pytest.MonkeyPatch):
+def test_every_file_reports_the_same_skimmed(
+    path: Path, layout: Any, chunk: int, monkeypatch: pytest.MonkeyPatch
+):
     assert_same_report(layout(path.read_bytes()), monkeypatch, chunk)
 
 
 @pytest.mark.parametrize("chunk", CHUNK_SIZES)
-def test_every_rule_case_reports_the_same_skimmed(chunk: int,
-                                                  monkeypatch: pytest.MonkeyPatch):
+def test_every_rule_case_reports_the_same_skimmed(chunk: int, monkeypatch: pytest.MonkeyPatch):
     for _, case in CASES:
         assert_same_report(build(case), monkeypatch, chunk)
 
@@ -106,8 +113,9 @@ def synthetic(claims: int, drug_share: float) -> bytes:
 
 @pytest.mark.parametrize("drug_share", (0.05, 0.5, 0.9))
 @pytest.mark.parametrize("chunk", (211, 4096, tokenizer.CHUNK_SIZE))
-def test_a_batch_reports_the_same_skimmed(chunk: int, drug_share: float,
-                                          monkeypatch: pytest.MonkeyPatch):
+def test_a_batch_reports_the_same_skimmed(
+    chunk: int, drug_share: float, monkeypatch: pytest.MonkeyPatch
+):
     """Also where the parser stops skimming blocks in which it skips too few claims."""
     assert_same_report(synthetic(300, drug_share), monkeypatch, chunk)
 
@@ -121,23 +129,30 @@ def test_skimming_builds_only_the_claims_a_check_needs():
     built = list(read_claims(Source("batch.837", None, data), result, skim_codes=codes))
     assert result.claims == 400
     assert 0 < len(built) < 60
-    assert all(any(line.code.upper() in codes for line in claim.lines)
-               or claim.charge_value != sum(line.charge_value or 0 for line in claim.lines)
-               for claim in built)
+    assert all(
+        any(line.code.upper() in codes for line in claim.lines)
+        or claim.charge_value != sum(line.charge_value or 0 for line in claim.lines)
+        for claim in built
+    )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[
-    HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(data=damaged(), chunk=st.sampled_from((61, 173, 1024, tokenizer.CHUNK_SIZE)))
-def test_damaged_files_report_the_same_skimmed(data: bytes, chunk: int,
-                                               monkeypatch: pytest.MonkeyPatch):
+def test_damaged_files_report_the_same_skimmed(
+    data: bytes, chunk: int, monkeypatch: pytest.MonkeyPatch
+):
     assert_same_report(data, monkeypatch, chunk)
 
 
 @pytest.mark.parametrize("chunk", (211, 4096))
 @pytest.mark.parametrize("where", (b"~HI*", b"~HL*3*", b"~SE*", b"~DTP*472*"))
 def test_a_dropped_oversized_segment_reports_the_same_skimmed(
-        where: bytes, chunk: int, monkeypatch: pytest.MonkeyPatch):
+    where: bytes, chunk: int, monkeypatch: pytest.MonkeyPatch
+):
     """The reader drops a segment longer than its limit; the skim must not count it."""
     monkeypatch.setattr(tokenizer, "MAX_SEGMENT_CHARS", 500)
     batch = synthetic(60, 0.3)
@@ -146,8 +161,9 @@ def test_a_dropped_oversized_segment_reports_the_same_skimmed(
     assert_same_report(data, monkeypatch, chunk)
 
 
-@pytest.mark.parametrize("path", [path for path in CORPUS if b"ISA" in path.read_bytes()],
-                         ids=lambda path: path.name)
+@pytest.mark.parametrize(
+    "path", [path for path in CORPUS if b"ISA" in path.read_bytes()], ids=lambda path: path.name
+)
 def test_the_listing_of_drug_lines_is_the_full_listing_filtered(path: Path):
     """`lines` skims; `lines --all` reads every claim. The drug lines must be the same."""
     codes = SKIMMING.checker.skim_codes()
@@ -155,12 +171,28 @@ def test_the_listing_of_drug_lines_is_the_full_listing_filtered(path: Path):
     everything = listing(path)
     result = run_cli("lines", "--format", "json", str(path))
     assert result.exit_code in (0, 1), result.output
-    assert json.loads(result.stdout) == [row for row in everything
-                                         if row["code"].upper() in codes]
+    assert json.loads(result.stdout) == [row for row in everything if row["code"].upper() in codes]
 
 
-SEGMENT_TAGS = ["ST", "SE", "HL", "CLM", "LX", "SV1", "SV2", "NM1", "PRV", "DTP", "GE", "IEA",
-                "ISA", "GS", "N3", "X", "ABCD"]
+SEGMENT_TAGS = [
+    "ST",
+    "SE",
+    "HL",
+    "CLM",
+    "LX",
+    "SV1",
+    "SV2",
+    "NM1",
+    "PRV",
+    "DTP",
+    "GE",
+    "IEA",
+    "ISA",
+    "GS",
+    "N3",
+    "X",
+    "ABCD",
+]
 ELEMENT = st.text(alphabet="0123456789.:-JQjqHCBIabcxyz ", max_size=14)
 
 
@@ -176,38 +208,43 @@ def segment_blocks(draw: st.DrawFn) -> str:
     return "~".join(segments)
 
 
-@settings(max_examples=400, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(text=segment_blocks(), carried_over=st.booleans(), held=st.integers(0, 3))
-def test_the_compiled_skim_takes_any_block(text: str, carried_over: bool, held: int,
-                                           skim_implementation: str):
+def test_the_compiled_skim_takes_any_block(
+    text: str, carried_over: bool, held: int, skim_implementation: str
+):
     """Whatever a block holds, scan returns events or None (a malformed tag), never fails."""
     if skim_implementation != "compiled":
         pytest.skip("this one is about the C code alone")
-    if carried_over and not text.startswith(("ST", "SE", "HL", "CLM", "GE", "IEA", "ISA",
-                                              "GS")):
+    if carried_over and not text.startswith(("ST", "SE", "HL", "CLM", "GE", "IEA", "ISA", "GS")):
         text = "HL*9*1*22*0~" + text
     waiting = [("HL", 3, "HL*3*1*22*0", 4)] * held
-    result = COMPILED.scan("~" + text, 1, carried_over, "~", "*", ":",
-                           frozenset({"J0897", "Q5136"}), waiting, 8)
+    result = COMPILED.scan(
+        "~" + text, 1, carried_over, "~", "*", ":", frozenset({"J0897", "Q5136"}), waiting, 8
+    )
     if result is None:
         return
     events, carry = result
     for tag, index, unit, end in events:
         assert tag in (None, "", "ISA", "GS", "ST", "SE", "GE", "IEA", "HL", "CLM")
         assert isinstance(index, int) and isinstance(unit, str) and isinstance(end, int)
-    assert carry is None or (carry[0] in ("ISA", "GS", "ST", "SE", "GE", "IEA", "HL", "CLM")
-                             and text.endswith(carry[2]))
+    assert carry is None or (
+        carry[0] in ("ISA", "GS", "ST", "SE", "GE", "IEA", "HL", "CLM") and text.endswith(carry[2])
+    )
 
 
 def test_a_loop_that_sets_the_billing_provider_is_always_read():
     """A PRV*BI or NM1*85 out of place, in a subscriber loop after one held back, still
     reaches the parser: it changes the billing provider of every claim after it."""
-    block = ("HL*1**20*1~NM1*85*2*CLINIC*****XX*1000000001~"
-             "HL*2*1*22*0~SBR*P*18*******MB~CLM*A1*10***11:B:1~LX*1~SV1*HC:99213*10~"
-             "HL*3*1*22*0~PRV*BI*PXC*207RX0202X~SBR*P*18*******CI~CLM*A2*10***11:B:1~LX*1~"
-             "SV1*HC:99213*10~HL*4*1*22*0~SBR*P*18*******CI~CLM*A3*100***11:B:1~LX*1~"
-             "SV1*HC:J0897*100~SE*20*0001")
+    block = (
+        "HL*1**20*1~NM1*85*2*CLINIC*****XX*1000000001~"
+        "HL*2*1*22*0~SBR*P*18*******MB~CLM*A1*10***11:B:1~LX*1~SV1*HC:99213*10~"
+        "HL*3*1*22*0~PRV*BI*PXC*207RX0202X~SBR*P*18*******CI~CLM*A2*10***11:B:1~LX*1~"
+        "SV1*HC:99213*10~HL*4*1*22*0~SBR*P*18*******CI~CLM*A3*100***11:B:1~LX*1~"
+        "SV1*HC:J0897*100~SE*20*0001"
+    )
     delimiters = tokenizer.Delimiters("*", ":", "^", "~")
     skimmer = skim.ClaimSkimmer(delimiters, frozenset({"J0897"}))
     events = skimmer.skim(5, block)
@@ -218,21 +255,24 @@ def test_a_loop_that_sets_the_billing_provider_is_always_read():
 
 
 @pytest.mark.parametrize("chunk", (211, 4096))
-def test_a_unit_too_long_to_carry_is_read_by_the_handlers(chunk: int,
-                                                          monkeypatch: pytest.MonkeyPatch):
+def test_a_unit_too_long_to_carry_is_read_by_the_handlers(
+    chunk: int, monkeypatch: pytest.MonkeyPatch
+):
     """A unit longer than the carry limit is read segment by segment: same report."""
     monkeypatch.setattr(parser, "MAX_CARRIED_CHARS", 300)
     assert_same_report(synthetic(80, 0.3), monkeypatch, chunk)
 
 
 @pytest.mark.parametrize("tag", ["GS", "ST", "SE", "GE", "HL", "LX", "HI"])
-def test_a_bare_two_letter_tag_reads_the_same_skimmed(tag: str,
-                                                     monkeypatch: pytest.MonkeyPatch):
+def test_a_bare_two_letter_tag_reads_the_same_skimmed(tag: str, monkeypatch: pytest.MonkeyPatch):
     """'LX~' or 'HL~' with no element: the skim and the full read take it as the same
     segment (the full read once passed over it, counting one line less)."""
-    for path in (FIXTURES / "837p/multi_st.837", FIXTURES / "demo/demo.837",
-                 FIXTURES / "837i/prolia_two_claims.837"):
+    for path in (
+        FIXTURES / "837p/multi_st.837",
+        FIXTURES / "demo/demo.837",
+        FIXTURES / "837i/prolia_two_claims.837",
+    ):
         text = path.read_text()
         for found in list(re.finditer(f"~{tag}\\*[^~]*", text))[:3]:
-            bare = text[:found.start()] + f"~{tag}" + text[found.end():]
+            bare = text[: found.start()] + f"~{tag}" + text[found.end() :]
             assert_same_report(bare.encode(), monkeypatch, tokenizer.CHUNK_SIZE)

@@ -15,13 +15,25 @@ from hypothesis import strategies as st
 from conftest import FIXTURES, REAL, real_files, run_cli
 from edi_precheck.synth import write_837p
 
-OWN_FIXTURES = [*sorted(FIXTURES.glob("837*/*.837")), FIXTURES / "demo/demo.837",
-                FIXTURES / "bad/truncated.837"]
+OWN_FIXTURES = [
+    *sorted(FIXTURES.glob("837*/*.837")),
+    FIXTURES / "demo/demo.837",
+    FIXTURES / "bad/truncated.837",
+]
 
 
 def split(tmp_path: Path, *inputs: str, extra: tuple[str, ...] = ()) -> tuple[dict, int]:
-    result = run_cli("split", *inputs, "--clean", str(tmp_path / "clean.837"), "--held",
-                     str(tmp_path / "held.837"), "--format", "json", *extra)
+    result = run_cli(
+        "split",
+        *inputs,
+        "--clean",
+        str(tmp_path / "clean.837"),
+        "--held",
+        str(tmp_path / "held.837"),
+        "--format",
+        "json",
+        *extra,
+    )
     assert result.exit_code in (0, 1), result.output
     return json.loads(result.stdout), result.exit_code
 
@@ -36,14 +48,16 @@ def claim_ids(path: Path) -> Counter:
     if path.stat().st_size == 0:
         return Counter()
     result = run_cli("lines", "--all", "--format", "jsonl", str(path))
-    claims = {(r["claim_index"], r["claim_id"]) for r in map(json.loads,
-                                                             result.stdout.splitlines())}
+    claims = {
+        (r["claim_index"], r["claim_id"]) for r in map(json.loads, result.stdout.splitlines())
+    }
     return Counter(claim_id for _, claim_id in claims)
 
 
 def ig_problems(file_report: dict) -> Counter:
-    return Counter((f["claim_id"], f["message"]) for f in file_report["findings"]
-                   if f["rule"] == "x12.ig")
+    return Counter(
+        (f["claim_id"], f["message"]) for f in file_report["findings"] if f["rule"] == "x12.ig"
+    )
 
 
 def assert_split_is_sound(tmp_path: Path, source: Path) -> dict:
@@ -51,15 +65,15 @@ def assert_split_is_sound(tmp_path: Path, source: Path) -> dict:
     original = check(source)
     routes = summary["claims"]
     # every claim of the input is routed exactly once
-    assert sorted(r["claim_index"] for r in routes) == list(
-        range(1, len(routes) + 1))
+    assert sorted(r["claim_index"] for r in routes) == list(range(1, len(routes) + 1))
     written = [r for r in routes if r["output"] != "not written"]
     assert len(written) == original["claims"]
     clean, held = tmp_path / "clean.837", tmp_path / "held.837"
     assert claim_ids(clean) == Counter(r["claim_id"] for r in routes if r["output"] == "clean")
     assert claim_ids(held) == Counter(r["claim_id"] for r in routes if r["output"] == "held")
-    assert code == (1 if len(written) != summary["clean"]["claims"] or
-                    summary["not_written"] else 0)
+    assert code == (
+        1 if len(written) != summary["clean"]["claims"] or summary["not_written"] else 0
+    )
     input_problems = ig_problems(original)
     for output in (clean, held):
         if output.stat().st_size == 0:
@@ -115,14 +129,22 @@ def test_outputs_are_never_the_input_or_each_other(tmp_path):
     source = tmp_path / "in.837"
     source.write_bytes((FIXTURES / "837p/prolia_medicare_clean.837").read_bytes())
     before = source.read_bytes()
-    result = run_cli("split", str(source), "--clean", str(source), "--held",
-                     str(tmp_path / "h.837"))
+    result = run_cli(
+        "split", str(source), "--clean", str(source), "--held", str(tmp_path / "h.837")
+    )
     assert result.exit_code == 2 and "never writes over its input" in result.stderr
-    result = run_cli("split", str(source), "--clean", str(tmp_path / "x.837"), "--held",
-                     str(tmp_path / "x.837"))
+    result = run_cli(
+        "split", str(source), "--clean", str(tmp_path / "x.837"), "--held", str(tmp_path / "x.837")
+    )
     assert result.exit_code == 2 and "different files" in result.stderr
-    result = run_cli("split", str(source), "--clean", str(tmp_path / "no/c.837"), "--held",
-                     str(tmp_path / "h.837"))
+    result = run_cli(
+        "split",
+        str(source),
+        "--clean",
+        str(tmp_path / "no/c.837"),
+        "--held",
+        str(tmp_path / "h.837"),
+    )
     assert result.exit_code == 2 and "does not exist" in result.stderr
     assert source.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.837"]  # nothing left behind
@@ -139,15 +161,28 @@ def test_empty_output_replaces_a_stale_file(tmp_path):
 
 def test_stdin_is_split(tmp_path):
     data = (FIXTURES / "demo/demo.837").read_bytes()
-    result = run_cli("split", "-", "--clean", str(tmp_path / "c.837"), "--held",
-                     str(tmp_path / "h.837"), input_bytes=data)
+    result = run_cli(
+        "split",
+        "-",
+        "--clean",
+        str(tmp_path / "c.837"),
+        "--held",
+        str(tmp_path / "h.837"),
+        input_bytes=data,
+    )
     assert result.exit_code == 1
     assert claim_ids(tmp_path / "c.837") == Counter({"DEMO0001": 1, "DEMO0006": 1})
 
 
 def test_text_summary_names_held_claims(tmp_path):
-    result = run_cli("split", str(FIXTURES / "demo/demo.837"), "--clean",
-                     str(tmp_path / "c.837"), "--held", str(tmp_path / "h.837"))
+    result = run_cli(
+        "split",
+        str(FIXTURES / "demo/demo.837"),
+        "--clean",
+        str(tmp_path / "c.837"),
+        "--held",
+        str(tmp_path / "h.837"),
+    )
     assert "clean: 2 claims" in result.stdout and "held:  4 claims" in result.stdout
     assert "(DEMO0003): auth.missing, dx.not_covered" in result.stdout
 
@@ -159,10 +194,15 @@ MISTAKES = [
 ]
 
 
-@settings(max_examples=12, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(claims=st.integers(min_value=1, max_value=14), per_st=st.integers(1, 6),
-       seed=st.integers(0, 10_000), spoil=st.lists(st.integers(0, 40), max_size=6))
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    claims=st.integers(min_value=1, max_value=14),
+    per_st=st.integers(1, 6),
+    seed=st.integers(0, 10_000),
+    spoil=st.lists(st.integers(0, 40), max_size=6),
+)
 def test_split_property_generated_claim_sets(tmp_path_factory, claims, per_st, seed, spoil):
     """Random claim sets with random mistakes: the split partitions them, and both outputs
     read back as valid 837 with exactly the routed claims."""
@@ -190,10 +230,10 @@ def test_split_property_generated_claim_sets(tmp_path_factory, claims, per_st, s
         expected = Counter(r["claim_id"] for r in routes if r["output"] == name)
         assert claim_ids(output) == expected
         if expected:
-            report = json.loads(run_cli("check", "--format", "json", "--no-ig",
-                                        str(output)).stdout)["files"][0]
-            assert not {f["rule"] for f in report["findings"]} & {"x12.envelope",
-                                                                  "x12.syntax"}
+            report = json.loads(
+                run_cli("check", "--format", "json", "--no-ig", str(output)).stdout
+            )["files"][0]
+            assert not {f["rule"] for f in report["findings"]} & {"x12.envelope", "x12.syntax"}
             if name == "clean":
                 assert report["findings"] == []
 
@@ -207,8 +247,15 @@ def test_an_unreadable_input_does_not_pass_as_clean(tmp_path):
     assert code == 1
     assert summary["clean"]["claims"] == summary["held"]["claims"] == 0
     assert (tmp_path / "clean.837").read_bytes() == b""
-    result = run_cli("split", str(FIXTURES / "bad/binary.dat"), str(FIXTURES / "demo/demo.837"),
-                     "--clean", str(tmp_path / "c.837"), "--held", str(tmp_path / "h.837"))
+    result = run_cli(
+        "split",
+        str(FIXTURES / "bad/binary.dat"),
+        str(FIXTURES / "demo/demo.837"),
+        "--clean",
+        str(tmp_path / "c.837"),
+        "--held",
+        str(tmp_path / "h.837"),
+    )
     assert "clean: 2 claims" in result.stdout
     assert f"not read    {FIXTURES / 'bad/binary.dat'}: x12.unreadable" in result.stdout
 
@@ -218,11 +265,10 @@ def test_short_envelope_segments_are_rebuilt(tmp_path):
     text = (FIXTURES / "837p/prolia_medicare_clean.837").read_text()
     start = text.index("GS*")
     source = tmp_path / "in.837"
-    source.write_text(text[:start] + "GS*HC" + text[text.index("~", start):])
+    source.write_text(text[:start] + "GS*HC" + text[text.index("~", start) :])
     summary, _ = split(tmp_path, str(source))
     assert [r["claim_id"] for r in summary["claims"]] == ["PMC0001"]
-    written = next(p for p in (tmp_path / "clean.837", tmp_path / "held.837")
-                   if p.stat().st_size)
+    written = next(p for p in (tmp_path / "clean.837", tmp_path / "held.837") if p.stat().st_size)
     assert claim_ids(written) == Counter({"PMC0001": 1})
 
 
@@ -235,8 +281,14 @@ def test_a_failed_split_leaves_no_output_to_send(tmp_path, monkeypatch):
 
     monkeypatch.setattr(edi_precheck.split, "claim_units", broken)
     (tmp_path / "clean.837").write_text("yesterday's claims")
-    result = run_cli("split", str(FIXTURES / "demo/demo.837"), "--clean",
-                     str(tmp_path / "clean.837"), "--held", str(tmp_path / "held.837"))
+    result = run_cli(
+        "split",
+        str(FIXTURES / "demo/demo.837"),
+        "--clean",
+        str(tmp_path / "clean.837"),
+        "--held",
+        str(tmp_path / "held.837"),
+    )
     assert result.exit_code == 2
     assert "internal error (RuntimeError" in result.stderr and "a defect" not in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == []

@@ -9,14 +9,18 @@ import pytest
 from edi_precheck.model import ClaimParser
 from edi_precheck.x12 import EnvelopeChecker, SegmentReader, tokenizer
 
-ISA = ("ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER       *261101*1200*^*"
-       "00501*000000001*0*T*:~")
-BODY = ("GS*HC*SENDER*RECEIVER*20261101*1200*1*X*005010X222A1~ST*837*0001*005010X222A1~"
-        "BHT*0019*00*1*20261101*1200*CH~HL*1**20*1~NM1*85*2*CLINIC*****XX*1234567893~"
-        "HL*2*1*22*0~SBR*P*18*******MB~NM1*PR*2*MEDICARE*****PI*00882~"
-        "CLM*A1*100***11:B:1*Y*A*Y*Y~HI*ABK:M810~LX*1~SV1*HC:J0897:JZ*100*UN*60***1~"
-        "DTP*472*D8*20261015~LIN**N4*55513071001~CTP****1*UN~SE*15*0001~GE*1*1~"
-        "IEA*1*000000001~")
+ISA = (
+    "ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER       *261101*1200*^*"
+    "00501*000000001*0*T*:~"
+)
+BODY = (
+    "GS*HC*SENDER*RECEIVER*20261101*1200*1*X*005010X222A1~ST*837*0001*005010X222A1~"
+    "BHT*0019*00*1*20261101*1200*CH~HL*1**20*1~NM1*85*2*CLINIC*****XX*1234567893~"
+    "HL*2*1*22*0~SBR*P*18*******MB~NM1*PR*2*MEDICARE*****PI*00882~"
+    "CLM*A1*100***11:B:1*Y*A*Y*Y~HI*ABK:M810~LX*1~SV1*HC:J0897:JZ*100*UN*60***1~"
+    "DTP*472*D8*20261015~LIN**N4*55513071001~CTP****1*UN~SE*15*0001~GE*1*1~"
+    "IEA*1*000000001~"
+)
 
 
 def parse(data: bytes) -> tuple[list, ClaimParser]:
@@ -33,8 +37,12 @@ def test_clean_interchange_has_no_findings():
     assert parser.findings == []
     (claim,) = claims
     (line,) = claim.lines
-    assert (line.code, line.modifiers, line.units, line.ndc) == ("J0897", ("JZ",), "60",
-                                                                 "55513071001")
+    assert (line.code, line.modifiers, line.units, line.ndc) == (
+        "J0897",
+        ("JZ",),
+        "60",
+        "55513071001",
+    )
 
 
 def test_two_interchanges_with_different_delimiters():
@@ -107,14 +115,17 @@ def test_short_isa_is_reported_and_read():
     assert "97 characters" in parser.findings[0].message
 
 
-@pytest.mark.parametrize(("change", "element"), [
-    (("SE*15*0001", "SE*14*0001"), "SE01"),
-    (("SE*15*0001", "SE*15*0002"), "SE02"),
-    (("GE*1*1~", "GE*2*1~"), "GE01"),
-    (("GE*1*1~", "GE*1*9~"), "GE02"),
-    (("IEA*1*000000001", "IEA*3*000000001"), "IEA01"),
-    (("IEA*1*000000001", "IEA*1*000000009"), "IEA02"),
-])
+@pytest.mark.parametrize(
+    ("change", "element"),
+    [
+        (("SE*15*0001", "SE*14*0001"), "SE01"),
+        (("SE*15*0001", "SE*15*0002"), "SE02"),
+        (("GE*1*1~", "GE*2*1~"), "GE01"),
+        (("GE*1*1~", "GE*1*9~"), "GE02"),
+        (("IEA*1*000000001", "IEA*3*000000001"), "IEA01"),
+        (("IEA*1*000000001", "IEA*1*000000009"), "IEA02"),
+    ],
+)
 def test_envelope_mismatches(change, element):
     claims, parser = parse((ISA + BODY).replace(*change).encode())
     assert len(claims) == 1
@@ -142,8 +153,11 @@ def test_envelope_checker_on_a_clean_interchange():
 def test_a_bad_segment_inside_a_set_does_not_hide_a_stray_one_after_it():
     text = (ISA + BODY).replace("~CLM*", "~C@M*LOST~CLM*", 1).replace("~GE*", "~NTE*X~GE*")
     _, parser = parse(text.encode())
-    found = [(f.rule, f.segment_index) for f in parser.findings
-             if f.rule == "x12.syntax" or "outside any ST/SE" in f.message]
+    found = [
+        (f.rule, f.segment_index)
+        for f in parser.findings
+        if f.rule == "x12.syntax" or "outside any ST/SE" in f.message
+    ]
     bad, stray = text.split("~").index("C@M*LOST") + 1, text.split("~").index("NTE*X") + 1
     assert found == [("x12.syntax", bad), ("x12.envelope", stray)]
 
@@ -154,20 +168,27 @@ def test_a_damaged_tag_is_reported_after_its_valid_namesake():
     text = text.replace("~HI*ABK:M810~", "~HI*ABK:M810~DMGX*D8~", 1)
     _, parser = parse(text.encode())
     bad = text.split("~").index("DMGX*D8") + 1
-    assert [(f.rule, f.segment_index) for f in parser.findings
-            if f.rule == "x12.syntax"] == [("x12.syntax", bad)]
+    assert [(f.rule, f.segment_index) for f in parser.findings if f.rule == "x12.syntax"] == [
+        ("x12.syntax", bad)
+    ]
 
 
-@pytest.mark.parametrize(("start", "said"), [
-    (ISA[:60], "its ISA segment cannot be read (16 elements, then the component "
-               "separator and the segment terminator)"),
-    ("GS", "it does not start with an ISA segment"),
-    ("GS*HC*SENDER~", "it starts with a 'GS' segment, not ISA"),
-    ("SMITH,JOHN,19600101\n", "it does not start with an ISA segment"),  # never a name
-    ("LEE|JOHN|19600101\n", "it does not start with an ISA segment"),
-    ("MSH|^~\\&|LAB\n", "it starts with a 'MSH' segment, not ISA"),
-    ("\x00\x01\x02", "it looks like binary data"),
-])
+@pytest.mark.parametrize(
+    ("start", "said"),
+    [
+        (
+            ISA[:60],
+            "its ISA segment cannot be read (16 elements, then the component "
+            "separator and the segment terminator)",
+        ),
+        ("GS", "it does not start with an ISA segment"),
+        ("GS*HC*SENDER~", "it starts with a 'GS' segment, not ISA"),
+        ("SMITH,JOHN,19600101\n", "it does not start with an ISA segment"),  # never a name
+        ("LEE|JOHN|19600101\n", "it does not start with an ISA segment"),
+        ("MSH|^~\\&|LAB\n", "it starts with a 'MSH' segment, not ISA"),
+        ("\x00\x01\x02", "it looks like binary data"),
+    ],
+)
 def test_a_file_that_is_not_x12_is_described_without_its_content(start, said):
     _, parser = parse(start.encode())
     (finding,) = parser.findings

@@ -40,8 +40,17 @@ def _answering(isa: list[str], gs: list[str]) -> tuple[list[str], list[str]]:
     ack_isa[5:9] = isa[7:9] + isa[5:7]
     ack_isa[9:11] = [now.strftime("%y%m%d"), now.strftime("%H%M")]
     ack_isa[13:15] = ["000000001", "0"]
-    ack_gs = ["GS", "FA", gs[3], gs[2], now.strftime("%Y%m%d"), now.strftime("%H%M"), "1",
-              "X", "005010X231A1"]
+    ack_gs = [
+        "GS",
+        "FA",
+        gs[3],
+        gs[2],
+        now.strftime("%Y%m%d"),
+        now.strftime("%H%M"),
+        "1",
+        "X",
+        "005010X231A1",
+    ]
     return ack_isa, ack_gs
 
 
@@ -63,7 +72,8 @@ class AckBuilder:
         group = self._groups.get(group_key)
         if group is None:  # AK1 names the group as the input's GS does
             group = self._groups[group_key] = _Group(
-                ["AK1", transaction.gs[1], transaction.gs[6], transaction.version])
+                ["AK1", transaction.gs[1], transaction.gs[6], transaction.version]
+            )
         if self._input_envelope is None:
             self._input_envelope = (transaction.isa, transaction.gs)
         group.received += 1
@@ -74,12 +84,15 @@ class AckBuilder:
         start = tags.index("AK1")
         if "AK9" not in tags[start:]:
             return
-        body = segments[start + 1:tags.index("AK9", start)]
+        body = segments[start + 1 : tags.index("AK9", start)]
         if not body:  # accepted with no AK2 block
             group.accepted += 1
             return
-        block = [fields[:4] if fields[0] == "IK4" else fields for fields in body
-                 if fields[0] in SET_RESPONSE_TAGS]
+        block = [
+            fields[:4] if fields[0] == "IK4" else fields
+            for fields in body
+            if fields[0] in SET_RESPONSE_TAGS
+        ]
         for fields in block:  # AK203: the guide the set declared, not the map pyx12 used
             if fields[0] == "AK2" and len(fields) > 3:
                 fields[3] = transaction.version
@@ -107,8 +120,9 @@ class AckBuilder:
                 code = "E" if group.with_errors else "A"
             else:
                 code = "R" if group.accepted == 0 else "P"
-            body.append(["AK9", code, str(group.received), str(group.received),
-                         str(group.accepted)])
+            body.append(
+                ["AK9", code, str(group.received), str(group.received), str(group.accepted)]
+            )
             body.append(["SE", str(len(body) + 1), control])
             out.extend(body)
         out.append(["GE", str(len(self._groups)), gs[6]])

@@ -16,10 +16,14 @@ from edi_precheck.model import Claim, whole_number
 
 # 999 code meanings (ASC X12 005010X231A1), used to word the findings.
 SEGMENT_CODES = {  # IK304
-    "1": "unrecognized segment", "2": "unexpected segment here",
-    "3": "required segment missing", "4": "loop occurs more often than allowed",
-    "5": "segment occurs more often than allowed", "6": "segment not in this transaction set",
-    "7": "segment out of sequence", "8": "segment has data element errors",
+    "1": "unrecognized segment",
+    "2": "unexpected segment here",
+    "3": "required segment missing",
+    "4": "loop occurs more often than allowed",
+    "5": "segment occurs more often than allowed",
+    "6": "segment not in this transaction set",
+    "7": "segment out of sequence",
+    "8": "segment has data element errors",
     "I4": "segment the guide marks 'not used' is present",
     "I6": "implementation-dependent segment missing",
     "I7": "loop occurs fewer times than the guide requires",
@@ -34,19 +38,28 @@ PYX12_SEGMENT_CODES = {
     "SEG1": "segment ends with empty elements (trailing separators)",
 }
 ELEMENT_CODES = {  # IK403
-    "1": "required data element missing", "2": "conditional required data element missing",
-    "3": "too many data elements", "4": "data element too short",
-    "5": "data element too long", "6": "invalid character in data element",
-    "7": "invalid code value", "8": "invalid date", "9": "invalid time",
-    "10": "exclusion condition violated", "12": "too many repetitions",
-    "13": "too many components", "I6": "code value not used in this guide",
+    "1": "required data element missing",
+    "2": "conditional required data element missing",
+    "3": "too many data elements",
+    "4": "data element too short",
+    "5": "data element too long",
+    "6": "invalid character in data element",
+    "7": "invalid code value",
+    "8": "invalid date",
+    "9": "invalid time",
+    "10": "exclusion condition violated",
+    "12": "too many repetitions",
+    "13": "too many components",
+    "I6": "code value not used in this guide",
     "I9": "implementation-dependent data element missing",
     "I10": "data element the guide marks 'not used' is present",
-    "I11": "too few repetitions", "I12": "value does not match the guide's pattern",
+    "I11": "too few repetitions",
+    "I12": "value does not match the guide's pattern",
     "I13": "implementation-dependent 'not used' data element present",
 }
 TRANSACTION_CODES = {  # IK502
-    "1": "transaction set not supported", "2": "transaction set trailer missing",
+    "1": "transaction set not supported",
+    "2": "transaction set trailer missing",
     "3": "ST02 and SE02 control numbers differ",
     "4": "SE01 segment count differs from the segments sent",
     "6": "transaction set identifier missing or invalid",
@@ -55,8 +68,12 @@ TRANSACTION_CODES = {  # IK502
 }
 # Left out: our own envelope checks report 2, 3 and 4 with their positions, and 5 ("one or
 # more segments in error") is said by the segment findings themselves.
-REPORTED_ELSEWHERE = {("transaction", "2"), ("transaction", "3"), ("transaction", "4"),
-                    ("transaction", "5")}
+REPORTED_ELSEWHERE = {
+    ("transaction", "2"),
+    ("transaction", "3"),
+    ("transaction", "4"),
+    ("transaction", "5"),
+}
 _SEVERITY = Severity.ERROR
 
 
@@ -77,8 +94,9 @@ class ClaimLocations:
         self._starts: list[int] = []
 
     def add(self, claim: Claim) -> None:
-        located = _Located(claim.segment_index, claim.last_segment_index, claim.claim_id,
-                           claim.index)
+        located = _Located(
+            claim.segment_index, claim.last_segment_index, claim.claim_id, claim.index
+        )
         for line in claim.lines:
             number = whole_number(line.number)
             located.lines.append((line.lx_segment_index, number, line.code))
@@ -118,58 +136,100 @@ def _describe(error: IGError) -> tuple[str, dict[str, str]]:
     if error.level == "element":
         what = ELEMENT_CODES.get(error.code, f"element error {error.code}")
         name = error.element_name or "data element"
-        ack = {"IK301": error.segment_id, "IK302": str(error.position or ""),
-               "IK303": error.loop_id,
-               "IK401": ":".join(str(p) for p in (error.element_position,
-                                                  error.component_position) if p),
-               "IK402": error.element_reference, "IK403": error.code}
+        ack = {
+            "IK301": error.segment_id,
+            "IK302": str(error.position or ""),
+            "IK303": error.loop_id,
+            "IK401": ":".join(
+                str(p) for p in (error.element_position, error.component_position) if p
+            ),
+            "IK402": error.element_reference,
+            "IK403": error.code,
+        }
         return f"{name} ({_element_id(error)}): {what}", ack
     if error.level == "segment":
-        what = (SEGMENT_CODES.get(error.code) or PYX12_SEGMENT_CODES.get(error.code)
-                or f"segment error {error.code}")
+        what = (
+            SEGMENT_CODES.get(error.code)
+            or PYX12_SEGMENT_CODES.get(error.code)
+            or f"segment error {error.code}"
+        )
         name = error.segment_name or "segment"
         code_key = "IK304" if error.code in SEGMENT_CODES else "pyx12_code"
-        ack = {"IK301": error.segment_id, "IK302": str(error.position or ""),
-               "IK303": error.loop_id, code_key: error.code}
+        ack = {
+            "IK301": error.segment_id,
+            "IK302": str(error.position or ""),
+            "IK303": error.loop_id,
+            code_key: error.code,
+        }
         return f"{name} ({error.segment_id}): {what}", ack
     if error.level == "transaction":
         what = TRANSACTION_CODES.get(error.code, f"transaction set error {error.code}")
         return f"transaction set: {what}", {"IK502": error.code}
-    return f"{error.level} envelope error {error.code}", {"AK905" if error.level == "group"
-                                                           else "TA105": error.code}
+    return f"{error.level} envelope error {error.code}", {
+        "AK905" if error.level == "group" else "TA105": error.code
+    }
 
 
-def ig_findings(transaction: TransactionSet, outcome: IGOutcome,
-                locations: ClaimLocations) -> list[Finding]:
+def ig_findings(
+    transaction: TransactionSet, outcome: IGOutcome, locations: ClaimLocations
+) -> list[Finding]:
     """The `x12.ig` findings of one validated transaction set."""
     note = ""
     if transaction.map_version != transaction.version:
-        note = (f" (checked against pyx12's {transaction.map_version} map: it has none for "
-                f"{transaction.version or 'this version'})")
+        note = (
+            f" (checked against pyx12's {transaction.map_version} map: it has none for "
+            f"{transaction.version or 'this version'})"
+        )
     if outcome.crash is not None:
-        return [Finding(
-            rule="x12.ig", severity=_SEVERITY, snip=2,
-            message=(f"pyx12 stopped with {outcome.crash} on transaction set "
-                     f"{transaction.control}, so it was not checked against the "
-                     f"implementation guide{note}; the drug-line checks still ran"),
-            hint=("look for a composite with more components than the guide allows (e.g. "
-                  "more than 4 diagnosis pointers in SV107) or an element pyx12 cannot read"),
-            segment="ST", segment_index=transaction.st_index)]
+        return [
+            Finding(
+                rule="x12.ig",
+                severity=_SEVERITY,
+                snip=2,
+                message=(
+                    f"pyx12 stopped with {outcome.crash} on transaction set "
+                    f"{transaction.control}, so it was not checked against the "
+                    f"implementation guide{note}; the drug-line checks still ran"
+                ),
+                hint=(
+                    "look for a composite with more components than the guide allows (e.g. "
+                    "more than 4 diagnosis pointers in SV107) or an element pyx12 cannot read"
+                ),
+                segment="ST",
+                segment_index=transaction.st_index,
+            )
+        ]
     findings = []
     for error in outcome.errors:
         if (error.level, error.code) in REPORTED_ELSEWHERE:
             continue
         message, ack = _describe(error)
-        index = (transaction.file_index(error.position) if error.position is not None
-                 else transaction.st_index)
+        index = (
+            transaction.file_index(error.position)
+            if error.position is not None
+            else transaction.st_index
+        )
         claim, line, code = locations.locate(index)
-        hint = ("fix the segment as the 837 implementation guide requires"
-                if error.level in ("segment", "element") else "fix the envelope")
-        findings.append(Finding(
-            rule="x12.ig", severity=_SEVERITY, snip=2, message=message + note, hint=hint,
-            claim_id=claim.claim_id if claim else None,
-            claim_index=claim.claim_index if claim else None, line=line, code=code,
-            segment=error.segment_id or "ST", segment_index=index,
-            element=_element_id(error) if error.element_position is not None else None,
-            extra={"ack": {key: value for key, value in ack.items() if value}}))
+        hint = (
+            "fix the segment as the 837 implementation guide requires"
+            if error.level in ("segment", "element")
+            else "fix the envelope"
+        )
+        findings.append(
+            Finding(
+                rule="x12.ig",
+                severity=_SEVERITY,
+                snip=2,
+                message=message + note,
+                hint=hint,
+                claim_id=claim.claim_id if claim else None,
+                claim_index=claim.claim_index if claim else None,
+                line=line,
+                code=code,
+                segment=error.segment_id or "ST",
+                segment_index=index,
+                element=_element_id(error) if error.element_position is not None else None,
+                extra={"ack": {key: value for key, value in ack.items() if value}},
+            )
+        )
     return findings

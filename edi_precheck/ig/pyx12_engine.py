@@ -21,7 +21,7 @@ import functools
 import io
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from edi_precheck.logs import LibraryLogger
@@ -109,20 +109,28 @@ def _collect(document: dict[str, Any]) -> list[IGError]:
             for st in gs.get("transactions", []):
                 errors += [IGError("transaction", e["err_cde"]) for e in st.get("errors", [])]
                 for seg in st.get("segments", []):
-                    where = {"segment_id": seg.get("seg_id") or "",
-                             "segment_name": seg.get("name") or "",
-                             "position": _number(seg.get("seg_count")),
-                             "loop_id": seg.get("ls_id") or ""}
-                    errors += [IGError("segment", e["err_cde"], **where)
-                               for e in seg.get("errors", [])]
+                    segment = IGError(
+                        "segment",
+                        "",
+                        segment_id=seg.get("seg_id") or "",
+                        segment_name=seg.get("name") or "",
+                        position=_number(seg.get("seg_count")),
+                        loop_id=seg.get("ls_id") or "",
+                    )
+                    errors += [replace(segment, code=e["err_cde"]) for e in seg.get("errors", [])]
                     for ele in seg.get("elements", []):
-                        errors += [IGError(
-                            "element", e["err_cde"], **where,
-                            element_position=_number(ele.get("ele_pos")),
-                            component_position=_number(ele.get("subele_pos")),
-                            element_reference=str(ele.get("ele_ref_num") or ""),
-                            element_name=ele.get("name") or "")
-                            for e in ele.get("errors", [])]
+                        errors += [
+                            replace(
+                                segment,
+                                level="element",
+                                code=e["err_cde"],
+                                element_position=_number(ele.get("ele_pos")),
+                                component_position=_number(ele.get("subele_pos")),
+                                element_reference=str(ele.get("ele_ref_num") or ""),
+                                element_name=ele.get("name") or "",
+                            )
+                            for e in ele.get("errors", [])
+                        ]
     return errors
 
 
@@ -133,8 +141,9 @@ def validate(text: str) -> IGOutcome:
 
     ack, errors_json = io.StringIO(), io.StringIO()
     try:
-        pyx12.x12n_document.x12n_document(_params(), io.StringIO(text), ack, None, None,
-                                          errors_json)
+        pyx12.x12n_document.x12n_document(
+            _params(), io.StringIO(text), ack, None, None, errors_json
+        )
     except Exception as error:  # pyx12 defects must become findings, not tracebacks
         return IGOutcome(crash=type(error).__name__)
     try:

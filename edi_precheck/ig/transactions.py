@@ -97,10 +97,15 @@ class TransactionCollector:
             self._current = None  # not an 837 5010: reported as x12.unsupported
             return
         self._current = TransactionSet(
-            control=fields[2] if len(fields) > 2 else "", version=version,
-            map_version=map_version, isa_index=self._envelope.isa_index,
-            gs_index=self._envelope.gs_index, isa=padded(self._envelope.isa, 17), gs=gs,
-            indices=[index])
+            control=fields[2] if len(fields) > 2 else "",
+            version=version,
+            map_version=map_version,
+            isa_index=self._envelope.isa_index,
+            gs_index=self._envelope.gs_index,
+            isa=padded(self._envelope.isa, 17),
+            gs=gs,
+            indices=[index],
+        )
         self._segments = [raw]
 
     def _finish(self) -> None:

@@ -44,8 +44,11 @@ class Pending:
 class IGValidator:
     """Hands out `Pending` outcomes; call `close()` when done (or use `with`)."""
 
-    def __init__(self, jobs: int = 1, pool_factory: Callable[[int], ProcessPoolExecutor]
-                 = ProcessPoolExecutor) -> None:
+    def __init__(
+        self,
+        jobs: int = 1,
+        pool_factory: Callable[[int], ProcessPoolExecutor] = ProcessPoolExecutor,
+    ) -> None:
         self.jobs = max(1, jobs)
         self._pool_factory = pool_factory
         self._pool: ProcessPoolExecutor | None = None

@@ -13,6 +13,13 @@ from edi_precheck.model.claim import (
 from edi_precheck.model.parser import ClaimParser
 
 __all__ = [
-    "Claim", "ClaimParser", "Diagnosis", "Payer", "Provider", "ServiceLine", "Transaction",
-    "to_decimal", "whole_number",
+    "Claim",
+    "ClaimParser",
+    "Diagnosis",
+    "Payer",
+    "Provider",
+    "ServiceLine",
+    "Transaction",
+    "to_decimal",
+    "whole_number",
 ]

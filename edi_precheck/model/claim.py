@@ -40,10 +40,21 @@ def whole_number(text: str) -> int | None:
 
 # Where each service-line field sits in SV1 (837P) and SV2 (837I), for findings to cite.
 SERVICE_ELEMENTS = {
-    "SV1": {"procedure": "SV101", "charge": "SV102", "unit_basis": "SV103", "units": "SV104",
-            "place_of_service": "SV105", "diagnosis_pointers": "SV107"},
-    "SV2": {"revenue_code": "SV201", "procedure": "SV202", "charge": "SV203",
-            "unit_basis": "SV204", "units": "SV205"},
+    "SV1": {
+        "procedure": "SV101",
+        "charge": "SV102",
+        "unit_basis": "SV103",
+        "units": "SV104",
+        "place_of_service": "SV105",
+        "diagnosis_pointers": "SV107",
+    },
+    "SV2": {
+        "revenue_code": "SV201",
+        "procedure": "SV202",
+        "charge": "SV203",
+        "unit_basis": "SV204",
+        "units": "SV205",
+    },
 }
 
 

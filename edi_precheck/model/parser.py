@@ -48,15 +48,22 @@ def claim_kind(st: list[str], version: str) -> str | None:
     """'837P' or '837I' for a set we read (ST01 837 of a supported guide), else None."""
     return SUPPORTED_VERSIONS.get(version[:10]) if len(st) > 1 and st[1] == "837" else None
 
+
 # HI qualifiers that carry ICD-10-CM (AB*) or ICD-9-CM (B*) diagnoses; the others hold
 # procedure, occurrence, value and condition codes.
-DIAGNOSIS_QUALIFIERS = frozenset(
-    {"ABK", "ABF", "ABJ", "APR", "ABN", "BK", "BF", "BJ", "PR", "BN"})
+DIAGNOSIS_QUALIFIERS = frozenset({"ABK", "ABF", "ABJ", "APR", "ABN", "BK", "BF", "BJ", "PR", "BN"})
 # NM101 entity codes of the 2310/2420 provider loops, by the role we call them.
 PROVIDER_ROLES = {
-    "82": "rendering", "DN": "referring", "P3": "primary_care", "71": "attending",
-    "72": "operating", "ZZ": "other_operating", "DQ": "supervising", "DK": "ordering",
-    "77": "service_facility", "QB": "purchased_service",
+    "82": "rendering",
+    "DN": "referring",
+    "P3": "primary_care",
+    "71": "attending",
+    "72": "operating",
+    "ZZ": "other_operating",
+    "DQ": "supervising",
+    "DK": "ordering",
+    "77": "service_facility",
+    "QB": "purchased_service",
 }
 
 # Skimming a claim and then reading it costs more than reading it: after a block where the
@@ -88,8 +95,12 @@ class ClaimParser:
     sees every raw segment first (the implementation-guide checks use it).
     """
 
-    def __init__(self, stream: BinaryIO, observer: SegmentObserver | None = None,
-                 skim_codes: frozenset[str] | None = None) -> None:
+    def __init__(
+        self,
+        stream: BinaryIO,
+        observer: SegmentObserver | None = None,
+        skim_codes: frozenset[str] | None = None,
+    ) -> None:
         self.reader = SegmentReader(stream)
         self._skim_codes = skim_codes if observer is None else None
         self._skimmer: ClaimSkimmer | None = None
@@ -117,12 +128,25 @@ class ClaimParser:
         self._in_other_payer = False  # 2320/2330: later NM1/SBR belong to another payer
         self._last_provider: tuple[list[Provider], int] | None = None
         self._handlers: dict[str, Handler] = {
-            "ISA": self._on_isa, "GS": self._on_gs, "ST": self._on_st, "SE": self._on_end,
-            "GE": self._on_end, "IEA": self._on_end, "HL": self._on_hl,
-            "PRV": self._on_prv, "NM1": self._on_nm1, "SBR": self._on_sbr,
-            "CLM": self._on_clm, "HI": self._on_hi, "REF": self._on_ref,
-            "DTP": self._on_dtp, "PWK": self._on_pwk, "LX": self._on_lx,
-            "SV1": self._on_sv1, "SV2": self._on_sv2, "LIN": self._on_lin,
+            "ISA": self._on_isa,
+            "GS": self._on_gs,
+            "ST": self._on_st,
+            "SE": self._on_end,
+            "GE": self._on_end,
+            "IEA": self._on_end,
+            "HL": self._on_hl,
+            "PRV": self._on_prv,
+            "NM1": self._on_nm1,
+            "SBR": self._on_sbr,
+            "CLM": self._on_clm,
+            "HI": self._on_hi,
+            "REF": self._on_ref,
+            "DTP": self._on_dtp,
+            "PWK": self._on_pwk,
+            "LX": self._on_lx,
+            "SV1": self._on_sv1,
+            "SV2": self._on_sv2,
+            "LIN": self._on_lin,
             "CTP": self._on_ctp,
         }
 
@@ -133,8 +157,10 @@ class ClaimParser:
     @property
     def findings(self) -> list[Finding]:
         """Every file-level finding so far, from all layers, in segment order."""
-        return sorted([*self.reader.findings, *self.envelope.findings, *self._findings],
-                      key=lambda finding: finding.segment_index or 0)
+        return sorted(
+            [*self.reader.findings, *self.envelope.findings, *self._findings],
+            key=lambda finding: finding.segment_index or 0,
+        )
 
     # -- driver ---------------------------------------------------------------------------
 
@@ -170,10 +196,12 @@ class ClaimParser:
         # By their first three characters: 'LX*' (not 'LXA'), and a bare 'LX' with no
         # element, which the skimmer also counts as the segment it names.
         self._wanted = {(tag + self._separator)[:3] for tag in self._handlers} | {
-            tag for tag in self._handlers if len(tag) == 2}
+            tag for tag in self._handlers if len(tag) == 2
+        }
         self._known = set()
-        self._skimmer = (ClaimSkimmer(delimiters, self._skim_codes)
-                         if self._skim_codes is not None else None)
+        self._skimmer = (
+            ClaimSkimmer(delimiters, self._skim_codes) if self._skim_codes is not None else None
+        )
 
     def _read_segments(self, first: int, text: str) -> Iterator[Claim]:
         """Read a block segment by segment: every tag checked, the observer told."""
@@ -275,12 +303,22 @@ class ClaimParser:
         if self._claim is not None:
             claim = self._claim
             self._claim = None
-            self._findings.append(Finding(
-                rule="x12.envelope", severity=Severity.ERROR, snip=1,
-                message=(f"claim {claim.index} ({claim.claim_id}) is cut off by the end of "
-                         "the file; its lines were not read"),
-                hint="resend the complete file", claim_id=claim.claim_id,
-                claim_index=claim.index, segment="CLM", segment_index=claim.segment_index))
+            self._findings.append(
+                Finding(
+                    rule="x12.envelope",
+                    severity=Severity.ERROR,
+                    snip=1,
+                    message=(
+                        f"claim {claim.index} ({claim.claim_id}) is cut off by the end of "
+                        "the file; its lines were not read"
+                    ),
+                    hint="resend the complete file",
+                    claim_id=claim.claim_id,
+                    claim_index=claim.index,
+                    segment="CLM",
+                    segment_index=claim.segment_index,
+                )
+            )
 
     # -- envelopes ------------------------------------------------------------------------
 
@@ -314,8 +352,13 @@ class ClaimParser:
             self._report_unsupported(index, fields, version)
         else:
             self._transaction = Transaction(
-                kind=kind, version=version, interchange_control=self._interchange_control,
-                group_control=self._group_control, control=fields[2], segment_index=index)
+                kind=kind,
+                version=version,
+                interchange_control=self._interchange_control,
+                group_control=self._group_control,
+                control=fields[2],
+                segment_index=index,
+            )
         return finished
 
     def _report_unsupported(self, index: int, fields: list[str], version: str) -> None:
@@ -328,12 +371,20 @@ class ClaimParser:
             what = f"an 837 dental claim ({version})"
         else:
             what = f"an 837 of implementation guide '{version}'"
-        self._findings.append(Finding(
-            rule="x12.unsupported", severity=Severity.ERROR, snip=1,
-            message=(f"transaction set {fields[2]} is {what}; only 837P "
-                     "(005010X222A1) and 837I (005010X223A2) are checked, so it was skipped"),
-            hint="send 837P or 837I 5010 claims, or check this transaction with another tool",
-            segment="ST", segment_index=index))
+        self._findings.append(
+            Finding(
+                rule="x12.unsupported",
+                severity=Severity.ERROR,
+                snip=1,
+                message=(
+                    f"transaction set {fields[2]} is {what}; only 837P "
+                    "(005010X222A1) and 837I (005010X223A2) are checked, so it was skipped"
+                ),
+                hint="send 837P or 837I 5010 claims, or check this transaction with another tool",
+                segment="ST",
+                segment_index=index,
+            )
+        )
 
     def _on_end(self, index: int, fields: list[str]) -> Claim | None:
         self.envelope.on_envelope(index, fields)  # SE, GE or IEA
@@ -376,8 +427,9 @@ class ClaimParser:
                 self._billing = Provider("billing", self._npi(fields), self._billing.taxonomy)
             elif entity == "PR" and not self._skipping_transaction:
                 payer = self._payer
-                self._payer = Payer(payer.filing_indicator, payer.responsibility, fields[9],
-                                    fields[3])
+                self._payer = Payer(
+                    payer.filing_indicator, payer.responsibility, fields[9], fields[3]
+                )
             # NM1*IL (subscriber) and NM1*QC (patient) are PHI: never read.
             return
         if self._in_other_payer:
@@ -413,8 +465,9 @@ class ClaimParser:
             return
         if self._last_provider is not None:
             providers, position = self._last_provider
-            providers[position] = Provider(providers[position].role, providers[position].npi,
-                                           taxonomy)
+            providers[position] = Provider(
+                providers[position].role, providers[position].npi, taxonomy
+            )
 
     # -- claim ----------------------------------------------------------------------------
 
@@ -426,10 +479,17 @@ class ClaimParser:
         facility = _padded(fields[5].split(self._component), 3)
         self._claim = Claim(
             index=self.claims + 1,  # the claim it closed is already counted
-            claim_id=fields[1], segment_index=index, transaction=self._transaction,
-            billing=self._billing, payer=self._payer, charge=fields[2],
-            facility_code=facility[0], facility_qualifier=facility[1],
-            frequency_code=facility[2], patient_loop=self._in_patient_loop)
+            claim_id=fields[1],
+            segment_index=index,
+            transaction=self._transaction,
+            billing=self._billing,
+            payer=self._payer,
+            charge=fields[2],
+            facility_code=facility[0],
+            facility_qualifier=facility[1],
+            frequency_code=facility[2],
+            patient_loop=self._in_patient_loop,
+        )
         return finished
 
     def _on_hi(self, index: int, fields: list[str]) -> None:
@@ -479,8 +539,11 @@ class ClaimParser:
         self._in_other_payer = False
         self._last_provider = None
         self._line = ServiceLine(
-            number=_padded(fields, 2)[1], lx_segment_index=index, segment_index=index,
-            service_segment="SV2" if claim.transaction.kind == "837I" else "SV1")
+            number=_padded(fields, 2)[1],
+            lx_segment_index=index,
+            segment_index=index,
+            service_segment="SV2" if claim.transaction.kind == "837I" else "SV1",
+        )
         claim.lines.append(self._line)
 
     def _procedure(self, line: ServiceLine, composite: str) -> None:

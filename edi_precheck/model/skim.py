@@ -62,13 +62,15 @@ class ClaimSkimmer:
         self._segments = re.compile(
             f"{terminator}({tags})(?={separator}|{terminator}|\\Z)"
             f"(?:{separator}({element})(?:{separator}({element})"
-            f"(?:{separator}({element}))?)?)?")
+            f"(?:{separator}({element}))?)?)?"
+        )
         # A segment whose tag is not two or three ASCII letters or digits: the reader
         # reports a malformed tag, which only the segment-by-segment path does (it also
         # takes the rare tag of other letters). Upper-case tags, the rule, are tried first.
         self._bad_tag = re.compile(
             f"{terminator}(?![A-Z0-9]{{2,3}}[{separator}{terminator}])"
-            f"(?![A-Za-z0-9]{{2,3}}(?:[{separator}{terminator}]|\\Z))")
+            f"(?![A-Za-z0-9]{{2,3}}(?:[{separator}{terminator}]|\\Z))"
+        )
         self._terminator = delimiters.segment
         self._separator = delimiters.element
         self._component = delimiters.component
@@ -92,12 +94,20 @@ class ClaimSkimmer:
                 scan_first, scan = first, self._terminator + text
             if scan.isascii():
                 result = _compiled.scan(
-                    scan, scan_first, carried_over, self._terminator, self._separator,
-                    self._component, self._codes, self._held, MAX_HELD_LOOPS)
+                    scan,
+                    scan_first,
+                    carried_over,
+                    self._terminator,
+                    self._separator,
+                    self._component,
+                    self._codes,
+                    self._held,
+                    MAX_HELD_LOOPS,
+                )
                 if result is None:
                     return None
                 events, self._carry = result
-                return events  # type: ignore[no-any-return]
+                return events
         if not self.can_skim(text):
             return None
         return list(self.units(first, text))
@@ -141,7 +151,7 @@ class ClaimSkimmer:
             index = counted_index + scan.count(terminator, counted_at, start)
             after = index + scan.count(terminator, start, end)
             counted_at, counted_index = end, after
-            return tag, index, scan[start + 1:end], after
+            return tag, index, scan[start + 1 : end], after
 
         unit_tag: str | None = None
         unit_start = 0
@@ -166,8 +176,7 @@ class ClaimSkimmer:
                 if unit_tag != "CLM" or not awaiting:
                     continue  # a second SV1/SV2, or one outside a line: the parser skips it
                 awaiting = False
-                procedure, charge = (element1, element2) if tag == "SV1" else (
-                    element2, element3)
+                procedure, charge = (element1, element2) if tag == "SV1" else (element2, element3)
                 code = (procedure or "").split(component, 2)[1:2]
                 if code and code[0].upper() in codes:
                     covered = True
@@ -182,14 +191,15 @@ class ClaimSkimmer:
             hand_over = True
             held_now = False  # the unit just closed went to the held loops
             if unit_tag == "CLM":
-                if not covered and (
-                        lines == 0 or (clean and not awaiting and line_sum == total)):
+                if not covered and (lines == 0 or (clean and not awaiting and line_sum == total)):
                     skipped_claims += 1
                     skipped_lines += lines
                     hand_over = False
             elif unit_tag == "HL":
-                if level != "20" and (scan.find(nm1_85, unit_start, position) < 0
-                                      and scan.find(prv_bi, unit_start, position) < 0):
+                if level != "20" and (
+                    scan.find(nm1_85, unit_start, position) < 0
+                    and scan.find(prv_bi, unit_start, position) < 0
+                ):
                     if level == "22":
                         held.clear()
                         held_here.clear()

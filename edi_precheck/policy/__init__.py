@@ -24,8 +24,24 @@ from edi_precheck.policy.model import (
 )
 
 __all__ = [
-    "ICD10CM", "SEVERITIES", "Billing", "CodeEntry", "CodeSetUnavailable", "Crosswalk",
-    "CrosswalkError", "Indication", "PayerRule", "Policy", "PolicyError", "Product",
-    "RuleSetting", "load_policies", "load_policy", "matches_icd10", "normalize_ndc", "schema",
-    "shipped_policies", "validate_document",
+    "ICD10CM",
+    "SEVERITIES",
+    "Billing",
+    "CodeEntry",
+    "CodeSetUnavailable",
+    "Crosswalk",
+    "CrosswalkError",
+    "Indication",
+    "PayerRule",
+    "Policy",
+    "PolicyError",
+    "Product",
+    "RuleSetting",
+    "load_policies",
+    "load_policy",
+    "matches_icd10",
+    "normalize_ndc",
+    "schema",
+    "shipped_policies",
+    "validate_document",
 ]

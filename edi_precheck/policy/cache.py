@@ -25,8 +25,9 @@ def write_atomically(path: Path, text: str) -> None:
     """Write `text` to `path` whole or not at all; a read-only cache folder is no error."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False,
-                                         encoding="utf-8") as handle:
+        with tempfile.NamedTemporaryFile(
+            "w", dir=path.parent, delete=False, encoding="utf-8"
+        ) as handle:
             handle.write(text)
         os.replace(handle.name, path)
     except OSError:

@@ -96,7 +96,8 @@ class Crosswalk:
         if not columns:
             raise CrosswalkError(
                 f"{source}: no header row with an HCPCS code column and an NDC column in its "
-                f"first {_HEADER_SEARCH_ROWS} rows; is this the CMS ASP NDC-HCPCS crosswalk?")
+                f"first {_HEADER_SEARCH_ROWS} rows; is this the CMS ASP NDC-HCPCS crosswalk?"
+            )
         entries = []
         for row in rows:
             if len(row) <= max(columns.values()):

@@ -37,8 +37,9 @@ def _release() -> str:
 class ICD10CM:
     """Every ICD-10-CM code (no dots) and whether it is billable."""
 
-    def __init__(self, billable: frozenset[str], not_billable: frozenset[str],
-                 release: str) -> None:
+    def __init__(
+        self, billable: frozenset[str], not_billable: frozenset[str], release: str
+    ) -> None:
         self.billable = billable
         self.not_billable = not_billable
         self.release = release
@@ -70,7 +71,8 @@ class ICD10CM:
                 import simple_icd_10_cm as icd  # slow: parses the whole classification
         except Exception as error:  # any failure inside the package's own set-up
             raise CodeSetUnavailable(f"{MODULE} could not be loaded: {error}") from None
-        billable, other = [], []
+        billable: list[str] = []
+        other: list[str] = []
         for code in icd.get_all_codes(False):
             if "-" in code or not code[:1].isalpha():  # chapters and blocks are not codes
                 continue

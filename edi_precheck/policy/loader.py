@@ -40,8 +40,7 @@ class PolicyError(Exception):
 
 @cache
 def _schema_text(name: str) -> str:
-    return (resources.files("edi_precheck") / "schemas" / f"{name}.schema.json").read_text(
-        "utf-8")
+    return (resources.files("edi_precheck") / "schemas" / f"{name}.schema.json").read_text("utf-8")
 
 
 @cache
@@ -58,7 +57,8 @@ def _policy_validator() -> jsonschema.Draft202012Validator:
     # that check alone would cost a pre-submit hook 0.2 s per file.
     document = schema("policy")
     return jsonschema.Draft202012Validator(
-        document, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+        document, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
 
 
 def _pointer(path: Iterable[Any]) -> str:
@@ -73,13 +73,17 @@ def _reference_problems(document: dict[str, Any], known_rules: Collection[str]) 
     for code, spec in document["codes"].items():
         for position, name in enumerate(spec["products"]):
             if name not in products:
-                problems.append(f"{_pointer(['codes', code, 'products', position])}: "
-                                f"no product named '{name}' in /products")
+                problems.append(
+                    f"{_pointer(['codes', code, 'products', position])}: "
+                    f"no product named '{name}' in /products"
+                )
     for name, spec in products.items():
         for position, group in enumerate(spec["indications"]):
             if group not in document["indications"]:
-                problems.append(f"{_pointer(['products', name, 'indications', position])}: "
-                                f"no indication group '{group}' in /indications")
+                problems.append(
+                    f"{_pointer(['products', name, 'indications', position])}: "
+                    f"no indication group '{group}' in /indications"
+                )
     for rule_id in document["rules"]:
         if rule_id not in known_rules:
             problems.append(f"{_pointer(['rules', rule_id])}: unknown rule id '{rule_id}'")
@@ -88,23 +92,28 @@ def _reference_problems(document: dict[str, Any], known_rules: Collection[str]) 
             if rule_id not in known_rules:
                 problems.append(
                     f"{_pointer(['payer_rules', position, 'severity', rule_id])}: "
-                    f"unknown rule id '{rule_id}'")
+                    f"unknown rule id '{rule_id}'"
+                )
         for index, name in enumerate(payer_rule["match"].get("products", ())):
             if name not in products:
                 problems.append(
                     f"{_pointer(['payer_rules', position, 'match', 'products', index])}: "
-                    f"no product named '{name}' in /products")
+                    f"no product named '{name}' in /products"
+                )
         for index, code in enumerate(payer_rule["match"].get("codes", ())):
             if code not in document["codes"]:  # a typo would make the rule match nothing
                 problems.append(
                     f"{_pointer(['payer_rules', position, 'match', 'codes', index])}: "
-                    f"no code '{code}' in /codes")
+                    f"no code '{code}' in /codes"
+                )
     owners: dict[str, str] = {}
     for name, spec in products.items():
         for index, ndc in enumerate(spec["ndcs"]):
             if ndc in owners:  # the NDC decides the product: it cannot name two
-                problems.append(f"{_pointer(['products', name, 'ndcs', index])}: NDC {ndc} "
-                                f"is already a product of '{owners[ndc]}'")
+                problems.append(
+                    f"{_pointer(['products', name, 'ndcs', index])}: NDC {ndc} "
+                    f"is already a product of '{owners[ndc]}'"
+                )
             owners.setdefault(ndc, name)
     return problems
 
@@ -135,8 +144,9 @@ def _read(source: str, text: str, known_rules: Collection[str]) -> Policy:
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
-        raise PolicyError([f"{source}: not JSON: {error.msg} at line {error.lineno}, "
-                           f"column {error.colno}"]) from None
+        raise PolicyError(
+            [f"{source}: not JSON: {error.msg} at line {error.lineno}, column {error.colno}"]
+        ) from None
     stamp = _stamp(text)
     if stamp.exists():
         problems = _reference_problems(document, known_rules)
@@ -160,10 +170,13 @@ def load_policy(path: Path, known_rules: Collection[str]) -> Policy:
 def shipped_policies(known_rules: Collection[str]) -> list[Policy]:
     """The policies inside the package, in file-name order."""
     folder = resources.files(SHIPPED) / "data"
-    entries = sorted((entry for entry in folder.iterdir() if entry.name.endswith(".json")),
-                     key=lambda entry: entry.name)
-    return [_read(f"shipped:{entry.name}", entry.read_text("utf-8"), known_rules)
-            for entry in entries]
+    entries = sorted(
+        (entry for entry in folder.iterdir() if entry.name.endswith(".json")),
+        key=lambda entry: entry.name,
+    )
+    return [
+        _read(f"shipped:{entry.name}", entry.read_text("utf-8"), known_rules) for entry in entries
+    ]
 
 
 def load_policies(paths: Iterable[Path], known_rules: Collection[str]) -> list[Policy]:

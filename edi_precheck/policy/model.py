@@ -16,7 +16,10 @@ from typing import Any
 from edi_precheck.findings import Severity
 
 SEVERITIES: dict[str, Severity | None] = {
-    "error": Severity.ERROR, "warning": Severity.WARNING, "off": None}
+    "error": Severity.ERROR,
+    "warning": Severity.WARNING,
+    "off": None,
+}
 
 
 def _decimals(values: list[Any]) -> tuple[Decimal, ...]:
@@ -129,26 +132,35 @@ class Policy:
     def from_document(cls, document: dict[str, Any], source: str) -> Policy:
         """Build the view of a document that already passed schema and reference checks."""
         groups = {
-            name: tuple(Indication(item["label"], tuple(item["diagnoses"]),
-                                   tuple(item.get("with", ())))
-                        for item in group["any"])
-            for name, group in document["indications"].items()}
+            name: tuple(
+                Indication(item["label"], tuple(item["diagnoses"]), tuple(item.get("with", ())))
+                for item in group["any"]
+            )
+            for name, group in document["indications"].items()
+        }
         products = {
             name: Product(
-                name=name, ndcs=frozenset(spec["ndcs"]),
+                name=name,
+                ndcs=frozenset(spec["ndcs"]),
                 dose_units=_decimals(spec["dose_units"]),
                 single_dose_container=spec["single_dose_container"],
-                units_per_package=(Decimal(str(spec["units_per_package"]))
-                                   if "units_per_package" in spec else None),
-                package={item["unit"]: Decimal(str(item["quantity"]))
-                         for item in spec.get("package", ())},
-                indications=tuple(indication for group in spec["indications"]
-                                  for indication in groups[group]))
-            for name, spec in document["products"].items()}
+                units_per_package=(
+                    Decimal(str(spec["units_per_package"])) if "units_per_package" in spec else None
+                ),
+                package={
+                    item["unit"]: Decimal(str(item["quantity"])) for item in spec.get("package", ())
+                },
+                indications=tuple(
+                    indication for group in spec["indications"] for indication in groups[group]
+                ),
+            )
+            for name, spec in document["products"].items()
+        }
         billing = document["billing"]
         payer_rules = tuple(
             PayerRule(
-                id=rule["id"], pointer=f"/payer_rules/{position}",
+                id=rule["id"],
+                pointer=f"/payer_rules/{position}",
                 filing_indicators=frozenset(rule["match"].get("filing_indicators", ())),
                 payer_ids=frozenset(rule["match"].get("payer_ids", ())),
                 products=frozenset(rule["match"].get("products", ())),
@@ -156,32 +168,56 @@ class Policy:
                 require_ndc=rule.get("require", {}).get("ndc", False),
                 require_waste_modifier=rule.get("require", {}).get("waste_modifier", False),
                 require_prior_authorization=rule.get("require", {}).get(
-                    "prior_authorization", False),
+                    "prior_authorization", False
+                ),
                 specialist_taxonomies=frozenset(
-                    rule.get("require", {}).get("specialist_taxonomies", ())),
-                severity={rule_id: SEVERITIES[value]
-                          for rule_id, value in rule.get("severity", {}).items()})
-            for position, rule in enumerate(document["payer_rules"]))
+                    rule.get("require", {}).get("specialist_taxonomies", ())
+                ),
+                severity={
+                    rule_id: SEVERITIES[value]
+                    for rule_id, value in rule.get("severity", {}).items()
+                },
+            )
+            for position, rule in enumerate(document["payer_rules"])
+        )
         return cls(
-            id=document["id"], version=document["version"], source=source,
-            codes={code: CodeEntry(code, spec["description"], tuple(spec["products"]),
-                                   (Decimal(str(spec["mue_units_per_day"]))
-                                    if "mue_units_per_day" in spec else None),
-                                   spec.get("unit", ""))
-                   for code, spec in document["codes"].items()},
+            id=document["id"],
+            version=document["version"],
+            source=source,
+            codes={
+                code: CodeEntry(
+                    code,
+                    spec["description"],
+                    tuple(spec["products"]),
+                    (
+                        Decimal(str(spec["mue_units_per_day"]))
+                        if "mue_units_per_day" in spec
+                        else None
+                    ),
+                    spec.get("unit", ""),
+                )
+                for code, spec in document["codes"].items()
+            },
             billing=Billing(
-                unit_basis=billing["unit_basis"], whole_units=billing["whole_units"],
+                unit_basis=billing["unit_basis"],
+                whole_units=billing["whole_units"],
                 no_waste_modifier=billing["waste_modifiers"]["no_waste"],
                 waste_modifier=billing["waste_modifiers"]["waste"],
                 allowed_modifiers=frozenset(billing["allowed_modifiers"]),
                 places_of_service=frozenset(billing["places_of_service"]),
                 types_of_bill=frozenset(billing["types_of_bill"]),
                 revenue_codes=frozenset(billing["revenue_codes"]),
-                administration_codes=frozenset(billing["administration_codes"])),
+                administration_codes=frozenset(billing["administration_codes"]),
+            ),
             products=products,
-            rules={rule_id: RuleSetting(SEVERITIES.get(spec.get("severity", "")),
-                                        spec.get("denial", ""), "severity" in spec)
-                   for rule_id, spec in document["rules"].items()},
+            rules={
+                rule_id: RuleSetting(
+                    SEVERITIES.get(spec.get("severity", "")),
+                    spec.get("denial", ""),
+                    "severity" in spec,
+                )
+                for rule_id, spec in document["rules"].items()
+            },
             payer_rules=payer_rules,
-            product_by_ndc={ndc: product for product in products.values()
-                            for ndc in product.ndcs})
+            product_by_ndc={ndc: product for product in products.values() for ndc in product.ndcs},
+        )

@@ -18,23 +18,31 @@ def entries(rules: Mapping[str, Rule], policy: Policy | None) -> list[dict[str, 
     records = []
     for rule in rules.values():
         severity, denial = policy_grade(rule, policy)
-        records.append({
-            "id": rule.id,
-            "severity": str(severity) if severity is not None else "off",
-            "snip": rule.snip,
-            "scope": rule.scope,
-            "title": rule.title,
-            "checks": " ".join(rule.section("What it checks").split()),
-            "denial": denial,
-        })
+        records.append(
+            {
+                "id": rule.id,
+                "severity": str(severity) if severity is not None else "off",
+                "snip": rule.snip,
+                "scope": rule.scope,
+                "title": rule.title,
+                "checks": " ".join(rule.section("What it checks").split()),
+                "denial": denial,
+            }
+        )
     return records
 
 
 def markdown(records: list[dict[str, Any]]) -> str:
-    lines = [BEGIN, "", "| rule | default | SNIP | what it checks | likely denial |",
-             "|---|---|---|---|---|"]
+    lines = [
+        BEGIN,
+        "",
+        "| rule | default | SNIP | what it checks | likely denial |",
+        "|---|---|---|---|---|",
+    ]
     for record in records:
-        lines.append(f"| `{record['id']}` | {record['severity']} | {record['snip']} | "
-                     f"{record['title']} | {record['denial'] or '-'} |")
+        lines.append(
+            f"| `{record['id']}` | {record['severity']} | {record['snip']} | "
+            f"{record['title']} | {record['denial'] or '-'} |"
+        )
     lines += ["", END, ""]
     return "\n".join(lines)

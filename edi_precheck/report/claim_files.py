@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, cast
 
 from edi_precheck.model.parser import claim_kind, declared_version
 from edi_precheck.sources import Source
@@ -50,8 +50,9 @@ class _Transaction:
     loops: dict[str, tuple[int, list[Segment]]] = field(default_factory=dict)  # by HL level
 
 
-def claim_units(source: Source, on_cut_off: Callable[[int, str], None] | None = None
-                ) -> Iterator[ClaimUnit]:
+def claim_units(
+    source: Source, on_cut_off: Callable[[int, str], None] | None = None
+) -> Iterator[ClaimUnit]:
     """Yield the claims of an 837 file with their context, reading it once more.
 
     `on_cut_off(index, claim_id)` hears of a claim the file ends inside (not yielded).
@@ -66,8 +67,7 @@ def claim_units(source: Source, on_cut_off: Callable[[int, str], None] | None = 
         count = 0
         for index, fields in reader:
             tag = fields[0]
-            if claim is not None and tag in ("CLM", "HL", "SE", "GE", "IEA", "ISA", "GS",
-                                             "ST"):
+            if claim is not None and tag in ("CLM", "HL", "SE", "GE", "IEA", "ISA", "GS", "ST"):
                 yield claim
                 claim = None
             if tag == "ISA":
@@ -78,8 +78,9 @@ def claim_units(source: Source, on_cut_off: Callable[[int, str], None] | None = 
                 transaction = None
             if tag == "ST":
                 if claim_kind(fields, declared_version(gs, fields)) is not None:
-                    transaction = _Transaction((source.name, isa_at, gs_at, index), isa, gs,
-                                               [fields])
+                    transaction = _Transaction(
+                        (source.name, isa_at, gs_at, index), isa, gs, [fields]
+                    )
                 continue
             if transaction is None or tag in ("SE", "GE", "IEA", "ISA", "GS"):
                 continue
@@ -90,13 +91,24 @@ def claim_units(source: Source, on_cut_off: Callable[[int, str], None] | None = 
                     transaction.loops.pop(lower, None)
             elif tag == "CLM":
                 count += 1
-                hierarchy = [transaction.loops[level] for level in ("20", "22", "23")
-                             if level in transaction.loops]
+                hierarchy = [
+                    transaction.loops[level]
+                    for level in ("20", "22", "23")
+                    if level in transaction.loops
+                ]
                 delimiters = reader.delimiters
                 assert delimiters is not None
-                claim = ClaimUnit(count, fields[1] if len(fields) > 1 else "",
-                                  transaction.envelope, transaction.isa, transaction.gs,
-                                  transaction.header, hierarchy, [fields], delimiters)
+                claim = ClaimUnit(
+                    count,
+                    fields[1] if len(fields) > 1 else "",
+                    transaction.envelope,
+                    transaction.isa,
+                    transaction.gs,
+                    transaction.header,
+                    hierarchy,
+                    [fields],
+                    delimiters,
+                )
             elif claim is not None:
                 claim.segments.append(fields)
             elif transaction.loops:
@@ -209,11 +221,12 @@ class _Output:
 def atomic_output(path: Path) -> Iterator[_Output]:
     """An _Output writing to a temporary file beside `path`, renamed into place on success."""
     folder = path.parent if str(path.parent) else Path(".")
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", newline="", dir=folder,
-                                     prefix=f".{path.name}.", delete=False) as handle:
+    with tempfile.NamedTemporaryFile(
+        "w", encoding="utf-8", newline="", dir=folder, prefix=f".{path.name}.", delete=False
+    ) as handle:
         temporary = Path(handle.name)
         try:
-            output = _Output(handle)
+            output = _Output(cast(TextIO, handle))
             yield output
             output.close()
         except BaseException:

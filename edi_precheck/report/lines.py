@@ -12,11 +12,30 @@ from typing import Any, TextIO
 from edi_precheck.model import Claim, ServiceLine
 
 LINE_FIELDS = (
-    "file", "claim_index", "claim_id", "line", "segment_index", "transaction",
-    "payer_filing_indicator", "payer_id", "place_of_service", "type_of_bill",
-    "revenue_code", "code", "modifiers", "units", "unit_basis", "charge", "diagnoses",
-    "ndc_qualifier", "ndc", "ctp_quantity", "ctp_unit", "service_date",
-    "prior_authorization", "rendering_taxonomy",
+    "file",
+    "claim_index",
+    "claim_id",
+    "line",
+    "segment_index",
+    "transaction",
+    "payer_filing_indicator",
+    "payer_id",
+    "place_of_service",
+    "type_of_bill",
+    "revenue_code",
+    "code",
+    "modifiers",
+    "units",
+    "unit_basis",
+    "charge",
+    "diagnoses",
+    "ndc_qualifier",
+    "ndc",
+    "ctp_quantity",
+    "ctp_unit",
+    "service_date",
+    "prior_authorization",
+    "rendering_taxonomy",
 )
 
 
@@ -34,7 +53,8 @@ def line_record(file: str, claim: Claim, line: ServiceLine) -> dict[str, Any]:
         "payer_filing_indicator": claim.payer.filing_indicator,
         "payer_id": claim.payer.payer_id,
         "place_of_service": (line.place_of_service or claim.facility_code)
-        if is_professional else "",
+        if is_professional
+        else "",
         "type_of_bill": "" if is_professional else claim.type_of_bill,
         "revenue_code": line.revenue_code,
         "code": line.code,
@@ -69,9 +89,12 @@ class LineWriter:
 
     def write(self, record: dict[str, Any]) -> None:
         if self._csv is not None:
-            self._csv.writerow({
-                key: " ".join(value) if isinstance(value, list) else value
-                for key, value in record.items()})
+            self._csv.writerow(
+                {
+                    key: " ".join(value) if isinstance(value, list) else value
+                    for key, value in record.items()
+                }
+            )
         elif self._format == "json":
             self._stream.write(("\n  " if self._count == 0 else ",\n  ") + json.dumps(record))
         else:

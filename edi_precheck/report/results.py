@@ -33,9 +33,15 @@ class FileResult:
     def claims_with(self, severity: Severity) -> int:
         """How many of the claims read have a finding of `severity` (a claim the file
         ends inside has its finding, but was not read)."""
-        return len({finding.claim_index for finding in self.findings
-                    if finding.severity is severity and finding.claim_index is not None
-                    and finding.claim_index <= self.claims})
+        return len(
+            {
+                finding.claim_index
+                for finding in self.findings
+                if finding.severity is severity
+                and finding.claim_index is not None
+                and finding.claim_index <= self.claims
+            }
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -69,14 +75,14 @@ class Report:
     def blocks(self, threshold: Severity | None) -> bool:
         """True when a finding reaches `threshold` (None: nothing ever blocks)."""
         return threshold is not None and any(
-            f.severity >= threshold for result in self.files for f in result.findings)
+            f.severity >= threshold for result in self.files for f in result.findings
+        )
 
     def summary(self) -> dict[str, int]:
         return {
             "files": len(self.files),
             "claims": sum(result.claims for result in self.files),
-            "claims_with_errors": sum(result.claims_with(Severity.ERROR)
-                                      for result in self.files),
+            "claims_with_errors": sum(result.claims_with(Severity.ERROR) for result in self.files),
             "service_lines": sum(result.service_lines for result in self.files),
             "checked_lines": sum(result.checked_lines for result in self.files),
             "errors": sum(result.count(Severity.ERROR) for result in self.files),

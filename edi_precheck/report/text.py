@@ -1,10 +1,10 @@
 """The terminal report: per file, per claim, each finding with what to fix, then a summary.
 
-    fixtures/demo/demo.837: 6 claims, 12 service lines, 6 drug lines checked
-      claim DEMO0002 (claim 2)
-        error    units.dose           line 1, SV1 segment 44
-                 J0897 billed with 1 unit; Prolia is given as 60 units (1 unit = 1 mg)
-                 fix: bill 60 units for a full dose  [likely denial: CARC 16]
+fixtures/demo/demo.837: 6 claims, 12 service lines, 6 drug lines checked
+  claim DEMO0002 (claim 2)
+    error    units.dose           line 1, SV1 segment 44
+             J0897 billed with 1 unit; Prolia is given as 60 units (1 unit = 1 mg)
+             fix: bill 60 units for a full dose  [likely denial: CARC 16]
 """
 
 from __future__ import annotations
@@ -43,9 +43,11 @@ def _write_finding(stream: TextIO, finding: Finding, indent: str) -> None:
 
 
 def write_file(stream: TextIO, result: FileResult) -> None:
-    stream.write(f"{result.name}: {counted(result.claims, 'claim')}, "
-                 f"{counted(result.service_lines, 'service line')}, "
-                 f"{counted(result.checked_lines, 'drug line')} checked\n")
+    stream.write(
+        f"{result.name}: {counted(result.claims, 'claim')}, "
+        f"{counted(result.service_lines, 'service line')}, "
+        f"{counted(result.checked_lines, 'drug line')} checked\n"
+    )
     if not result.findings:
         stream.write("  no findings\n")
         return
@@ -54,10 +56,12 @@ def write_file(stream: TextIO, result: FileResult) -> None:
         stream.write("  file\n")
         for finding in file_level:
             _write_finding(stream, finding, "    ")
-    by_claim = sorted((f for f in result.findings if f.claim_index is not None),
-                      key=lambda f: (f.claim_index, f.segment_index or 0))
-    for claim_index, findings in groupby(by_claim, key=lambda f: f.claim_index):
-        findings = list(findings)
+    by_claim = sorted(
+        (f for f in result.findings if f.claim_index is not None),
+        key=lambda f: (f.claim_index, f.segment_index or 0),
+    )
+    for claim_index, group in groupby(by_claim, key=lambda f: f.claim_index):
+        findings = list(group)
         stream.write(f"  claim {findings[0].claim_id} (claim {claim_index})\n")
         for finding in findings:
             _write_finding(stream, finding, "    ")
@@ -69,4 +73,5 @@ def write_summary(stream: TextIO, report: Report) -> None:
         f"\n{counted(summary['files'], 'file')}, {counted(summary['claims'], 'claim')} "
         f"({summary['claims_with_errors']} with errors), "
         f"{counted(summary['checked_lines'], 'drug line')} checked: "
-        f"{counted(summary['errors'], 'error')}, {counted(summary['warnings'], 'warning')}\n")
+        f"{counted(summary['errors'], 'error')}, {counted(summary['warnings'], 'warning')}\n"
+    )

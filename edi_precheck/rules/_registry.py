@@ -20,8 +20,14 @@ if TYPE_CHECKING:
     from edi_precheck.rules.context import ClaimContext, DrugLine, Problem
 
 RULE_ID = re.compile(r"^[a-z0-9]+(\.[a-z0-9_]+)+$")
-DOC_SECTIONS = ("What it checks", "Why it matters", "Example", "Use instead", "Policy keys",
-                "References")
+DOC_SECTIONS = (
+    "What it checks",
+    "Why it matters",
+    "Example",
+    "Use instead",
+    "Policy keys",
+    "References",
+)
 Scope = Literal["file", "claim", "line"]
 LineCheck = Callable[["DrugLine", "ClaimContext"], Iterator["Problem"]]
 ClaimCheck = Callable[["ClaimContext"], Iterator["Problem"]]
@@ -52,8 +58,16 @@ class Rule:
 REGISTRY: dict[str, Rule] = {}
 
 
-def _register(module_name: str, rule_id: str, *, snip: int, scope: Scope,
-              severity: Severity, all_claims: bool, check: Any) -> None:
+def _register(
+    module_name: str,
+    rule_id: str,
+    *,
+    snip: int,
+    scope: Scope,
+    severity: Severity,
+    all_claims: bool,
+    check: Any,
+) -> None:
     if not RULE_ID.match(rule_id):
         raise ValueError(f"rule id '{rule_id}' is not lower-case dotted")
     expected = "edi_precheck.rules." + rule_id
@@ -67,21 +81,41 @@ def _register(module_name: str, rule_id: str, *, snip: int, scope: Scope,
     REGISTRY[rule_id] = Rule(rule_id, snip, scope, severity, all_claims, doc, check)
 
 
-def rule(rule_id: str, *, snip: int, scope: Scope = "line",
-         severity: Severity = Severity.ERROR, all_claims: bool = False
-         ) -> Callable[[Any], Any]:
+def rule(
+    rule_id: str,
+    *,
+    snip: int,
+    scope: Scope = "line",
+    severity: Severity = Severity.ERROR,
+    all_claims: bool = False,
+) -> Callable[[Any], Any]:
     """Register the decorated check function as rule `rule_id`."""
 
     def register(check: Any) -> Any:
-        _register(check.__module__, rule_id, snip=snip, scope=scope, severity=severity,
-                  all_claims=all_claims, check=check)
+        _register(
+            check.__module__,
+            rule_id,
+            snip=snip,
+            scope=scope,
+            severity=severity,
+            all_claims=all_claims,
+            check=check,
+        )
         return check
 
     return register
 
 
-def declare(module_name: str, rule_id: str, *, snip: int,
-            severity: Severity = Severity.ERROR) -> None:
+def declare(
+    module_name: str, rule_id: str, *, snip: int, severity: Severity = Severity.ERROR
+) -> None:
     """Register a file-level rule whose findings the X12 reader or pyx12 produce."""
-    _register(module_name, rule_id, snip=snip, scope="file", severity=severity,
-              all_claims=False, check=None)
+    _register(
+        module_name,
+        rule_id,
+        snip=snip,
+        scope="file",
+        severity=severity,
+        all_claims=False,
+        check=None,
+    )

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import TypedDict
 
 from edi_precheck.model import Claim, ServiceLine
 from edi_precheck.policy import (
@@ -31,6 +32,15 @@ class Problem:
     segment: str | None = None
     segment_index: int | None = None
     element: str | None = None
+
+
+class Where(TypedDict, total=False):
+    """Where a problem lies, for rules that give several problems the same place."""
+
+    line: ServiceLine | None
+    segment: str | None
+    segment_index: int | None
+    element: str | None
 
 
 @dataclass(slots=True)
@@ -116,8 +126,9 @@ class ClaimContext:
         return self._by_code_and_date[(line.code, self.line_date(line))]
 
 
-def build_drug_line(line: ServiceLine, claim: Claim, policy: Policy,
-                    crosswalk: Crosswalk) -> DrugLine | None:
+def build_drug_line(
+    line: ServiceLine, claim: Claim, policy: Policy, crosswalk: Crosswalk
+) -> DrugLine | None:
     """The DrugLine of `line` under `policy`, or None if the policy does not cover it.
 
     The product is the one whose NDCs the policy lists; else the one the crosswalk names
@@ -148,9 +159,11 @@ def build_drug_line(line: ServiceLine, claim: Claim, policy: Policy,
     candidates = (product,) if product is not None else candidates
     payer = claim.payer
     payer_rules = tuple(
-        rule for rule in policy.payer_rules
+        rule
+        for rule in policy.payer_rules
         if rule.matches_payer(payer.filing_indicator, payer.payer_id)
-        and rule.matches_line(entry.code, product))
+        and rule.matches_line(entry.code, product)
+    )
     return DrugLine(line, entry, product, candidates, payer_rules, ndc11, decided_by)
 
 
@@ -159,8 +172,9 @@ def _dose_billed(line: ServiceLine, claim: Claim, waste_modifier: str) -> Decima
     when they are one administration of one unknown product (one line given, any wasted,
     none with an NDC); else None. Two given lines are a duplicate, not a bigger dose."""
     day = claim.line_date(line)
-    same = [other for other in claim.lines
-            if other.code == line.code and claim.line_date(other) == day]
+    same = [
+        other for other in claim.lines if other.code == line.code and claim.line_date(other) == day
+    ]
     given = [other for other in same if waste_modifier not in other.modifiers]
     if len(given) != 1 or any(other.ndc for other in same):
         return None

@@ -37,8 +37,9 @@ class _LazyCodeSet:
             try:
                 self._code_set = ICD10CM.load()
             except CodeSetUnavailable as error:
-                log.warning("icd10.unavailable", reason=str(error),
-                            effect="dx.invalid is not checked")
+                log.warning(
+                    "icd10.unavailable", reason=str(error), effect="dx.invalid is not checked"
+                )
         return self._code_set
 
 
@@ -70,10 +71,13 @@ def _guarded(rule: Rule, *subject: Any) -> list[Problem]:
         return list(rule.check(*subject))
     except Exception as error:
         log.error("rule.internal_error", rule=rule.id, error=type(error).__name__)
-        return [Problem(
-            f"this check stopped at an internal error ({type(error).__name__}), so it could "
-            "not be made", "report the claim's structure (not its content) to the "
-            "edi-precheck maintainers")]
+        return [
+            Problem(
+                f"this check stopped at an internal error ({type(error).__name__}), so it could "
+                "not be made",
+                "report the claim's structure (not its content) to the edi-precheck maintainers",
+            )
+        ]
 
 
 def _claim_payer_rules(ctx: ClaimContext, problem: Problem) -> list[PayerRule]:
@@ -84,10 +88,15 @@ def _claim_payer_rules(ctx: ClaimContext, problem: Problem) -> list[PayerRule]:
         if problem.line is not None and drug.line is problem.line:
             return list(drug.payer_rules)
     payer = ctx.claim.payer
-    return [rule for rule in ctx.policy.payer_rules
-            if rule.matches_payer(payer.filing_indicator, payer.payer_id)
-            and (not (rule.codes or rule.products)
-                 or any(rule in drug.payer_rules for drug in ctx.drug_lines))]
+    return [
+        rule
+        for rule in ctx.policy.payer_rules
+        if rule.matches_payer(payer.filing_indicator, payer.payer_id)
+        and (
+            not (rule.codes or rule.products)
+            or any(rule in drug.payer_rules for drug in ctx.drug_lines)
+        )
+    ]
 
 
 def _line_number(text: str) -> int | None:
@@ -98,8 +107,9 @@ def _line_number(text: str) -> int | None:
 class ClaimChecker:
     """Checks claims against policies; build once per run, call `check` per claim."""
 
-    def __init__(self, policies: list[Policy], crosswalk: Crosswalk,
-                 today: date | None = None) -> None:
+    def __init__(
+        self, policies: list[Policy], crosswalk: Crosswalk, today: date | None = None
+    ) -> None:
         rules = catalog().values()
         self.policies = policies
         self.crosswalk = crosswalk
@@ -132,8 +142,11 @@ class ClaimChecker:
         grading_policy = self.policies[0] if self.policies else None
         grading_drugs: list[DrugLine] = []
         for policy in self.policies:
-            drugs = [drug for line in claim.lines
-                     if (drug := build_drug_line(line, claim, policy, self.crosswalk)) is not None]
+            drugs = [
+                drug
+                for line in claim.lines
+                if (drug := build_drug_line(line, claim, policy, self.crosswalk)) is not None
+            ]
             if not drugs:
                 continue
             if covered == 0:
@@ -145,20 +158,21 @@ class ClaimChecker:
                     findings.extend(self._finding(rule, problem, ctx, None))
             for drug in drugs:
                 for rule in self._line_rules:
-                    for problem in (_guarded(rule, drug, ctx) if guarded
-                                    else rule.check(drug, ctx)):
+                    for problem in _guarded(rule, drug, ctx) if guarded else rule.check(drug, ctx):
                         findings.extend(self._finding(rule, problem, ctx, drug))
         if grading_policy is not None and self._every_claim_rules:
-            ctx = ClaimContext(claim, grading_policy, self.crosswalk, self.icd10, today,
-                               grading_drugs)  # whose payer rules grade what they find
+            ctx = ClaimContext(
+                claim, grading_policy, self.crosswalk, self.icd10, today, grading_drugs
+            )  # whose payer rules grade what they find
             for rule in self._every_claim_rules:
                 for problem in _guarded(rule, ctx) if guarded else rule.check(ctx):
                     findings.extend(self._finding(rule, problem, ctx, None))
         findings.sort(key=lambda f: (f.segment_index or 0, f.rule))
         return findings, covered
 
-    def _finding(self, rule: Rule, problem: Problem, ctx: ClaimContext,
-                 drug: DrugLine | None) -> Iterable[Finding]:
+    def _finding(
+        self, rule: Rule, problem: Problem, ctx: ClaimContext, drug: DrugLine | None
+    ) -> Iterable[Finding]:
         """The graded finding of `problem` (none when the policy turns the rule off)."""
         claim = ctx.claim
         payer_rules = drug.payer_rules if drug is not None else _claim_payer_rules(ctx, problem)
@@ -166,16 +180,28 @@ class ClaimChecker:
         if severity is None:
             return ()
         line = drug.line if drug is not None else problem.line
-        return (Finding(
-            rule=rule.id, severity=severity, snip=rule.snip, message=problem.message,
-            hint=problem.hint, denial=denial, claim_id=claim.claim_id,
-            claim_index=claim.index, line=_line_number(line.number) if line else None,
-            code=line.code if line else None, segment=problem.segment,
-            segment_index=problem.segment_index, element=problem.element),)
+        return (
+            Finding(
+                rule=rule.id,
+                severity=severity,
+                snip=rule.snip,
+                message=problem.message,
+                hint=problem.hint,
+                denial=denial,
+                claim_id=claim.claim_id,
+                claim_index=claim.index,
+                line=_line_number(line.number) if line else None,
+                code=line.code if line else None,
+                segment=problem.segment,
+                segment_index=problem.segment_index,
+                element=problem.element,
+            ),
+        )
 
     @staticmethod
-    def _grade(rule: Rule, policy: Policy, payer_rules: Iterable[PayerRule]
-               ) -> tuple[Severity | None, str]:
+    def _grade(
+        rule: Rule, policy: Policy, payer_rules: Iterable[PayerRule]
+    ) -> tuple[Severity | None, str]:
         """Severity and denial: the catalog's default, the policy's, then payer rules'."""
         severity, denial = policy_grade(rule, policy)
         for payer_rule in payer_rules:

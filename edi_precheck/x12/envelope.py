@@ -42,14 +42,35 @@ class EnvelopeChecker:
         self._st: _Open | None = None
         self._last_envelope = 0  # position of the last envelope segment outside an ST
         self._unreadable = 0  # unreadable segments since the last envelope segment, outside ST
-        self._handlers = {"ISA": self._on_isa, "IEA": self._on_iea, "GS": self._on_gs,
-                          "GE": self._on_ge, "ST": self._on_st, "SE": self._on_se}
+        self._handlers = {
+            "ISA": self._on_isa,
+            "IEA": self._on_iea,
+            "GS": self._on_gs,
+            "GE": self._on_ge,
+            "ST": self._on_st,
+            "SE": self._on_se,
+        }
 
-    def _report(self, message: str, hint: str, index: int | None, segment: str | None,
-                element: str | None = None) -> None:
-        self.findings.append(Finding(
-            rule="x12.envelope", severity=Severity.ERROR, snip=1, message=message, hint=hint,
-            segment=segment, segment_index=index, element=element))
+    def _report(
+        self,
+        message: str,
+        hint: str,
+        index: int | None,
+        segment: str | None,
+        element: str | None = None,
+    ) -> None:
+        self.findings.append(
+            Finding(
+                rule="x12.envelope",
+                severity=Severity.ERROR,
+                snip=1,
+                message=message,
+                hint=hint,
+                segment=segment,
+                segment_index=index,
+                element=element,
+            )
+        )
 
     def on_envelope(self, index: int, fields: list[str]) -> None:
         """Check one ISA, IEA, GS, GE, ST or SE segment (the caller dispatches by tag)."""
@@ -75,8 +96,10 @@ class EnvelopeChecker:
             first = self._last_envelope + 1
             self._report(
                 f"segment {first} lies outside any ST/SE transaction set",
-                "every segment between GS and GE belongs inside an ST ... SE pair", first,
-                None)
+                "every segment between GS and GE belongs inside an ST ... SE pair",
+                first,
+                None,
+            )
         self._unreadable = 0
 
     # -- headers --------------------------------------------------------------------------
@@ -88,8 +111,12 @@ class EnvelopeChecker:
 
     def _on_gs(self, index: int, fields: list[str]) -> None:
         if self._isa is None:
-            self._report(f"GS at segment {index} has no ISA before it",
-                         "start the interchange with an ISA segment", index, "GS")
+            self._report(
+                f"GS at segment {index} has no ISA before it",
+                "start the interchange with an ISA segment",
+                index,
+                "GS",
+            )
         elif self._gs is not None:
             self._close_missing("GE", index)
         if self._isa is not None:
@@ -100,8 +127,12 @@ class EnvelopeChecker:
         if self._st is not None:
             self._close_missing("SE", index)
         if self._gs is None:
-            self._report(f"ST at segment {index} has no GS before it",
-                         "wrap transaction sets in a GS ... GE functional group", index, "ST")
+            self._report(
+                f"ST at segment {index} has no GS before it",
+                "wrap transaction sets in a GS ... GE functional group",
+                index,
+                "ST",
+            )
         else:
             self._gs.children += 1
         self.transaction_sets += 1
@@ -112,53 +143,97 @@ class EnvelopeChecker:
     def _on_se(self, index: int, fields: list[str]) -> None:
         st = self._st
         if st is None:
-            self._report(f"SE at segment {index} closes no open ST",
-                         "remove the stray SE or restore its ST", index, "SE")
+            self._report(
+                f"SE at segment {index} closes no open ST",
+                "remove the stray SE or restore its ST",
+                index,
+                "SE",
+            )
             return
         self._st = None
         self.transaction_spans.append((st.index, index))
-        self._compare(index, fields, st, ("SE", "ST02"), index - st.index + 1,
-                      f"segments, but transaction set {st.control} has",
-                      " (ST to SE inclusive)")
+        self._compare(
+            index,
+            fields,
+            st,
+            ("SE", "ST02"),
+            index - st.index + 1,
+            f"segments, but transaction set {st.control} has",
+            " (ST to SE inclusive)",
+        )
 
     def _on_ge(self, index: int, fields: list[str]) -> None:
         if self._st is not None:
             self._close_missing("SE", index)
         gs = self._gs
         if gs is None:
-            self._report(f"GE at segment {index} closes no open GS",
-                         "remove the stray GE or restore its GS", index, "GE")
+            self._report(
+                f"GE at segment {index} closes no open GS",
+                "remove the stray GE or restore its GS",
+                index,
+                "GE",
+            )
             return
         self._gs = None
-        self._compare(index, fields, gs, ("GE", "GS06"), gs.children,
-                      f"transaction sets, but group {gs.control} has")
+        self._compare(
+            index,
+            fields,
+            gs,
+            ("GE", "GS06"),
+            gs.children,
+            f"transaction sets, but group {gs.control} has",
+        )
 
     def _on_iea(self, index: int, fields: list[str]) -> None:
         if self._gs is not None:
             self._close_missing("GE", index)
         isa = self._isa
         if isa is None:
-            self._report(f"IEA at segment {index} closes no open ISA",
-                         "remove the stray IEA", index, "IEA")
+            self._report(
+                f"IEA at segment {index} closes no open ISA", "remove the stray IEA", index, "IEA"
+            )
             return
         self._isa = None
-        self._compare(index, fields, isa, ("IEA", "ISA13"), isa.children,
-                      f"functional groups, but interchange {isa.control} has")
+        self._compare(
+            index,
+            fields,
+            isa,
+            ("IEA", "ISA13"),
+            isa.children,
+            f"functional groups, but interchange {isa.control} has",
+        )
 
-    def _compare(self, index: int, fields: list[str], opened: _Open, names: tuple[str, str],
-                 counted: int, counting: str, note: str = "") -> None:
+    def _compare(
+        self,
+        index: int,
+        fields: list[str],
+        opened: _Open,
+        names: tuple[str, str],
+        counted: int,
+        counting: str,
+        note: str = "",
+    ) -> None:
         """Check a trailer's count (its 01 element) and control number (its 02 element)."""
         trailer, header_element = names
         declared = _element(fields, 1)
         if declared != str(counted):
-            self._report(f"{trailer}01 says {declared or 'nothing'} {counting} {counted}{note}",
-                         f"set {trailer}01 to {counted}", index, trailer, f"{trailer}01")
+            self._report(
+                f"{trailer}01 says {declared or 'nothing'} {counting} {counted}{note}",
+                f"set {trailer}01 to {counted}",
+                index,
+                trailer,
+                f"{trailer}01",
+            )
         control = _element(fields, 2)
         if control != opened.control:
             self._report(
                 f"{trailer}02 control number '{control}' does not match {header_element} "
-                f"'{opened.control}'", f"set {trailer}02 to {opened.control}", index, trailer,
-                f"{trailer}02")
+                f"'{opened.control}'",
+                f"set {trailer}02 to {opened.control}",
+                index,
+                trailer,
+                f"{trailer}02",
+            )
 
     # -- missing trailers -----------------------------------------------------------------
 
@@ -174,8 +249,11 @@ class EnvelopeChecker:
         header = {"SE": "ST", "GE": "GS", "IEA": "ISA"}[trailer]
         self._report(
             f"{header} {opened.control} (segment {opened.index}) has no {trailer} before "
-            f"segment {index}", f"close {header} {opened.control} with its {trailer}",
-            index, trailer)
+            f"segment {index}",
+            f"close {header} {opened.control} with its {trailer}",
+            index,
+            trailer,
+        )
         if trailer == "SE":
             self.transaction_spans.append((opened.index, index))
             self._st = None
@@ -187,8 +265,11 @@ class EnvelopeChecker:
     def at_end_of_file(self, last_index: int) -> None:
         if last_index:
             self._check_gap(last_index + 1)
-        for header, opened, trailer in (("ST", self._st, "SE"), ("GS", self._gs, "GE"),
-                                        ("ISA", self._isa, "IEA")):
+        for header, opened, trailer in (
+            ("ST", self._st, "SE"),
+            ("GS", self._gs, "GE"),
+            ("ISA", self._isa, "IEA"),
+        ):
             if opened is None:
                 continue
             if header == "ST":
@@ -196,5 +277,8 @@ class EnvelopeChecker:
             self._report(
                 f"the file ends inside {header} {opened.control} (opened at segment "
                 f"{opened.index}) with no {trailer}: it looks truncated",
-                "resend the complete file", last_index or None, trailer)
+                "resend the complete file",
+                last_index or None,
+                trailer,
+            )
         self._st = self._gs = self._isa = None

@@ -41,10 +41,18 @@ class Delimiters:
     segment: str
 
 
-def _finding(rule: str, message: str, hint: str, index: int | None, segment: str | None = None
-             ) -> Finding:
-    return Finding(rule=rule, severity=Severity.ERROR, snip=1, message=message, hint=hint,
-                   segment=segment, segment_index=index)
+def _finding(
+    rule: str, message: str, hint: str, index: int | None, segment: str | None = None
+) -> Finding:
+    return Finding(
+        rule=rule,
+        severity=Severity.ERROR,
+        snip=1,
+        message=message,
+        hint=hint,
+        segment=segment,
+        segment_index=index,
+    )
 
 
 def padded(fields: list[str], length: int) -> list[str]:
@@ -64,7 +72,7 @@ def _find_segment(text: str, prefix: str, terminator: str, strip_chars: str) -> 
     start = 0
     while (position := text.find(prefix, start)) >= 0:
         before = text.rfind(terminator, 0, position)
-        if not text[before + 1:position].strip(strip_chars):
+        if not text[before + 1 : position].strip(strip_chars):
             end = text.find(terminator, position)
             return -1 if end < 0 else end + 1
         start = position + 1
@@ -77,8 +85,10 @@ def _describe_start(text: str) -> str:
     if any(ch == "\x00" or (ord(ch) < 32 and ch not in "\t\r\n") for ch in head):
         return "it looks like binary data"
     if head.startswith("ISA"):
-        return ("its ISA segment cannot be read (16 elements, then the component separator "
-                "and the segment terminator)")
+        return (
+            "its ISA segment cannot be read (16 elements, then the component separator "
+            "and the segment terminator)"
+        )
     for tag in STARTING_TAGS:  # named only when it is one of these: 'LEE|JOHN' is a name
         if head.startswith((tag + "*", tag + "|")):
             return f"it starts with a '{tag}' segment, not ISA"
@@ -116,7 +126,7 @@ class SegmentReader:
             if first:
                 first = False
                 if chunk.startswith(_BOM):
-                    chunk = chunk[len(_BOM):]
+                    chunk = chunk[len(_BOM) :]
             if self.encoding != "utf-8":
                 yield chunk.decode("latin-1")
                 continue
@@ -161,12 +171,16 @@ class SegmentReader:
             repetition = None
         length = position + 3
         if length != ISA_LENGTH:
-            self.findings.append(_finding(
-                "x12.syntax",
-                f"ISA segment is {length} characters long; X12 fixes it at {ISA_LENGTH}",
-                "pad ISA02, ISA04, ISA06 and ISA08 to their fixed widths "
-                "(10, 10, 15, 15 characters)",
-                index, "ISA"))
+            self.findings.append(
+                _finding(
+                    "x12.syntax",
+                    f"ISA segment is {length} characters long; X12 fixes it at {ISA_LENGTH}",
+                    "pad ISA02, ISA04, ISA06 and ISA08 to their fixed widths "
+                    "(10, 10, 15, 15 characters)",
+                    index,
+                    "ISA",
+                )
+            )
         return Delimiters(separator, component, repetition, terminator), fields, length
 
     # -- segments -------------------------------------------------------------------------
@@ -201,9 +215,14 @@ class SegmentReader:
                     buffer = (buffer + chunk).lstrip(skip)
             if not buffer:
                 if index == 0:
-                    self.findings.append(_finding(
-                        "x12.unreadable", "the file is empty: no X12 interchange in it",
-                        "send a file that starts with an ISA segment", None))
+                    self.findings.append(
+                        _finding(
+                            "x12.unreadable",
+                            "the file is empty: no X12 interchange in it",
+                            "send a file that starts with an ISA segment",
+                            None,
+                        )
+                    )
                 return
             parsed = self._read_isa(buffer, index + 1) if buffer.startswith("ISA") else None
             if parsed is None:
@@ -214,12 +233,14 @@ class SegmentReader:
             yield index, self.delimiters.element.join(isa_fields), 1
             buffer = buffer[used:]
             buffer, at_eof, index, more = yield from self._interchange(
-                buffer, chunks, at_eof, index)
+                buffer, chunks, at_eof, index
+            )
             if not more:
                 return
 
-    def _interchange(self, buffer: str, chunks: Iterator[str], at_eof: bool, index: int
-                     ) -> Generator[tuple[int, str, int], None, tuple[str, bool, int, bool]]:
+    def _interchange(
+        self, buffer: str, chunks: Iterator[str], at_eof: bool, index: int
+    ) -> Generator[tuple[int, str, int], None, tuple[str, bool, int, bool]]:
         """The segments after an ISA, up to and including its IEA.
 
         Returns what is left: the unread text, whether the input is exhausted, the last
@@ -228,8 +249,11 @@ class SegmentReader:
         assert self.delimiters is not None
         terminator = self.delimiters.segment
         iea = "IEA" + self.delimiters.element
-        strip_chars = "".join(ch for ch in LAYOUT_WHITESPACE if ch not in (
-            self.delimiters.element, self.delimiters.component, terminator))
+        strip_chars = "".join(
+            ch
+            for ch in LAYOUT_WHITESPACE
+            if ch not in (self.delimiters.element, self.delimiters.component, terminator)
+        )
         always_strip = terminator in LAYOUT_WHITESPACE
         doubled = terminator * 2
         skipping = False
@@ -239,17 +263,22 @@ class SegmentReader:
                 if cut < 0:
                     buffer = ""
                 else:
-                    buffer, skipping = buffer[cut + 1:], False
+                    buffer, skipping = buffer[cut + 1 :], False
             if not skipping:
                 end = _find_segment(buffer, iea, terminator, strip_chars)
                 if end >= 0:
-                    body, tail = buffer[:end - 1], ""
+                    body, tail = buffer[: end - 1], ""
                 else:
                     cut = buffer.rfind(terminator)
-                    body, tail = (buffer[:cut], buffer[cut + 1:]) if cut >= 0 else ("", buffer)
+                    body, tail = (buffer[:cut], buffer[cut + 1 :]) if cut >= 0 else ("", buffer)
                 if body:
-                    if (always_strip or "\n" in body or "\r" in body or doubled in body
-                            or body[0] == terminator):
+                    if (
+                        always_strip
+                        or "\n" in body
+                        or "\r" in body
+                        or doubled in body
+                        or body[0] == terminator
+                    ):
                         # Layout whitespace or empty segments: normalise, segment by segment.
                         parts = body.split(terminator)
                         if always_strip or "\n" in body or "\r" in body:
@@ -266,11 +295,15 @@ class SegmentReader:
                 buffer = tail
                 if len(buffer) > MAX_SEGMENT_CHARS:
                     index += 1
-                    self.findings.append(_finding(
-                        "x12.syntax",
-                        f"segment {index} runs past {MAX_SEGMENT_CHARS:,} characters"
-                        " without a terminator; skipped",
-                        f"end every segment with '{terminator}'", index))
+                    self.findings.append(
+                        _finding(
+                            "x12.syntax",
+                            f"segment {index} runs past {MAX_SEGMENT_CHARS:,} characters"
+                            " without a terminator; skipped",
+                            f"end every segment with '{terminator}'",
+                            index,
+                        )
+                    )
                     buffer, skipping = "", True
             chunk = None if at_eof else next(chunks, None)
             if chunk is None:
@@ -299,22 +332,33 @@ class SegmentReader:
                 yield first + offset, fields
 
     def report_bad_tag(self, index: int) -> None:
-        self.findings.append(_finding(
-            "x12.syntax",
-            f"segment {index} has no valid segment tag (a terminator inside data, or a "
-            "damaged file)", "remove the stray segment terminator or resend the file",
-            index))
+        self.findings.append(
+            _finding(
+                "x12.syntax",
+                f"segment {index} has no valid segment tag (a terminator inside data, or a "
+                "damaged file)",
+                "remove the stray segment terminator or resend the file",
+                index,
+            )
+        )
 
     def _report_not_isa(self, buffer: str, index: int) -> None:
         if index == 0:
-            self.findings.append(_finding(
-                "x12.unreadable",
-                f"not an X12 interchange: {_describe_start(buffer)}",
-                "send an X12 837 file; it must start with an ISA segment", None))
+            self.findings.append(
+                _finding(
+                    "x12.unreadable",
+                    f"not an X12 interchange: {_describe_start(buffer)}",
+                    "send an X12 837 file; it must start with an ISA segment",
+                    None,
+                )
+            )
         else:
-            self.findings.append(_finding(
-                "x12.syntax",
-                f"text after segment {index} (IEA) is not another interchange: "
-                f"{_describe_start(buffer)}; the rest of the file was not read",
-                "remove the trailing text, or start the next interchange with ISA",
-                index))
+            self.findings.append(
+                _finding(
+                    "x12.syntax",
+                    f"text after segment {index} (IEA) is not another interchange: "
+                    f"{_describe_start(buffer)}; the rest of the file was not read",
+                    "remove the trailing text, or start the next interchange with ISA",
+                    index,
+                )
+            )

@@ -34,16 +34,19 @@ from edi_precheck.rules.context import ClaimContext, Problem
 @rule("admin.missing", snip=6, scope="claim", severity=Severity.WARNING)
 def check(ctx: ClaimContext) -> Iterator[Problem]:
     billing = ctx.policy.billing
-    administered_on = {ctx.line_date(line) for line in ctx.claim.lines
-                       if line.code in billing.administration_codes}
+    administered_on = {
+        ctx.line_date(line) for line in ctx.claim.lines if line.code in billing.administration_codes
+    }
     for drug in ctx.drug_lines:
         line = drug.line
         if billing.waste_modifier in line.modifiers or ctx.line_date(line) in administered_on:
             continue
         codes = sorted(billing.administration_codes)
-        yield Problem(f"{drug.code} on {ctx.line_date(line) or 'the claim date'} has no "
-                      f"administration line ({' or '.join(codes)}) for the same date",
-                      f"bill the injection on its own line (e.g. {codes[0]}) with the same "
-                      "date",
-                      line=line, segment=drug.service_segment,
-                      segment_index=line.segment_index)
+        yield Problem(
+            f"{drug.code} on {ctx.line_date(line) or 'the claim date'} has no "
+            f"administration line ({' or '.join(codes)}) for the same date",
+            f"bill the injection on its own line (e.g. {codes[0]}) with the same date",
+            line=line,
+            segment=drug.service_segment,
+            segment_index=line.segment_index,
+        )

@@ -42,4 +42,6 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
         f"{drug.code} ({drug.describe_product()}) has no prior authorization number, and "
         f"payer rule '{payer_rule}' requires one",
         "add REF*G1*<authorization number> to the claim (loop 2300)",
-        segment=drug.service_segment, segment_index=drug.line.segment_index)
+        segment=drug.service_segment,
+        segment_index=drug.line.segment_index,
+    )

@@ -24,6 +24,7 @@ edits reject an unbalanced claim before the payer sees it.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 
 from edi_precheck.rules._registry import rule
 from edi_precheck.rules.context import ClaimContext, Problem, decimal_text
@@ -36,25 +37,36 @@ def check(ctx: ClaimContext) -> Iterator[Problem]:
         return
     total = claim.charge_value
     if total is None:
-        yield Problem(f"CLM02 claim charge '{claim.charge}' is not a number",
-                      "send the total charge of the claim in CLM02", segment="CLM",
-                      segment_index=claim.segment_index, element="CLM02")
+        yield Problem(
+            f"CLM02 claim charge '{claim.charge}' is not a number",
+            "send the total charge of the claim in CLM02",
+            segment="CLM",
+            segment_index=claim.segment_index,
+            element="CLM02",
+        )
         return
     charges = [line.charge_value for line in claim.lines]
     for line, charge in zip(claim.lines, charges, strict=True):
         if charge is None:
             element = line.element("charge")
             found = f"'{line.charge}' is not a number" if line.charge else "is missing"
-            yield Problem(f"the line's charge ({element}) {found}, so the claim cannot be "
-                          "balanced", "send the line's charge as an amount, e.g. 1650.00",
-                          line=line, segment=line.service_segment,
-                          segment_index=line.segment_index, element=element)
+            yield Problem(
+                f"the line's charge ({element}) {found}, so the claim cannot be balanced",
+                "send the line's charge as an amount, e.g. 1650.00",
+                line=line,
+                segment=line.service_segment,
+                segment_index=line.segment_index,
+                element=element,
+            )
     if any(charge is None for charge in charges):
         return
-    line_sum = sum(charge for charge in charges if charge is not None)
+    line_sum = sum((charge for charge in charges if charge is not None), Decimal(0))
     if line_sum != total:
         yield Problem(
             f"CLM02 says {decimal_text(total)}, but the {len(charges)} line charges add up "
             f"to {decimal_text(line_sum)}",
             f"set CLM02 to {decimal_text(line_sum)}, or correct the line charges",
-            segment="CLM", segment_index=claim.segment_index, element="CLM02")
+            segment="CLM",
+            segment_index=claim.segment_index,
+            element="CLM02",
+        )

@@ -29,7 +29,7 @@ from datetime import date
 from functools import lru_cache
 
 from edi_precheck.rules._registry import rule
-from edi_precheck.rules.context import ClaimContext, DrugLine, Problem
+from edi_precheck.rules.context import ClaimContext, DrugLine, Problem, Where
 
 
 @lru_cache(maxsize=4096)  # a file's lines share few dates
@@ -47,24 +47,37 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
     line, claim = drug.line, ctx.claim
     start_text = claim.line_date(line)
     end_text = line.service_date_end if line.service_date else claim.service_date_end
-    where = {"segment": drug.service_segment, "segment_index": line.segment_index}
+    where: Where = {"segment": drug.service_segment, "segment_index": line.segment_index}
     if not start_text:
-        yield Problem(f"{drug.code} line has no date of service",
-                      "add DTP*472*D8*<CCYYMMDD> to the line", **where)
+        yield Problem(
+            f"{drug.code} line has no date of service",
+            "add DTP*472*D8*<CCYYMMDD> to the line",
+            **where,
+        )
         return
     start = _parse(start_text)
     if start is None:
-        yield Problem(f"date of service '{start_text}' is not a CCYYMMDD date",
-                      "send the date as CCYYMMDD, e.g. 20261015", **where)
+        yield Problem(
+            f"date of service '{start_text}' is not a CCYYMMDD date",
+            "send the date as CCYYMMDD, e.g. 20261015",
+            **where,
+        )
         return
     last, last_text = start, start_text
     if end_text:
         end = _parse(end_text)
         if end is None or end < start:
-            yield Problem(f"date range {start_text}-{end_text} does not end on a real date "
-                          "on or after its start", "send RD8 as CCYYMMDD-CCYYMMDD", **where)
+            yield Problem(
+                f"date range {start_text}-{end_text} does not end on a real date "
+                "on or after its start",
+                "send RD8 as CCYYMMDD-CCYYMMDD",
+                **where,
+            )
         else:
             last, last_text = end, end_text
     if last > ctx.today:
-        yield Problem(f"date of service {last_text} is after today ({ctx.today:%Y%m%d})",
-                      "bill a service after it was given", **where)
+        yield Problem(
+            f"date of service {last_text} is after today ({ctx.today:%Y%m%d})",
+            "bill a service after it was given",
+            **where,
+        )

@@ -38,9 +38,11 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
             yield Problem(
                 f"diagnosis {diagnosis.code} is sent as ICD-9-CM (qualifier "
                 f"{diagnosis.qualifier}); claims for services since October 2015 need "
-                "ICD-10-CM", f"send the ICD-10-CM code with qualifier "
-                f"A{diagnosis.qualifier}", segment=drug.service_segment,
-                segment_index=drug.line.segment_index)
+                "ICD-10-CM",
+                f"send the ICD-10-CM code with qualifier A{diagnosis.qualifier}",
+                segment=drug.service_segment,
+                segment_index=drug.line.segment_index,
+            )
     diagnoses = [d for d in diagnoses if d.qualifier.startswith("A")]
     if not diagnoses:
         return
@@ -52,11 +54,11 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
         if code_set.is_billable(code):
             continue
         if code_set.exists(code):
-            message = (f"diagnosis {diagnosis.code} is an ICD-10-CM category, not a billable "
-                       "code")
+            message = f"diagnosis {diagnosis.code} is an ICD-10-CM category, not a billable code"
             hint = "send the full code with all its characters"
         else:
             message = f"diagnosis {diagnosis.code} is not an ICD-10-CM code"
             hint = "check the code (no dot, e.g. M810 for M81.0)"
-        yield Problem(message, hint, segment=drug.service_segment,
-                      segment_index=drug.line.segment_index)
+        yield Problem(
+            message, hint, segment=drug.service_segment, segment_index=drug.line.segment_index
+        )

@@ -39,12 +39,12 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
     if not codes or not drug.candidates:
         return  # no usable diagnosis: dx.pointer says why
     claim_codes = [d.code.upper() for d in ctx.claim.diagnoses]
-    indications = [indication for product in drug.candidates
-                   for indication in product.indications]
+    indications = [indication for product in drug.candidates for indication in product.indications]
     for indication in indications:
         if any(matches_icd10(code, indication.diagnoses) for code in codes) and (
-                not indication.with_any
-                or any(matches_icd10(code, indication.with_any) for code in claim_codes)):
+            not indication.with_any
+            or any(matches_icd10(code, indication.with_any) for code in claim_codes)
+        ):
             return
     labels = sorted({indication.label for indication in indications})
     product = drug.describe_product()
@@ -57,4 +57,6 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
         f"no diagnosis on the line ({', '.join(codes)}) supports {product}; its "
         f"indications: {'; '.join(labels)}",
         f"point the line at the diagnosis the drug was given for, or {check}",
-        segment=drug.service_segment, segment_index=drug.line.segment_index)
+        segment=drug.service_segment,
+        segment_index=drug.line.segment_index,
+    )

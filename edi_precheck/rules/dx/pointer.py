@@ -27,7 +27,7 @@ from collections.abc import Iterator
 
 from edi_precheck.model import whole_number
 from edi_precheck.rules._registry import rule
-from edi_precheck.rules.context import ClaimContext, DrugLine, Problem
+from edi_precheck.rules.context import ClaimContext, DrugLine, Problem, Where
 
 
 @rule("dx.pointer", snip=2)
@@ -35,18 +35,27 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
     claim, line = ctx.claim, drug.line
     if claim.kind != "837P":
         return
-    where = {"segment": "SV1", "segment_index": line.segment_index, "element": "SV107"}
+    where: Where = {"segment": "SV1", "segment_index": line.segment_index, "element": "SV107"}
     if not line.diagnosis_pointers:
-        yield Problem(f"{drug.code} line points at no diagnosis (SV107 is empty)",
-                      "point SV107 at the diagnosis the drug treats, e.g. 1", **where)
+        yield Problem(
+            f"{drug.code} line points at no diagnosis (SV107 is empty)",
+            "point SV107 at the diagnosis the drug treats, e.g. 1",
+            **where,
+        )
         return
     count = len(claim.diagnoses)
     listed = f"{count} diagnosis" if count == 1 else f"{count} diagnoses"
     for pointer in line.diagnosis_pointers:
         number = whole_number(pointer)
         if number is None:
-            yield Problem(f"diagnosis pointer '{pointer}' is not a number",
-                          f"use a pointer from 1 to {count}", **where)
+            yield Problem(
+                f"diagnosis pointer '{pointer}' is not a number",
+                f"use a pointer from 1 to {count}",
+                **where,
+            )
         elif not 1 <= number <= count:
-            yield Problem(f"diagnosis pointer {pointer} points past the claim's {listed}",
-                          f"use a pointer from 1 to {count}", **where)
+            yield Problem(
+                f"diagnosis pointer {pointer} points past the claim's {listed}",
+                f"use a pointer from 1 to {count}",
+                **where,
+            )

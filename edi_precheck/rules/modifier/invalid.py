@@ -36,6 +36,9 @@ MODIFIER = re.compile(r"[A-Z0-9]{2}")
 def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
     for modifier in drug.line.modifiers:
         if not MODIFIER.fullmatch(modifier):
-            yield Problem(f"modifier '{modifier}' is not two letters or digits",
-                          "send modifiers as two upper-case characters, e.g. JZ",
-                          segment=drug.service_segment, segment_index=drug.line.segment_index)
+            yield Problem(
+                f"modifier '{modifier}' is not two letters or digits",
+                "send modifiers as two upper-case characters, e.g. JZ",
+                segment=drug.service_segment,
+                segment_index=drug.line.segment_index,
+            )

@@ -36,8 +36,9 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
     for modifier in drug.line.modifiers:
         if MODIFIER.fullmatch(modifier) and modifier not in allowed:
             yield Problem(
-                f"modifier {modifier} is not allowed on {drug.code} by policy "
-                f"'{ctx.policy.id}'",
+                f"modifier {modifier} is not allowed on {drug.code} by policy '{ctx.policy.id}'",
                 f"remove {modifier}, or allow it in a policy of your own "
                 "(billing.allowed_modifiers)",
-                segment=drug.service_segment, segment_index=drug.line.segment_index)
+                segment=drug.service_segment,
+                segment_index=drug.line.segment_index,
+            )

@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from edi_precheck.rules._registry import rule
-from edi_precheck.rules.context import ClaimContext, Problem
+from edi_precheck.rules.context import ClaimContext, Problem, Where
 
 
 @rule("modifier.waste_conflict", snip=6, scope="claim")
@@ -36,21 +36,32 @@ def check(ctx: ClaimContext) -> Iterator[Problem]:
     waste = ctx.policy.billing.waste_modifier
     for drug in ctx.drug_lines:
         line = drug.line
-        where = {"line": line, "segment": drug.service_segment,
-                 "segment_index": line.segment_index}
+        where: Where = {
+            "line": line,
+            "segment": drug.service_segment,
+            "segment_index": line.segment_index,
+        }
         if no_waste in line.modifiers and waste in line.modifiers:
-            yield Problem(f"{drug.code} line has both {no_waste} (nothing discarded) and "
-                          f"{waste} (discarded amount)",
-                          f"keep {no_waste} on the administered line, or bill the discarded "
-                          f"amount on a line of its own with {waste}", **where)
+            yield Problem(
+                f"{drug.code} line has both {no_waste} (nothing discarded) and "
+                f"{waste} (discarded amount)",
+                f"keep {no_waste} on the administered line, or bill the discarded "
+                f"amount on a line of its own with {waste}",
+                **where,
+            )
             continue
         neighbours = [other for other in ctx.same_code_and_date(line) if other is not line]
         if waste in line.modifiers and not any(waste not in o.modifiers for o in neighbours):
-            yield Problem(f"{drug.code} line with {waste} (discarded amount) has no line for "
-                          "the administered amount on the same date",
-                          f"bill the administered amount on its own line without {waste}",
-                          **where)
+            yield Problem(
+                f"{drug.code} line with {waste} (discarded amount) has no line for "
+                "the administered amount on the same date",
+                f"bill the administered amount on its own line without {waste}",
+                **where,
+            )
         elif no_waste in line.modifiers and any(waste in o.modifiers for o in neighbours):
-            yield Problem(f"{drug.code} line says {no_waste} (nothing discarded), but a "
-                          f"{waste} line for the same date bills a discarded amount",
-                          f"remove {no_waste} from the administered line", **where)
+            yield Problem(
+                f"{drug.code} line says {no_waste} (nothing discarded), but a "
+                f"{waste} line for the same date bills a discarded amount",
+                f"remove {no_waste} from the administered line",
+                **where,
+            )

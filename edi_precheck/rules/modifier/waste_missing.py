@@ -51,4 +51,6 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
         f"'{payer_rule}' requires one",
         f"add {billing.no_waste_modifier} if nothing was discarded, or bill the discarded "
         f"amount on its own line with {billing.waste_modifier}",
-        segment=drug.service_segment, segment_index=line.segment_index)
+        segment=drug.service_segment,
+        segment_index=line.segment_index,
+    )

@@ -38,12 +38,15 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
     listed = ctx.crosswalk.codes_for(drug.ndc11)
     if not listed or drug.code.upper() in listed:
         return
-    names = sorted({entry.drug_name for entry in ctx.crosswalk.entries(drug.ndc11)
-                    if entry.drug_name})
+    names = sorted(
+        {entry.drug_name for entry in ctx.crosswalk.entries(drug.ndc11) if entry.drug_name}
+    )
     product = f" ({', '.join(names)})" if names else ""
     codes = " or ".join(sorted(listed))
     yield Problem(
         f"NDC {drug.ndc11}{product} is listed under {codes} on the NDC-HCPCS crosswalk, "
         f"but the line bills {drug.code}",
-        f"bill {codes} for this NDC, or correct the NDC", segment=drug.service_segment,
-        segment_index=drug.line.segment_index)
+        f"bill {codes} for this NDC, or correct the NDC",
+        segment=drug.service_segment,
+        segment_index=drug.line.segment_index,
+    )

@@ -35,12 +35,20 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
     if not line.ndc:
         return
     if line.ndc_qualifier != "N4":
-        yield Problem(f"LIN02 qualifier is '{line.ndc_qualifier}', not N4 (NDC in 5-4-2 form)",
-                      "set LIN02 to N4", segment="LIN", segment_index=line.ndc_segment_index,
-                      element="LIN02")
+        yield Problem(
+            f"LIN02 qualifier is '{line.ndc_qualifier}', not N4 (NDC in 5-4-2 form)",
+            "set LIN02 to N4",
+            segment="LIN",
+            segment_index=line.ndc_segment_index,
+            element="LIN02",
+        )
     if len(line.ndc) == 11 and line.ndc.isdigit():
         return
     fix = f"send {drug.ndc11}" if drug.ndc11 else "send the 11-digit NDC"
-    yield Problem(f"NDC '{line.ndc}' is not 11 digits without hyphens",
-                  f"{fix} (5-4-2, no hyphens)", segment="LIN",
-                  segment_index=line.ndc_segment_index, element="LIN03")
+    yield Problem(
+        f"NDC '{line.ndc}' is not 11 digits without hyphens",
+        f"{fix} (5-4-2, no hyphens)",
+        segment="LIN",
+        segment_index=line.ndc_segment_index,
+        element="LIN03",
+    )

@@ -41,4 +41,6 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
         f"{drug.code} line has no NDC, and payer rule '{payer_rule}' requires one for "
         f"{ctx.claim.payer.filing_indicator or 'this payer'}",
         f"add LIN**N4*<11-digit NDC>{example} and CTP with the quantity given",
-        segment=drug.service_segment, segment_index=drug.line.segment_index)
+        segment=drug.service_segment,
+        segment_index=drug.line.segment_index,
+    )

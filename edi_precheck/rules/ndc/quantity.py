@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 from edi_precheck.rules._registry import rule
-from edi_precheck.rules.context import ClaimContext, DrugLine, Problem, decimal_text
+from edi_precheck.rules.context import ClaimContext, DrugLine, Problem, Where, decimal_text
 
 CTP_UNITS = ("F2", "GR", "ME", "ML", "UN")  # X12 code list of CTP05-1 in the 837
 # Rounding slack, not a payer rule: senders round CTP04 (0.017 UN for 1 unit of a 60-unit
@@ -43,19 +43,29 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
     line = drug.line
     if not line.ndc:
         return
-    where = {"segment": "CTP", "segment_index": line.ndc_segment_index}
+
+    def ctp(element: str | None = None) -> Where:
+        return {"segment": "CTP", "segment_index": line.ndc_segment_index, "element": element}
+
     quantity = line.ctp_quantity_value
     if not line.ctp_quantity and not line.ctp_unit:
-        yield Problem("the NDC has no CTP quantity and unit", "add CTP****<quantity>*<unit>~",
-                      **where)
+        yield Problem(
+            "the NDC has no CTP quantity and unit", "add CTP****<quantity>*<unit>~", **ctp()
+        )
         return
     if quantity is None or quantity <= 0:
-        yield Problem(f"CTP04 quantity '{line.ctp_quantity}' is not a positive number",
-                      "send the NDC quantity given, e.g. 1", element="CTP04", **where)
+        yield Problem(
+            f"CTP04 quantity '{line.ctp_quantity}' is not a positive number",
+            "send the NDC quantity given, e.g. 1",
+            **ctp("CTP04"),
+        )
         return
     if line.ctp_unit not in CTP_UNITS:
-        yield Problem(f"CTP05 unit '{line.ctp_unit}' is not one of {', '.join(CTP_UNITS)}",
-                      "use UN (unit), ML, GR, ME or F2", element="CTP05", **where)
+        yield Problem(
+            f"CTP05 unit '{line.ctp_unit}' is not one of {', '.join(CTP_UNITS)}",
+            "use UN (unit), ML, GR, ME or F2",
+            **ctp("CTP05"),
+        )
         return
     product, units = drug.product, line.units_value
     if product is None or product.units_per_package is None or units is None or units <= 0:
@@ -63,9 +73,11 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
     per_package = product.package.get(line.ctp_unit)
     if per_package is None:
         known = " or ".join(sorted(product.package)) or "its package unit"
-        yield Problem(f"CTP05 unit {line.ctp_unit} is not how {product.name} is counted "
-                      f"({known})", f"send the quantity in {known}", element="CTP05",
-                      **where)
+        yield Problem(
+            f"CTP05 unit {line.ctp_unit} is not how {product.name} is counted ({known})",
+            f"send the quantity in {known}",
+            **ctp("CTP05"),
+        )
         return
     # A dose split into a given line and a JW line may report the whole package on either.
     amounts = [units]
@@ -77,10 +89,13 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
         return
     expected = quantities[0]
     billed = f"{decimal_text(units)} unit{'s' if units != 1 else ''}"
-    package = (f"{decimal_text(product.units_per_package)} units per "
-               f"{decimal_text(per_package)} {line.ctp_unit}")
+    package = (
+        f"{decimal_text(product.units_per_package)} units per "
+        f"{decimal_text(per_package)} {line.ctp_unit}"
+    )
     yield Problem(
         f"CTP says {decimal_text(quantity)} {line.ctp_unit}, but {billed} of {product.name} "
         f"({package}) is {decimal_text(expected.quantize(Decimal('0.001')))} {line.ctp_unit}",
         "make the HCPCS units and the NDC quantity describe the same amount",
-        element="CTP04", **where)
+        **ctp("CTP04"),
+    )

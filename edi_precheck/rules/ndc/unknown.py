@@ -39,5 +39,8 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
         f"NDC {ndc} is not on the NDC-HCPCS crosswalk ({ctx.crosswalk.source}) nor a "
         f"product of policy '{ctx.policy.id}'",
         "check the NDC on the package given; load the current quarter's CMS crosswalk with "
-        "--crosswalk", segment="LIN", segment_index=drug.line.ndc_segment_index,
-        element="LIN03")
+        "--crosswalk",
+        segment="LIN",
+        segment_index=drug.line.ndc_segment_index,
+        element="LIN03",
+    )

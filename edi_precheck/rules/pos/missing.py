@@ -35,5 +35,10 @@ def check(ctx: ClaimContext) -> Iterator[Problem]:
     if claim.facility_code:
         return
     what = "place of service" if claim.kind == "837P" else "facility type (type of bill)"
-    yield Problem(f"the claim has no {what} in CLM05-1", f"send the {what} in CLM05-1",
-                  segment="CLM", segment_index=claim.segment_index, element="CLM05-1")
+    yield Problem(
+        f"the claim has no {what} in CLM05-1",
+        f"send the {what} in CLM05-1",
+        segment="CLM",
+        segment_index=claim.segment_index,
+        element="CLM05-1",
+    )

@@ -37,13 +37,19 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
         place = drug.line.place_of_service or claim.facility_code
         if not place or place in billing.places_of_service:
             return
-        segment, index = (("SV1", drug.line.segment_index) if drug.line.place_of_service
-                          else ("CLM", claim.segment_index))
+        segment, index = (
+            ("SV1", drug.line.segment_index)
+            if drug.line.place_of_service
+            else ("CLM", claim.segment_index)
+        )
         yield Problem(
             f"place of service {place} is not one policy '{ctx.policy.id}' allows for "
             f"{drug.code} ({', '.join(sorted(billing.places_of_service))})",
             "check where the drug was given; if your payer pays it there, allow the place "
-            "of service in a policy of your own", segment=segment, segment_index=index)
+            "of service in a policy of your own",
+            segment=segment,
+            segment_index=index,
+        )
         return
     if not claim.facility_code:
         return
@@ -53,5 +59,8 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
     yield Problem(
         f"type of bill {claim.type_of_bill} ({prefix}x) is not one policy '{ctx.policy.id}' "
         f"allows for {drug.code} ({', '.join(sorted(b + 'x' for b in billing.types_of_bill))})",
-        "check the facility type in CLM05-1", segment="CLM",
-        segment_index=claim.segment_index, element="CLM05-1")
+        "check the facility type in CLM05-1",
+        segment="CLM",
+        segment_index=claim.segment_index,
+        element="CLM05-1",
+    )

@@ -59,4 +59,6 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
         f"{drug.code} ({drug.describe_product()}): payer rule '{payer_rule}' needs a "
         f"provider of taxonomy {', '.join(sorted(required))}; the claim has {found}",
         "name the treating specialist as rendering provider with PRV*PE*PXC*<taxonomy>",
-        segment=drug.service_segment, segment_index=drug.line.segment_index)
+        segment=drug.service_segment,
+        segment_index=drug.line.segment_index,
+    )

@@ -36,7 +36,10 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
     if ctx.claim.kind != "837I" or drug.line.revenue_code in codes:
         return
     expected = " or ".join(sorted(codes))
-    yield Problem(f"{drug.code} is billed under revenue code '{drug.line.revenue_code}', not "
-                  f"{expected}", f"bill the drug under revenue code {expected}",
-                  segment=drug.service_segment, segment_index=drug.line.segment_index,
-                  element=drug.line.element("revenue_code"))
+    yield Problem(
+        f"{drug.code} is billed under revenue code '{drug.line.revenue_code}', not {expected}",
+        f"bill the drug under revenue code {expected}",
+        segment=drug.service_segment,
+        segment_index=drug.line.segment_index,
+        element=drug.line.element("revenue_code"),
+    )

@@ -36,7 +36,10 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
         return
     element = line.element("unit_basis")
     found = f"'{line.unit_basis}'" if line.unit_basis else "no unit basis"
-    yield Problem(f"{drug.code} line has {found} in {element}; drugs are billed in "
-                  f"'{expected}'", f"set {element} to {expected}",
-                  segment=drug.service_segment, segment_index=line.segment_index,
-                  element=element)
+    yield Problem(
+        f"{drug.code} line has {found} in {element}; drugs are billed in '{expected}'",
+        f"set {element} to {expected}",
+        segment=drug.service_segment,
+        segment_index=line.segment_index,
+        element=element,
+    )

@@ -44,22 +44,29 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
     if given_lines[0] is not line:
         return  # one finding per code and date, on its first administered line
     given = sum((o.units_value for o in given_lines if o.units_value), Decimal(0))
-    wasted = sum((o.units_value for o in same_day
-                  if waste in o.modifiers and o.units_value), Decimal(0))
+    wasted = sum(
+        (o.units_value for o in same_day if waste in o.modifiers and o.units_value), Decimal(0)
+    )
     doses = drug.doses
     if given + wasted in doses:
         return
     if len(given_lines) > 1:
-        billed = (f"{len(given_lines)} lines on {ctx.line_date(line) or 'the claim date'} "
-                  f"adding up to {decimal_text(given)} units")
+        billed = (
+            f"{len(given_lines)} lines on {ctx.line_date(line) or 'the claim date'} "
+            f"adding up to {decimal_text(given)} units"
+        )
     else:
         billed = f"{decimal_text(given)} unit{'s' if given != 1 else ''}"
     if wasted:
-        billed += (f" + {decimal_text(wasted)} wasted ({waste}) = "
-                   f"{decimal_text(given + wasted)} units")
+        billed += (
+            f" + {decimal_text(wasted)} wasted ({waste}) = {decimal_text(given + wasted)} units"
+        )
     usual = " or ".join(decimal_text(dose) for dose in doses)
     yield Problem(
         f"{drug.code} billed with {billed}; {drug.describe_product()} is given as {usual} "
         f"units{drug.unit_note}",
-        f"bill {usual} units for a full dose", segment=drug.service_segment,
-        segment_index=line.segment_index, element=line.element("units"))
+        f"bill {usual} units for a full dose",
+        segment=drug.service_segment,
+        segment_index=line.segment_index,
+        element=line.element("units"),
+    )

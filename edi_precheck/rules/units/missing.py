@@ -36,8 +36,10 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
     element = line.element("units")
     found = f"'{line.units}'" if line.units else "no quantity"
     doses = " or ".join(f"{decimal_text(dose)} units" for dose in drug.doses)
-    yield Problem(f"{drug.code} line has {found} in {element}; it needs the units given",
-                  f"bill the amount given as units{drug.unit_note}"
-                  + (f", e.g. {doses}" if doses else ""),
-                  segment=drug.service_segment, segment_index=line.segment_index,
-                  element=element)
+    yield Problem(
+        f"{drug.code} line has {found} in {element}; it needs the units given",
+        f"bill the amount given as units{drug.unit_note}" + (f", e.g. {doses}" if doses else ""),
+        segment=drug.service_segment,
+        segment_index=line.segment_index,
+        element=element,
+    )

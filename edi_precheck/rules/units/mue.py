@@ -46,5 +46,7 @@ def check(ctx: ClaimContext) -> Iterator[Problem]:
                 f"{code} has {decimal_text(total)} units on {day or 'the claim date'} over "
                 f"{len(drugs)} line(s); the MUE allows {decimal_text(limit)} per day",
                 "bill the dose actually given that day once; check for a duplicated line",
-                line=first, segment=drugs[0].service_segment,
-                segment_index=first.segment_index)
+                line=first,
+                segment=drugs[0].service_segment,
+                segment_index=first.segment_index,
+            )

@@ -36,7 +36,10 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
     if value == value.to_integral_value():
         return
     element = drug.line.element("units")
-    yield Problem(f"{drug.code} is billed in whole units{drug.unit_note}, but the line has "
-                  f"{drug.line.units}", "bill the amount given in whole units",
-                  segment=drug.service_segment, segment_index=drug.line.segment_index,
-                  element=element)
+    yield Problem(
+        f"{drug.code} is billed in whole units{drug.unit_note}, but the line has {drug.line.units}",
+        "bill the amount given in whole units",
+        segment=drug.service_segment,
+        segment_index=drug.line.segment_index,
+        element=element,
+    )
