@@ -119,7 +119,8 @@ class ServiceLine:
     prior_authorization: str = ""  # 2400 REF*G1
     ndc_qualifier: str = ""  # LIN02, N4 for an 11-digit NDC
     ndc: str = ""  # LIN03
-    ndc_segment_index: int | None = None
+    ndc_segment_index: int | None = None  # of the LIN segment
+    ctp_segment_index: int | None = None  # of its CTP segment
     ctp_quantity: str = ""  # CTP04
     ctp_unit: str = ""  # CTP05-1: UN, ML, GR, F2, ME
     rendering: Provider | None = None  # 2420A (837P) / 2420C (837I)

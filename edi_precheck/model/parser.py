@@ -592,8 +592,9 @@ class ClaimParser:
 
     def _on_ctp(self, index: int, fields: list[str]) -> None:
         line = self._line
-        if line is None or line.ndc_segment_index is None or line.ctp_unit or line.ctp_quantity:
+        if line is None or line.ndc_segment_index is None or line.ctp_segment_index is not None:
             return
         _padded(fields, 6)
+        line.ctp_segment_index = index
         line.ctp_quantity = fields[4]
         line.ctp_unit = fields[5].split(self._component)[0]
