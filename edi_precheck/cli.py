@@ -21,7 +21,8 @@ from edi_precheck.findings import Finding, Severity
 from edi_precheck.policy import (
     CrosswalkError,
     PolicyError,
-    load_policy,
+    load_policies,
+    resolve_policies,
     shipped_policies,
 )
 from edi_precheck.report import catalog_doc, text
@@ -549,9 +550,11 @@ def lines(
     """
     sources = _sources(paths, {"--output": output})
     try:  # a policy named is checked even when --code or --all says what to list
-        policies = [load_policy(path, catalog().keys()) for path in policy_paths]
-        if not policies and not (codes or all_lines):
-            policies = shipped_policies(catalog().keys())
+        policies = (
+            load_policies(policy_paths, catalog().keys())
+            if policy_paths or not (codes or all_lines)
+            else []
+        )
     except PolicyError as error:
         raise RunError(str(error)) from None
     wanted: frozenset[str] | None = None
@@ -611,24 +614,46 @@ def policy() -> None:
     """Work with policy files."""
 
 
-@policy.command("validate")
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
-def policy_validate(files: tuple[Path, ...]) -> None:
-    """Validate policy files against the schema; each error names its JSON pointer.
+def _policy_files_argument(function: Any) -> Any:
+    return click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))(
+        function
+    )
 
-    Exit 0 when every file is valid, 2 otherwise.
+
+@policy.command("validate")
+@_policy_files_argument
+def policy_validate(files: tuple[Path, ...]) -> None:
+    """Validate policy files, with the shipped layers they extend; each error names its file
+    and JSON pointer.
+
+    FILES are validated together, as `check --policy` would use them: an overlay with the
+    policy it changes. Without FILES, the shipped policies. Exit 0 when valid, 2 otherwise.
     """
-    problems: list[str] = []
-    for path in files:
-        try:
-            loaded = load_policy(path, catalog().keys())
-        except PolicyError as error:
-            problems.extend(error.problems)
-            continue
+    try:
+        resolved = resolve_policies(files, catalog().keys())
+    except PolicyError as error:
+        raise RunError(str(error)) from None
+    for policy, _ in resolved:
+        layers = " + ".join(f"{layer.id} {layer.version}" for layer in policy.layers)
         click.echo(
-            f"{path}: valid (policy '{loaded.id}' version {loaded.version}, "
-            f"{len(loaded.codes)} codes, {len(loaded.products)} products, "
-            f"{len(loaded.payer_rules)} payer rules)"
+            f"valid: policy '{policy.id}' ({layers}): {len(policy.codes)} codes, "
+            f"{len(policy.products)} products, {len(policy.settings)} settings, "
+            f"{len(policy.payer_rules)} payer rules"
         )
-    if problems:
-        raise RunError("invalid policy:\n  " + "\n  ".join(problems))
+
+
+@policy.command("show")
+@_policy_files_argument
+def policy_show(files: tuple[Path, ...]) -> None:
+    """Print the merged policy of each drug family a run with these FILES checks (JSON):
+    what the checks will apply, every layer and overlay merged. Without FILES, the shipped
+    policies."""
+    try:
+        resolved = resolve_policies(files, catalog().keys())
+    except PolicyError as error:
+        raise RunError(str(error)) from None
+    documents = [
+        {"layers": [layer.source for layer in merged.chain], **merged.document}
+        for _, merged in resolved
+    ]
+    click.echo(json.dumps(documents, indent=2, ensure_ascii=False))

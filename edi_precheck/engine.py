@@ -134,7 +134,11 @@ class Engine:
             self._ack = AckBuilder() if acknowledge else None
         for policy in self.policies:
             log.debug(
-                "policy.loaded", policy=policy.id, version=policy.version, source=policy.source
+                "policy.loaded",
+                policy=policy.id,
+                version=policy.version,
+                source=policy.source,
+                layers=[f"{layer.id} {layer.version}" for layer in policy.layers],
             )
 
     def close(self) -> None:
@@ -152,7 +156,13 @@ class Engine:
         return self._ack.text() if self._ack is not None else ""
 
     def new_report(self) -> Report:
-        return Report(__version__, [(p.id, p.version) for p in self.policies])
+        return Report(
+            __version__,
+            [
+                (p.id, p.version, tuple((layer.id, layer.version) for layer in p.layers))
+                for p in self.policies
+            ],
+        )
 
     def check(self, source: Source) -> FileResult:
         """Check every claim of `source`."""

@@ -17,18 +17,33 @@ from edi_precheck.policy import (
     Crosswalk,
     CrosswalkError,
     PolicyError,
+    layer_schema,
     load_policies,
     normalize_ndc,
+    resolve_policies,
     schema,
 )
 from edi_precheck.rules import catalog
 
-SHIPPED = Path(__file__).resolve().parent.parent / "edi_precheck/policy/data/denosumab.json"
+DATA = Path(__file__).resolve().parent.parent / "edi_precheck/policy/data"
+SHIPPED = DATA / "denosumab.json"
+BASE = DATA / "base.json"
 DEMO = str(FIXTURES / "demo/demo.837")
 
 
 def shipped_document() -> dict:
-    return json.loads(SHIPPED.read_text())
+    """The shipped denosumab family merged with the base: one complete policy document, as
+    a user who writes a whole policy of their own (no `extends`) would."""
+    ((_, resolved),) = resolve_policies([], catalog().keys())
+    document = copy.deepcopy(resolved.document)
+    document["kind"] = "drug"
+    return document
+
+
+def overlay(tmp_path: Path, name: str = "overlay", **sections) -> Path:
+    """An overlay of the shipped denosumab policy that says only `sections`."""
+    document = {"id": name, "kind": "overlay", "extends": "denosumab", "version": "1"}
+    return write_policy(tmp_path, {**document, **sections}, f"{name}.json")
 
 
 def write_policy(tmp_path: Path, document: dict, name: str = "policy.json") -> Path:
@@ -42,6 +57,11 @@ def test_shipped_schemas_are_valid_json_schema(name):
     jsonschema.Draft202012Validator.check_schema(schema(name))
 
 
+def test_the_layer_schema_is_valid_json_schema_and_requires_only_id_and_version():
+    jsonschema.Draft202012Validator.check_schema(layer_schema())
+    assert layer_schema()["required"] == ["id", "version"]
+
+
 def test_top_level_schemas_folder_is_the_packaged_one():
     root = Path(__file__).resolve().parent.parent
     assert (root / "schemas/policy.schema.json").read_bytes() == (
@@ -50,28 +70,49 @@ def test_top_level_schemas_folder_is_the_packaged_one():
 
 
 def test_shipped_policy_is_valid():
-    result = run_cli("policy", "validate", str(SHIPPED))
+    result = run_cli("policy", "validate")
     assert result.exit_code == 0, result.output
-    assert "valid (policy 'denosumab'" in result.stdout
+    assert "valid: policy 'denosumab' (base 2026.11.1 + denosumab 2026.11.1)" in result.stdout
 
 
 def test_shipped_policy_says_which_facts_are_unconfirmed():
-    text = SHIPPED.read_text()
-    assert text.count("UNCONFIRMED") >= 10
+    assert SHIPPED.read_text().count("UNCONFIRMED") >= 10
     policy = shipped_document()
     assert "UNCONFIRMED" in policy["indications"]["osteoporosis"]["description"]
-    assert "UNCONFIRMED" in policy["billing"]["places_of_service_note"]
-    assert "ziprasidone" in policy["codes"]["J3486"]["note"]
+    assert policy["settings"]["professional_other"]["status"] == "UNCONFIRMED"
+    assert policy["codes"]["J0897"]["mue"]["status"] == "UNCONFIRMED"
+    assert "ziprasidone" in policy["codes"]["J3486"]["another_drug"]
+
+
+def test_every_fact_the_checks_rest_on_carries_its_source_or_is_unconfirmed():
+    """A payer rule, setting or fact object with status 'confirmed' names its source."""
+    policy = shipped_document()
+    confirmed = [
+        (section, name, spec)
+        for section in ("settings", "payer_rules", "indications")
+        for name, spec in policy[section].items()
+        if spec.get("status") == "confirmed"
+    ] + [
+        ("codes", code, spec[fact])
+        for code, spec in policy["codes"].items()
+        for fact in ("mue", "effective")
+        if spec.get(fact, {}).get("status") == "confirmed"
+    ]
+    assert confirmed
+    for section, name, spec in confirmed:
+        assert spec.get("source"), f"{section}/{name} is confirmed without a source"
+    for name, spec in policy["products"].items():
+        assert spec.get("source") or "UNCONFIRMED" in spec.get("ndcs_note", ""), name
 
 
 def test_schema_error_names_pointer_and_stops_check(tmp_path):
     document = shipped_document()
     document["products"]["Prolia"]["dose_units"] = ["sixty"]
-    document["billing"]["places_of_service"].append("home")
+    document["settings"]["office"]["places"].append("home")
     result = run_cli("check", "--policy", str(write_policy(tmp_path, document)), DEMO)
     assert result.exit_code == 2
     assert "/products/Prolia/dose_units/0: 'sixty' is not of type 'number'" in result.stderr
-    assert "/billing/places_of_service/6" in result.stderr  # every error, not just the first
+    assert "/settings/office/places/2" in result.stderr  # every error, not just the first
     assert result.stdout == ""  # no EDI was read
 
 
@@ -80,10 +121,11 @@ def test_a_valid_policy_is_remembered_an_invalid_one_never(tmp_path, monkeypatch
     monkeypatch.setenv("EDI_PRECHECK_CACHE", str(tmp_path / "cache"))
     stamps = tmp_path / "cache" / "valid-policies"
     valid = write_policy(tmp_path, shipped_document(), "valid.json")
+    known = len(list(stamps.iterdir()))  # the shipped policy's, remembered on the way
     assert run_cli("policy", "validate", str(valid)).exit_code == 0
-    assert len(list(stamps.iterdir())) == 1
+    assert len(list(stamps.iterdir())) == known + 1
     assert run_cli("policy", "validate", str(valid)).exit_code == 0
-    assert len(list(stamps.iterdir())) == 1
+    assert len(list(stamps.iterdir())) == known + 1
 
     document = shipped_document()
     document["products"]["Prolia"]["dose_units"] = ["sixty"]
@@ -92,7 +134,7 @@ def test_a_valid_policy_is_remembered_an_invalid_one_never(tmp_path, monkeypatch
         result = run_cli("check", "--policy", str(invalid), DEMO)
         assert result.exit_code == 2
         assert "/products/Prolia/dose_units/0" in result.stderr
-    assert len(list(stamps.iterdir())) == 1
+    assert len(list(stamps.iterdir())) == known + 1
 
 
 def test_a_remembered_policy_is_still_checked_for_references(tmp_path, monkeypatch):
@@ -127,11 +169,11 @@ def test_a_hook_run_with_remembered_policies_does_not_load_jsonschema(tmp_path):
 def test_unknown_rule_id_is_an_error(tmp_path):
     document = shipped_document()
     document["rules"]["units.doze"] = {"severity": "warning"}
-    document["payer_rules"][0]["severity"] = {"ndc.mising": "off"}
+    document["payer_rules"]["medicare"]["severity"] = {"ndc.mising": "off"}
     result = run_cli("policy", "validate", str(write_policy(tmp_path, document)))
     assert result.exit_code == 2
     assert "/rules/units.doze: unknown rule id 'units.doze'" in result.stderr
-    assert "/payer_rules/0/severity/ndc.mising: unknown rule id" in result.stderr
+    assert "/payer_rules/medicare/severity/ndc.mising: unknown rule id" in result.stderr
 
 
 def test_dangling_product_and_indication_references(tmp_path):
@@ -142,14 +184,14 @@ def test_dangling_product_and_indication_references(tmp_path):
         load_policies([write_policy(tmp_path, document)], catalog().keys())
     problems = "\n".join(caught.value.problems)
     assert "/codes/J0897/products/2: no product named 'Evenity'" in problems
-    assert "/products/Xgeva/indications/0: no indication group 'bone_mets'" in problems
+    assert "/products/Xgeva/indications/0: no indication group named 'bone_mets'" in problems
 
 
 def test_mistakes_that_would_silently_change_checks_are_errors(tmp_path):
     """A payer rule's code typo matches nothing; an NDC under two products decides for
     one at random; a CTP package without its billed units turns the CTP check off."""
     document = shipped_document()
-    document["payer_rules"][0]["match"]["codes"] = ["J0879"]
+    document["payer_rules"]["medicare"]["match"]["codes"] = ["J0879"]
     document["products"]["Xgeva"]["ndcs"].append(document["products"]["Prolia"]["ndcs"][0])
     del document["products"]["Prolia"]["units_per_package"]
     result = run_cli("policy", "validate", str(write_policy(tmp_path, document)))
@@ -158,7 +200,7 @@ def test_mistakes_that_would_silently_change_checks_are_errors(tmp_path):
     del document["products"]["Prolia"]["package"]
     result = run_cli("policy", "validate", str(write_policy(tmp_path, document)))
     assert result.exit_code == 2
-    assert "/payer_rules/0/match/codes/0: no code 'J0879' in /codes" in result.stderr
+    assert "/payer_rules/medicare/match/codes/0: no code 'J0879' in /codes" in result.stderr
     assert "/products/Xgeva/ndcs/2: NDC 55513071001 is already a product of 'Prolia'" in (
         result.stderr
     )
@@ -271,7 +313,7 @@ def test_the_catalog_defaults_are_the_shipped_policy_grades():
 
 def test_payer_rule_can_regrade_for_its_payers(tmp_path):
     document = shipped_document()
-    document["payer_rules"][0]["severity"] = {"modifier.waste_missing": "warning"}
+    document["payer_rules"]["medicare-jw-jz"]["severity"] = {"modifier.waste_missing": "warning"}
     result = run_cli(
         "check", "--format", "json", "--policy", str(write_policy(tmp_path, document)), DEMO
     )
@@ -283,10 +325,7 @@ def test_payer_rule_can_regrade_for_its_payers(tmp_path):
 def test_a_product_payer_rule_grades_claim_findings_of_its_products_only(tmp_path):
     """The Xgeva-only payer rule switches admin.missing off for Xgeva claims, not Prolia's."""
     document = shipped_document()
-    (oncology,) = [
-        rule for rule in document["payer_rules"] if rule["id"] == "commercial-oncology-specialist"
-    ]
-    oncology["severity"] = {"admin.missing": "off"}
+    document["payer_rules"]["commercial-xgeva-specialist"]["severity"] = {"admin.missing": "off"}
     policy = str(write_policy(tmp_path, document))
     xgeva = (
         (FIXTURES / "837p/xgeva_commercial_clean.837")
@@ -309,13 +348,10 @@ def test_a_product_payer_rule_grades_claim_findings_of_its_products_only(tmp_pat
 
 def test_a_product_payer_rule_grades_the_claim_balance_of_its_claims(tmp_path):
     document = shipped_document()
-    document["payer_rules"].append(
-        {
-            "id": "commercial-xgeva-balance",
-            "match": {"filing_indicators": ["CI"], "products": ["Xgeva"]},
-            "severity": {"claim.balance": "warning"},
-        }
-    )
+    document["payer_rules"]["commercial-xgeva-balance"] = {
+        "match": {"filing_indicators": ["CI"], "products": ["Xgeva"]},
+        "severity": {"claim.balance": "warning"},
+    }
     policy = str(write_policy(tmp_path, document))
     claim = tmp_path / "unbalanced.837"
     claim.write_text(
@@ -335,12 +371,23 @@ def test_a_product_payer_rule_grades_the_claim_balance_of_its_claims(tmp_path):
 def test_a_users_policy_can_cover_another_code(tmp_path):
     document = copy.deepcopy(shipped_document())
     document["id"] = "denosumab-local"
-    document["billing"]["places_of_service"].append("12")
+    document["settings"]["home"] = {
+        "label": "home",
+        "claim": "837P",
+        "places": ["12"],
+        "drug_lines": True,
+    }
     result = run_cli(
         "check", "--format", "json", "--policy", str(write_policy(tmp_path, document)), DEMO
     )
     report = json.loads(result.stdout)
-    assert report["policies"] == [{"id": "denosumab-local", "version": document["version"]}]
+    assert report["policies"] == [
+        {
+            "id": "denosumab-local",
+            "version": document["version"],
+            "layers": [{"id": "denosumab-local", "version": document["version"]}],
+        }
+    ]
     assert not any(f["rule"] == "pos.not_allowed" for f in report["files"][0]["findings"])
 
 
@@ -413,15 +460,19 @@ def test_crosswalk_that_is_not_one(tmp_path):
 
 
 def test_full_crosswalk_replaces_the_excerpt(tmp_path):
-    """A crosswalk that lists the Prolia NDC under J3486 too: no mismatch any more."""
+    """A crosswalk that lists the Prolia NDC under Q5136 too: no mismatch any more."""
     path = tmp_path / "asp.csv"
     path.write_text(
         "_2026_CODE,Short Description,LABELER NAME,NDC2,Drug Name,HCPCS dosage,PKG SIZE,"
         "PKG QTY,BILLUNITS,BILLUNITSPKG\n"
         "J0897,Inj denosumab,Amgen,55513-0710-01,Prolia,1 MG,1,1,60,60\n"
-        "J3486,Inj denosumab,Amgen,55513-0710-01,Prolia,1 MG,1,1,60,60\n"
+        "Q5136,Inj denosumab,Amgen,55513-0710-01,Prolia,1 MG,1,1,60,60\n"
     )
-    target = str(FIXTURES / "837p/j3486_prolia.837")
+    claim = tmp_path / "q5136_prolia.837"
+    claim.write_text(
+        (FIXTURES / "837p/j3486_prolia.837").read_text().replace("HC:J3486:JZ", "HC:Q5136:JZ")
+    )
+    target = str(claim)
     before = run_cli("check", "--format", "json", target)
     after = run_cli("check", "--format", "json", "--crosswalk", str(path), target)
     assert [f["rule"] for f in json.loads(before.stdout)["files"][0]["findings"]] == [
@@ -429,3 +480,177 @@ def test_full_crosswalk_replaces_the_excerpt(tmp_path):
     ]
     assert json.loads(after.stdout)["files"][0]["findings"] == []
     assert after.exit_code == 0
+
+
+# -- layers: base, drug families, overlays ----------------------------------------------
+
+
+def findings_of(result) -> list[dict]:
+    return json.loads(result.stdout)["files"][0]["findings"]
+
+
+def test_an_overlay_names_only_what_it_changes(tmp_path):
+    """A policy of one's own that says only a rule's grade: no copy of the whole file."""
+    policy = overlay(tmp_path, rules={"units.dose": {"severity": "warning"}})
+    result = run_cli("check", "--no-ig", "--format", "json", "--policy", str(policy), DEMO)
+    assert result.exit_code == 1, result.stderr  # the demo's other errors remain
+    dose = [f["severity"] for f in findings_of(result) if f["rule"] == "units.dose"]
+    assert dose == ["warning", "warning"]
+    (checked,) = json.loads(result.stdout)["policies"]
+    assert checked["id"] == "denosumab"
+    assert [layer["id"] for layer in checked["layers"]] == ["base", "denosumab", "overlay"]
+
+
+def test_overlays_apply_in_the_order_given(tmp_path):
+    first = overlay(tmp_path, "first", rules={"units.dose": {"severity": "warning"}})
+    second = overlay(tmp_path, "second", rules={"units.dose": {"severity": "off"}})
+    graded = {}
+    for order in ((first, second), (second, first)):
+        options = [arg for path in order for arg in ("--policy", str(path))]
+        result = run_cli("check", "--no-ig", "--format", "json", *options, DEMO)
+        graded[order[-1].stem] = {
+            f["severity"] for f in findings_of(result) if f["rule"] == "units.dose"
+        }
+    assert graded == {"second": set(), "first": {"warning"}}
+
+
+def test_an_overlay_removes_a_payer_rule_with_null(tmp_path):
+    policy = overlay(tmp_path, payer_rules={"medicare-jw-jz": None})
+    result = run_cli("check", "--no-ig", "--format", "json", "--policy", str(policy), DEMO)
+    assert not [f for f in findings_of(result) if f["rule"] == "modifier.waste_missing"]
+
+
+def test_an_overlay_that_names_what_does_not_exist_is_an_error_that_points_at_it(tmp_path):
+    policy = overlay(
+        tmp_path,
+        rules={"units.doze": {"severity": "off"}},
+        products={"Xgevva": {"indications": ["bone_metastases"]}},
+        payer_rules={
+            "comercial": {"require": {"prior_authorization": True}},
+            "medicaid": {"match": {"settings": ["offce"]}},
+        },
+        settings={"hom": None},
+    )
+    result = run_cli("policy", "validate", str(policy))
+    assert result.exit_code == 2
+    where = f"{policy}:"
+    assert f"{where}/settings/hom: nothing named 'hom' to remove" in result.stderr
+    result = run_cli(
+        "policy",
+        "validate",
+        str(
+            overlay(
+                tmp_path,
+                rules={"units.doze": {"severity": "off"}},
+                products={"Xgevva": {"indications": ["bone_metastases"]}},
+                payer_rules={
+                    "comercial": {"require": {"prior_authorization": True}},
+                    "medicaid": {"match": {"settings": ["offce"]}},
+                },
+            )
+        ),
+    )
+    assert result.exit_code == 2
+    stderr = " ".join(result.stderr.split())
+    assert (
+        f"{where}/products/Xgevva: 'ingredient' is a required property (the policies "
+        "'overlay' extends have no product 'Xgevva'"
+    ) in stderr
+    assert (
+        f"{where}/payer_rules/comercial: 'match' is a required property (the policies "
+        "'overlay' extends have no payer rule 'comercial'"
+    ) in stderr
+    result = run_cli(
+        "policy",
+        "validate",
+        str(
+            overlay(
+                tmp_path,
+                rules={"units.doze": {"severity": "off"}},
+                payer_rules={"medicaid": {"match": {"settings": ["offce"]}}},
+            )
+        ),
+    )
+    stderr = " ".join(result.stderr.split())
+    assert f"{where}/rules/units.doze: unknown rule id 'units.doze'" in stderr
+    assert f"{where}/payer_rules/medicaid/match/settings/0: no setting named 'offce'" in stderr
+
+
+def test_an_overlay_of_an_unknown_policy(tmp_path):
+    policy = write_policy(
+        tmp_path, {"id": "x", "kind": "overlay", "extends": "zoledronic", "version": "1"}
+    )
+    result = run_cli("check", "--policy", str(policy), DEMO)
+    assert result.exit_code == 2
+    assert f"{policy}:/extends: no policy 'zoledronic'" in result.stderr
+
+
+def test_an_overlay_of_the_base_changes_every_family(tmp_path):
+    policy = write_policy(
+        tmp_path,
+        {
+            "id": "site",
+            "kind": "overlay",
+            "extends": "base",
+            "version": "1",
+            "rules": {"modifier.waste_missing": {"severity": "off"}},
+        },
+    )
+    result = run_cli("check", "--no-ig", "--format", "json", "--policy", str(policy), DEMO)
+    assert not [f for f in findings_of(result) if f["rule"] == "modifier.waste_missing"]
+    (checked,) = json.loads(result.stdout)["policies"]
+    assert [layer["id"] for layer in checked["layers"]] == ["base", "site", "denosumab"]
+
+
+ZOLEDRONIC = Path(__file__).parent / "fixtures/policies/zoledronic-acid.json"
+
+
+def test_another_drug_family_is_data_only_and_runs_beside_the_shipped_one(tmp_path):
+    """Zoledronic acid (J3489) as a family of its own that extends the base: no Python."""
+    claim = (FIXTURES / "837p/prolia_medicare_clean.837").read_text()
+    claim = (
+        claim.replace("HC:J0897:JZ*1650*UN*60", "HC:J3489:JZ*1650*UN*5")
+        .replace("~LIN**N4*55513071001~CTP****1*UN", "")
+        .replace("HC:96372*45", "HC:96365*45")
+    )
+    claim = claim.replace("SE*31*", "SE*29*")
+    path = tmp_path / "reclast.837"
+    path.write_text(claim)
+    result = run_cli(
+        "check", "--no-ig", "--format", "json", "--policy", str(ZOLEDRONIC), str(path), DEMO
+    )
+    report = json.loads(result.stdout)
+    assert [p["id"] for p in report["policies"]] == ["denosumab", "zoledronic-acid"]
+    assert report["files"][0]["findings"] == [] and report["files"][0]["checked_lines"] == 1
+    assert report["files"][1]["checked_lines"] == 6  # the demo's denosumab lines still are
+    path.write_text(claim.replace("UN*5***1", "UN*10***1"))
+    result = run_cli("check", "--no-ig", "--format", "json", "--policy", str(ZOLEDRONIC), str(path))
+    (dose,) = [f for f in findings_of(result) if f["rule"] == "units.dose"]
+    assert "Reclast or Zometa is given as 4 or 5 units" in dose["message"]
+
+
+def test_the_shipped_example_overlays_are_valid():
+    examples = sorted((FIXTURES / "policies").glob("*.json"))
+    assert len(examples) >= 2
+    result = run_cli("policy", "validate", *map(str, examples))
+    assert result.exit_code == 0, result.stderr
+    assert "+ testcommercial-health-plan 2026.11.1 + texas-medicaid 2026.11.1" in result.stdout
+
+
+def test_policy_show_prints_the_merged_policy(tmp_path):
+    policy = overlay(tmp_path, rules={"units.dose": {"severity": "warning"}})
+    result = run_cli("policy", "show", str(policy))
+    assert result.exit_code == 0, result.stderr
+    (shown,) = json.loads(result.stdout)
+    assert shown["layers"] == ["shipped:base.json", "shipped:denosumab.json", str(policy)]
+    assert shown["rules"]["units.dose"]["severity"] == "warning"
+    assert shown["products"]["Aukelso"]["dose_units"] == [120]  # from Xgeva, its reference
+
+
+def test_biosimilars_take_what_they_leave_out_from_their_reference():
+    policy = shipped_document()["products"]
+    assert policy["Aukelso"]["dose_units"] == [120] and policy["Bosaya"]["dose_units"] == [60]
+    assert policy["Aukelso"]["administration_codes"] == ["96372", "96401"]
+    assert policy["Bosaya"]["administration_codes"] == ["96372"]
+    assert "96402" not in json.dumps(policy)
+    assert policy["Bomyntra"]["form"].endswith("prefilled syringe (not a vial)")

@@ -1,13 +1,16 @@
-"""Policies: the drug facts and payer rules the checks apply, kept as validated JSON data,
-plus the external code sets they lean on (the CMS NDC-HCPCS crosswalk, ICD-10-CM)."""
+"""Policies: the drug facts and payer rules the checks apply, kept as validated JSON data in
+layers (base, drug families, overlays), plus the external code sets they lean on (the CMS
+NDC-HCPCS crosswalk, ICD-10-CM)."""
 
 from edi_precheck.policy.crosswalk import Crosswalk, CrosswalkError, normalize_ndc
 from edi_precheck.policy.icd10 import ICD10CM, CodeSetUnavailable
 from edi_precheck.policy.loader import (
     PolicyError,
+    layer_schema,
     load_policies,
-    load_policy,
+    resolve_policies,
     schema,
+    shipped_layers,
     shipped_policies,
     validate_document,
 )
@@ -15,11 +18,13 @@ from edi_precheck.policy.model import (
     SEVERITIES,
     Billing,
     CodeEntry,
+    Fact,
     Indication,
     PayerRule,
     Policy,
     Product,
     RuleSetting,
+    Setting,
     matches_icd10,
 )
 
@@ -31,17 +36,21 @@ __all__ = [
     "CodeSetUnavailable",
     "Crosswalk",
     "CrosswalkError",
+    "Fact",
     "Indication",
     "PayerRule",
     "Policy",
     "PolicyError",
     "Product",
     "RuleSetting",
+    "Setting",
+    "layer_schema",
     "load_policies",
-    "load_policy",
     "matches_icd10",
     "normalize_ndc",
+    "resolve_policies",
     "schema",
+    "shipped_layers",
     "shipped_policies",
     "validate_document",
 ]

@@ -1,19 +1,23 @@
-"""Typed, read-only views of a validated policy, built once per run.
+"""Typed, read-only views of a validated, merged policy, built once per run.
 
 The JSON policy is the source of every fact; these classes only give the checks names to
-reach them by and do the parsing (decimals, sets) once instead of per line. Facts no check
-reads (a product's ingredient, its dosing interval) stay in the JSON for the people who
-maintain it.
+reach them by and do the parsing (decimals, dates, sets) once instead of per line. Facts no
+check reads (a product's ingredient, its dosing interval, sources) stay in the JSON for the
+people who maintain it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edi_precheck.findings import Severity
+
+if TYPE_CHECKING:
+    from edi_precheck.policy.layers import Resolved
 
 SEVERITIES: dict[str, Severity | None] = {
     "error": Severity.ERROR,
@@ -24,6 +28,10 @@ SEVERITIES: dict[str, Severity | None] = {
 
 def _decimals(values: list[Any]) -> tuple[Decimal, ...]:
     return tuple(Decimal(str(value)) for value in values)
+
+
+def _date(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
 
 
 def matches_icd10(code: str, patterns: tuple[str, ...]) -> bool:
@@ -42,6 +50,7 @@ class Indication:
     label: str
     diagnoses: tuple[str, ...]
     with_any: tuple[str, ...] = ()
+    basis: str = "label"  # label, or compendia (paid by some payers beyond the label)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,16 +61,56 @@ class Product:
     single_dose_container: bool
     units_per_package: Decimal | None
     package: Mapping[str, Decimal]  # CTP05 unit -> CTP04 quantity of one package
+    ndc_unit: str  # the NCPDP billing unit CTP05 carries; "" when the policy does not say
+    administration_codes: frozenset[str]
     indications: tuple[Indication, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """A number or date range with how sure the policy is of it."""
+
+    confirmed: bool
+    source: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class CodeEntry:
     code: str
     description: str
-    products: tuple[str, ...]
+    products: tuple[str, ...]  # () with recognise "ndc": any product of the policy
     mue_units_per_day: Decimal | None
+    mue: Fact | None = None
     unit: str = ""  # what one billing unit is ("1 mg"); "" when the policy does not say
+    recognise: str = "all"  # all, ndc or evidence (see policy.schema.json)
+    another_drug: str = ""  # the drug the code's own descriptor names, when not this one
+    unclassified: bool = False
+    effective_from: date | None = None
+    effective_through: date | None = None
+    effective: Fact | None = None
+
+    def in_effect(self, day: date) -> bool:
+        """Whether `day` falls within the code's effective dates (as far as known)."""
+        if self.effective_from is not None and day < self.effective_from:
+            return False
+        return self.effective_through is None or day <= self.effective_through
+
+    @property
+    def is_specific(self) -> bool:
+        """A code of the drug itself: neither unclassified nor another drug's code."""
+        return not self.unclassified and not self.another_drug
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """Where care is given, as a claim says it: 837P place of service or 837I bill type."""
+
+    id: str
+    label: str
+    claim: str  # 837P or 837I
+    places: frozenset[str]  # empty: every place of that claim kind no other setting lists
+    drug_lines: bool
+    administration_line: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,10 +120,7 @@ class Billing:
     no_waste_modifier: str
     waste_modifier: str
     allowed_modifiers: frozenset[str]
-    places_of_service: frozenset[str]
-    types_of_bill: frozenset[str]
     revenue_codes: frozenset[str]
-    administration_codes: frozenset[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,48 +139,103 @@ class RuleSetting:
 class PayerRule:
     id: str
     pointer: str  # JSON pointer of the rule in its policy, for findings to cite
+    description: str
     filing_indicators: frozenset[str]
     payer_ids: frozenset[str]
+    settings: frozenset[str]
     products: frozenset[str]
     codes: frozenset[str]
     require_ndc: bool
     require_waste_modifier: bool
     require_prior_authorization: bool
     specialist_taxonomies: frozenset[str]
+    allow_modifiers: frozenset[str]
+    accept_ctp_units: frozenset[str]
+    indication_basis: frozenset[str]  # empty: every basis
+    place_not_payable: str
     severity: Mapping[str, Severity | None]
 
     def matches_payer(self, filing_indicator: str, payer_id: str) -> bool:
         return filing_indicator in self.filing_indicators or payer_id in self.payer_ids
 
-    def matches_line(self, code: str, product: Product | None) -> bool:
+    def matches_line(self, code: str, product: Product | None, setting: Setting | None) -> bool:
         if self.codes and code not in self.codes:
             return False
+        if self.settings and (setting is None or setting.id not in self.settings):
+            return False
         return not self.products or (product is not None and product.name in self.products)
+
+
+@dataclass(frozen=True, slots=True)
+class Layer:
+    """One layer a policy was merged from, for reports and logs."""
+
+    id: str
+    kind: str
+    version: str
+    source: str
 
 
 @dataclass(frozen=True, slots=True)
 class Policy:
     id: str
     version: str
-    source: str  # file the policy came from
+    source: str  # file the drug family came from
     codes: Mapping[str, CodeEntry]
     billing: Billing
+    settings: Mapping[str, Setting]
     products: Mapping[str, Product]
     rules: Mapping[str, RuleSetting]
     payer_rules: tuple[PayerRule, ...]
+    layers: tuple[Layer, ...] = ()
     product_by_ndc: Mapping[str, Product] = field(default_factory=dict)
+    _setting_by_place: Mapping[tuple[str, str], Setting] = field(default_factory=dict)
 
     def products_for_code(self, code: str) -> tuple[Product, ...]:
         entry = self.codes.get(code)
-        return tuple(self.products[name] for name in entry.products) if entry else ()
+        if entry is None:
+            return ()
+        if not entry.products:
+            return tuple(self.products.values())
+        return tuple(self.products[name] for name in entry.products)
+
+    def setting_for(self, claim_kind: str, place: str) -> Setting | None:
+        """The setting a place of service (837P) or bill type prefix (837I) is in."""
+        if not place:
+            return None
+        return self._setting_by_place.get((claim_kind, place)) or self._setting_by_place.get(
+            (claim_kind, "")
+        )
+
+    def specific_codes(self, product: Product) -> tuple[CodeEntry, ...]:
+        """The policy's own codes for a product (not unclassified, not another drug's)."""
+        return tuple(
+            entry
+            for entry in self.codes.values()
+            if entry.is_specific and product.name in entry.products
+        )
 
     @classmethod
-    def from_document(cls, document: dict[str, Any], source: str) -> Policy:
-        """Build the view of a document that already passed schema and reference checks."""
+    def from_resolved(cls, resolved: Resolved) -> Policy:
+        layers = tuple(
+            Layer(layer.id, layer.kind, layer.version, layer.source) for layer in resolved.chain
+        )
+        return cls.from_document(resolved.document, resolved.family.source, layers)
+
+    @classmethod
+    def from_document(
+        cls, document: dict[str, Any], source: str, layers: tuple[Layer, ...] = ()
+    ) -> Policy:
+        """Build the view of a merged document that passed schema and reference checks."""
         groups = {
             name: tuple(
-                Indication(item["label"], tuple(item["diagnoses"]), tuple(item.get("with", ())))
-                for item in group["any"]
+                Indication(
+                    item["label"],
+                    tuple(item["diagnoses"]),
+                    tuple(item.get("with", ())),
+                    group["basis"],
+                )
+                for item in group["any"].values()
             )
             for name, group in document["indications"].items()
         }
@@ -150,65 +251,45 @@ class Policy:
                 package={
                     item["unit"]: Decimal(str(item["quantity"])) for item in spec.get("package", ())
                 },
+                ndc_unit=spec.get("ndc_unit", ""),
+                administration_codes=frozenset(spec["administration_codes"]),
                 indications=tuple(
                     indication for group in spec["indications"] for indication in groups[group]
                 ),
             )
             for name, spec in document["products"].items()
         }
-        billing = document["billing"]
-        payer_rules = tuple(
-            PayerRule(
-                id=rule["id"],
-                pointer=f"/payer_rules/{position}",
-                filing_indicators=frozenset(rule["match"].get("filing_indicators", ())),
-                payer_ids=frozenset(rule["match"].get("payer_ids", ())),
-                products=frozenset(rule["match"].get("products", ())),
-                codes=frozenset(rule["match"].get("codes", ())),
-                require_ndc=rule.get("require", {}).get("ndc", False),
-                require_waste_modifier=rule.get("require", {}).get("waste_modifier", False),
-                require_prior_authorization=rule.get("require", {}).get(
-                    "prior_authorization", False
-                ),
-                specialist_taxonomies=frozenset(
-                    rule.get("require", {}).get("specialist_taxonomies", ())
-                ),
-                severity={
-                    rule_id: SEVERITIES[value]
-                    for rule_id, value in rule.get("severity", {}).items()
-                },
+        settings = {
+            name: Setting(
+                id=name,
+                label=spec["label"],
+                claim=spec["claim"],
+                places=frozenset(spec.get("places", ())),
+                drug_lines=spec["drug_lines"],
+                administration_line=spec.get("administration_line", True),
             )
-            for position, rule in enumerate(document["payer_rules"])
-        )
+            for name, spec in document["settings"].items()
+        }
+        by_place = {
+            (setting.claim, place): setting
+            for setting in settings.values()
+            for place in setting.places or ("",)
+        }
+        billing = document["billing"]
         return cls(
             id=document["id"],
             version=document["version"],
             source=source,
-            codes={
-                code: CodeEntry(
-                    code,
-                    spec["description"],
-                    tuple(spec["products"]),
-                    (
-                        Decimal(str(spec["mue_units_per_day"]))
-                        if "mue_units_per_day" in spec
-                        else None
-                    ),
-                    spec.get("unit", ""),
-                )
-                for code, spec in document["codes"].items()
-            },
+            codes={code: _code(code, spec) for code, spec in document["codes"].items()},
             billing=Billing(
                 unit_basis=billing["unit_basis"],
                 whole_units=billing["whole_units"],
                 no_waste_modifier=billing["waste_modifiers"]["no_waste"],
                 waste_modifier=billing["waste_modifiers"]["waste"],
                 allowed_modifiers=frozenset(billing["allowed_modifiers"]),
-                places_of_service=frozenset(billing["places_of_service"]),
-                types_of_bill=frozenset(billing["types_of_bill"]),
                 revenue_codes=frozenset(billing["revenue_codes"]),
-                administration_codes=frozenset(billing["administration_codes"]),
             ),
+            settings=settings,
             products=products,
             rules={
                 rule_id: RuleSetting(
@@ -218,6 +299,60 @@ class Policy:
                 )
                 for rule_id, spec in document["rules"].items()
             },
-            payer_rules=payer_rules,
+            payer_rules=tuple(
+                _payer_rule(name, rule) for name, rule in document["payer_rules"].items()
+            ),
+            layers=layers,
             product_by_ndc={ndc: product for product in products.values() for ndc in product.ndcs},
+            _setting_by_place=by_place,
         )
+
+
+def _fact(spec: dict[str, Any] | None) -> Fact | None:
+    if spec is None:
+        return None
+    return Fact(spec["status"] == "confirmed", spec.get("source", ""))
+
+
+def _code(code: str, spec: dict[str, Any]) -> CodeEntry:
+    mue = spec.get("mue")
+    effective = spec.get("effective", {})
+    return CodeEntry(
+        code=code,
+        description=spec["description"],
+        products=tuple(spec.get("products", ())),
+        mue_units_per_day=Decimal(str(mue["units_per_day"])) if mue else None,
+        mue=_fact(mue),
+        unit=spec.get("unit", ""),
+        recognise=spec.get("recognise", "all"),
+        another_drug=spec.get("another_drug", ""),
+        unclassified=spec.get("unclassified", False),
+        effective_from=_date(effective.get("from")),
+        effective_through=_date(effective.get("through")),
+        effective=_fact(spec.get("effective")),
+    )
+
+
+def _payer_rule(name: str, rule: dict[str, Any]) -> PayerRule:
+    match, require = rule["match"], rule.get("require", {})
+    return PayerRule(
+        id=name,
+        pointer=f"/payer_rules/{name}",
+        description=rule.get("description", ""),
+        filing_indicators=frozenset(match.get("filing_indicators", ())),
+        payer_ids=frozenset(match.get("payer_ids", ())),
+        settings=frozenset(match.get("settings", ())),
+        products=frozenset(match.get("products", ())),
+        codes=frozenset(match.get("codes", ())),
+        require_ndc=require.get("ndc", False),
+        require_waste_modifier=require.get("waste_modifier", False),
+        require_prior_authorization=require.get("prior_authorization", False),
+        specialist_taxonomies=frozenset(require.get("specialist_taxonomies", ())),
+        allow_modifiers=frozenset(rule.get("allow_modifiers", ())),
+        accept_ctp_units=frozenset(rule.get("accept_ctp_units", ())),
+        indication_basis=frozenset(rule.get("indication_basis", ())),
+        place_not_payable=rule.get("place_not_payable", ""),
+        severity={
+            rule_id: SEVERITIES[value] for rule_id, value in rule.get("severity", {}).items()
+        },
+    )

@@ -61,7 +61,9 @@ class Report:
     """Every file of a run, with the tool and policy versions that checked them."""
 
     tool_version: str
-    policies: list[tuple[str, str]]  # (id, version)
+    # Each drug family checked: its id and version, and the layers it was merged from
+    # (id and version each): base, the family, overlays.
+    policies: list[tuple[str, str, tuple[tuple[str, str], ...]]]
     files: list[FileResult] = field(default_factory=list)
 
     @property
@@ -93,7 +95,14 @@ class Report:
         return {
             "schema_version": SCHEMA_VERSION,
             "tool": {"name": "edi-precheck", "version": self.tool_version},
-            "policies": [{"id": pid, "version": version} for pid, version in self.policies],
+            "policies": [
+                {
+                    "id": pid,
+                    "version": version,
+                    "layers": [{"id": lid, "version": lversion} for lid, lversion in layers],
+                }
+                for pid, version, layers in self.policies
+            ],
             "files": [result.to_dict() for result in self.files],
             "summary": self.summary(),
         }
