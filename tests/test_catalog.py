@@ -45,8 +45,12 @@ PRODUCT_RULE_IDS = {  # the stable ids of product.md
 }
 
 
+# Added since, each named in the README: ids are contracts once released.
+ADDED_RULE_IDS = {"code.inactive", "code.unclassified", "code.wrong_drug", "ndc.unit"}
+
+
 def test_catalog_holds_the_product_rule_ids():
-    assert set(catalog()) == PRODUCT_RULE_IDS
+    assert set(catalog()) == PRODUCT_RULE_IDS | ADDED_RULE_IDS
 
 
 @pytest.mark.parametrize("rule", catalog().values(), ids=lambda rule: rule.id)

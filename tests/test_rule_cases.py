@@ -13,7 +13,9 @@ recounted after the edit, so a case only says what a biller would change.
         "replace": [], "expect": []}]}
 
 `expect` lists this rule's findings only, each by line (LX, null for claim level) and
-severity; other rules' findings are ignored here.
+severity; other rules' findings are ignored here. `policies` (optional) names overlays, in
+tests/fixtures/policies/ or fixtures/policies/, applied on top of the shipped policy: a
+payer that confirms a fact, or makes a plan-dependent warning an error.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from edi_precheck import check_bytes
 from edi_precheck.rules import catalog
 
 CASES_DIR = Path(__file__).parent / "fixtures" / "rules"
+OVERLAY_DIRS = (Path(__file__).parent / "fixtures" / "policies", FIXTURES / "policies")
 TODAY = date(2026, 11, 27)
 
 
@@ -67,6 +70,14 @@ def build(case: dict[str, Any]) -> bytes:
     return recount_se(text).encode()
 
 
+def overlays(case: dict[str, Any]) -> list[Path]:
+    found = []
+    for name in case.get("policies", []):
+        (path,) = [folder / name for folder in OVERLAY_DIRS if (folder / name).exists()]
+        found.append(path)
+    return found
+
+
 CASES = load_cases()
 
 
@@ -74,7 +85,9 @@ CASES = load_cases()
     ("rule_id", "case"), CASES, ids=[f"{rule_id}:{case['name']}" for rule_id, case in CASES]
 )
 def test_rule_case(rule_id: str, case: dict[str, Any]):
-    report = check_bytes(build(case), name=case["name"], today=TODAY, ig=False)
+    report = check_bytes(
+        build(case), name=case["name"], today=TODAY, ig=False, policies=overlays(case)
+    )
     other_envelope = [f for f in report.findings if f.rule.startswith("x12.")]
     # (implementation-guide checks are off: many cases are invalid 837s on purpose)
     assert other_envelope == [], "the edit broke the file's envelope"

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import TypedDict
 
 from edi_precheck.model import Claim, ServiceLine
@@ -18,6 +19,8 @@ from edi_precheck.policy import (
     PayerRule,
     Policy,
     Product,
+    Setting,
+    matches_icd10,
     normalize_ndc,
 )
 
@@ -32,6 +35,9 @@ class Problem:
     segment: str | None = None
     segment_index: int | None = None
     element: str | None = None
+    # What the problem rests on, when the policy marks it UNCONFIRMED ("the MUE of Q5136"):
+    # the runner then reports a warning at most.
+    unconfirmed: str = ""
 
 
 class Where(TypedDict, total=False):
@@ -54,6 +60,8 @@ class DrugLine:
     payer_rules: tuple[PayerRule, ...]
     ndc11: str | None  # the line's NDC in 11-digit form, when it can be read as one
     decided_by: str = ""  # what decided `product`: "ndc", "code" or "dose"
+    setting: Setting | None = None  # where it was given, from the place or type of bill
+    recognised_by: str = ""  # why a line of a code shared with another drug is this drug's
 
     @property
     def code(self) -> str:
@@ -81,6 +89,22 @@ class DrugLine:
         for rule in self.payer_rules:
             taxonomies |= rule.specialist_taxonomies
         return taxonomies
+
+    @property
+    def payer_modifiers(self) -> frozenset[str]:
+        """Modifiers the line's payer rules allow beyond the policy's (a state's 340B)."""
+        allowed = frozenset[str]()
+        for rule in self.payer_rules:
+            allowed |= rule.allow_modifiers
+        return allowed
+
+    @property
+    def accepted_ctp_units(self) -> frozenset[str]:
+        """CTP05 units the line's payer rules accept besides the product's billing unit."""
+        accepted = frozenset[str]()
+        for rule in self.payer_rules:
+            accepted |= rule.accept_ctp_units
+        return accepted
 
     @property
     def doses(self) -> list[Decimal]:
@@ -113,6 +137,12 @@ class ClaimContext:
         """The date a line was given: its DTP*472, else the claim's."""
         return self.claim.line_date(line)
 
+    def own_codes(self, products: tuple[Product, ...], day: date | None) -> list[CodeEntry]:
+        """The policy's specific codes for `products` in effect on `day` (any day when it
+        is unknown), in policy order."""
+        entries = {entry.code: entry for p in products for entry in self.policy.specific_codes(p)}
+        return [e for e in entries.values() if day is None or e.in_effect(day)]
+
     def same_code_and_date(self, line: ServiceLine) -> list[ServiceLine]:
         """The claim's lines billing the same code on the same date, `line` included.
 
@@ -135,17 +165,31 @@ def build_drug_line(
     for the NDC (a biosimilar whose NDCs the policy does not list); else the code's only
     product; else, on a line with no NDC, the only one of the code's products given at the
     dose billed (an NDC nobody knows is not guessed at).
+
+    A code the policy shares with other drugs covers only some lines (`recognise` in the
+    policy): an unclassified code those whose NDC is one of the policy's products; another
+    drug's code those whose NDC, dose or diagnoses say they are this drug.
     """
     entry = policy.codes.get(line.code.upper())
     if entry is None:
         return None
     ndc11 = normalize_ndc(line.ndc) if line.ndc else None
-    product = policy.product_by_ndc.get(ndc11) if ndc11 else None
     candidates = policy.products_for_code(entry.code)
-    if product is None and ndc11:
-        names = {row.drug_name.lower() for row in crosswalk.entries(ndc11)}
-        named = [p for p in candidates if p.name.lower() in names]
-        product = named[0] if len(named) == 1 else None
+    shared = entry.recognise != "all"
+    product = _product_of_ndc(
+        ndc11, policy, crosswalk, tuple(policy.products.values()) if shared else candidates
+    )
+    recognised_by = ""
+    if product is not None and shared:
+        recognised_by = f"its NDC {ndc11} is {product.name}"
+    elif entry.recognise == "ndc":
+        return None
+    elif entry.recognise == "evidence":
+        if ndc11 and crosswalk.entries(ndc11):
+            return None  # the crosswalk knows the NDC as another drug's
+        recognised_by = _evidence(line, claim, candidates)
+        if not recognised_by:
+            return None
     decided_by = "ndc" if product is not None else ""
     if product is None and len(candidates) == 1:
         product, decided_by = candidates[0], "code"
@@ -157,14 +201,72 @@ def build_drug_line(
             product, decided_by = at_dose[0], "dose"
         candidates = at_dose or candidates
     candidates = (product,) if product is not None else candidates
+    setting = policy.setting_for(claim.kind, place_of(line, claim))
     payer = claim.payer
     payer_rules = tuple(
         rule
         for rule in policy.payer_rules
         if rule.matches_payer(payer.filing_indicator, payer.payer_id)
-        and rule.matches_line(entry.code, product)
+        and rule.matches_line(entry.code, product, setting)
     )
-    return DrugLine(line, entry, product, candidates, payer_rules, ndc11, decided_by)
+    return DrugLine(
+        line, entry, product, candidates, payer_rules, ndc11, decided_by, setting, recognised_by
+    )
+
+
+def place_of(line: ServiceLine, claim: Claim) -> str:
+    """Where a line was given, as the policy's settings list it: an 837P's place of
+    service (the line's SV105, else CLM05-1); an 837I's type of bill prefix (013)."""
+    if claim.kind == "837P":
+        return line.place_of_service or claim.facility_code
+    return claim.type_of_bill[:3]
+
+
+def _product_of_ndc(
+    ndc11: str | None, policy: Policy, crosswalk: Crosswalk, named_among: tuple[Product, ...]
+) -> Product | None:
+    """The product an NDC names: one the policy lists it for, else the one of `named_among`
+    the crosswalk names for it."""
+    if not ndc11:
+        return None
+    product = policy.product_by_ndc.get(ndc11)
+    if product is None:
+        names = {row.drug_name.lower() for row in crosswalk.entries(ndc11)}
+        named = [p for p in named_among if p.name.lower() in names]
+        product = named[0] if len(named) == 1 else None
+    return product
+
+
+def _evidence(line: ServiceLine, claim: Claim, products: tuple[Product, ...]) -> str:
+    """Why a line billed under another drug's code is one of `products`, or "": its units
+    are one of their doses, or every diagnosis it carries is one of their indications."""
+    units = line.units_value
+    doses = {dose for product in products for dose in product.dose_units}
+    if units is not None and units in doses:
+        names = " or ".join(p.name for p in products if units in p.dose_units)
+        return f"{decimal_text(units)} units is a dose of {names}"
+    codes = [d.code.upper() for d in claim.line_diagnoses(line)]
+    patterns = tuple(
+        pattern
+        for product in products
+        for indication in product.indications
+        for pattern in indication.diagnoses
+    )
+    if codes and all(matches_icd10(code, patterns) for code in codes):
+        names = " or ".join(product.name for product in products)
+        return f"its diagnoses ({', '.join(codes)}) are all indications of {names}"
+    return ""
+
+
+@lru_cache(maxsize=4096)  # a file's lines share few dates
+def parse_date(text: str) -> date | None:
+    """A CCYYMMDD date, or None when `text` is not one."""
+    if len(text) != 8 or not text.isdigit():
+        return None
+    try:
+        return date(int(text[:4]), int(text[4:6]), int(text[6:]))
+    except ValueError:
+        return None
 
 
 def _dose_billed(line: ServiceLine, claim: Claim, waste_modifier: str) -> Decimal | None:

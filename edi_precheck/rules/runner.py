@@ -82,8 +82,8 @@ def _guarded(rule: Rule, *subject: Any) -> list[Problem]:
 
 def _claim_payer_rules(ctx: ClaimContext, problem: Problem) -> list[PayerRule]:
     """The payer rules that grade a claim-level problem: those of the drug line it points
-    at; else the claim's payer's rules that are not limited to some codes or products, or
-    whose codes or products a drug line of the claim bills."""
+    at; else the claim's payer's rules that are not limited to some codes, products or
+    settings, or that a drug line of the claim matches."""
     for drug in ctx.drug_lines:
         if problem.line is not None and drug.line is problem.line:
             return list(drug.payer_rules)
@@ -93,7 +93,7 @@ def _claim_payer_rules(ctx: ClaimContext, problem: Problem) -> list[PayerRule]:
         for rule in ctx.policy.payer_rules
         if rule.matches_payer(payer.filing_indicator, payer.payer_id)
         and (
-            not (rule.codes or rule.products)
+            not (rule.codes or rule.products or rule.settings)
             or any(rule in drug.payer_rules for drug in ctx.drug_lines)
         )
     ]
@@ -179,13 +179,20 @@ class ClaimChecker:
         severity, denial = self._grade(rule, ctx.policy, payer_rules)
         if severity is None:
             return ()
+        message = problem.message
+        if problem.unconfirmed and severity is Severity.ERROR:
+            # A check that rests on an unconfirmed fact never raises an error by itself.
+            severity = Severity.WARNING
+            message += (
+                f" (a warning: {problem.unconfirmed} is UNCONFIRMED in policy '{ctx.policy.id}')"
+            )
         line = drug.line if drug is not None else problem.line
         return (
             Finding(
                 rule=rule.id,
                 severity=severity,
                 snip=rule.snip,
-                message=problem.message,
+                message=message,
                 hint=problem.hint,
                 denial=denial,
                 claim_id=claim.claim_id,

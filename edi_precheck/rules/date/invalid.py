@@ -25,21 +25,9 @@ None.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
-from functools import lru_cache
 
 from edi_precheck.rules._registry import rule
-from edi_precheck.rules.context import ClaimContext, DrugLine, Problem, Where
-
-
-@lru_cache(maxsize=4096)  # a file's lines share few dates
-def _parse(text: str) -> date | None:
-    if len(text) != 8 or not text.isdigit():
-        return None
-    try:
-        return date(int(text[:4]), int(text[4:6]), int(text[6:]))
-    except ValueError:
-        return None
+from edi_precheck.rules.context import ClaimContext, DrugLine, Problem, Where, parse_date
 
 
 @rule("date.invalid", snip=2)
@@ -55,7 +43,7 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
             **where,
         )
         return
-    start = _parse(start_text)
+    start = parse_date(start_text)
     if start is None:
         yield Problem(
             f"date of service '{start_text}' is not a CCYYMMDD date",
@@ -65,7 +53,7 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
         return
     last, last_text = start, start_text
     if end_text:
-        end = _parse(end_text)
+        end = parse_date(end_text)
         if end is None or end < start:
             yield Problem(
                 f"date range {start_text}-{end_text} does not end on a real date "

@@ -5,49 +5,76 @@ That at least one diagnosis the line relies on (837P: pointed at; 837I: the clai
 matches an indication of the product the NDC names (without one: the product the units are
 a dose of, else any product the code covers), including indications that need a second code
 on the claim (bone loss on an aromatase inhibitor needs Z79.811 with a C50 breast cancer
-code).
+code). A payer rule may limit the indications to the label (Medicare); other payers also
+pay compendia uses (systemic mastocytosis for Xgeva in one BCBS policy).
 
 ## Why it matters
 The classic denosumab medical-necessity denial (CARC 50, RARC N115): an Xgeva dose for
-plain osteoporosis, Prolia for bone metastases.
+plain osteoporosis, Prolia for bone metastases. Medicare pays the label and the MAC's
+article, so there it is an error; other plans differ, so by default a warning that an
+overlay can make an error.
 
 ## Example
-Xgeva `LIN**N4*55513073001~` on a line pointing at `HI*ABK:M810~`.
+Xgeva `LIN**N4*55513073001~` on a Medicare line pointing at `HI*ABK:M810~`.
 
 ## Use instead
 Point the line at the diagnosis that supports the drug, e.g. `C7951` for Xgeva.
 
 ## Policy keys
-`products.*.indications`, `indications`.
+`products.*.indications`, `indications`, `payer_rules.*.indication_basis`.
 
 ## References
-MAC billing and coding article A52399 (denosumab); SNIP type 6.
+MAC billing and coding article A52399 (denosumab); Prolia and Xgeva labels; Prime
+Therapeutics/BCBS PH-0098 (compendia uses); SNIP type 6.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+from edi_precheck.findings import Severity
 from edi_precheck.policy import matches_icd10
 from edi_precheck.rules._registry import rule
 from edi_precheck.rules.context import ClaimContext, DrugLine, Problem
 
 
-@rule("dx.not_covered", snip=6)
+@rule("dx.not_covered", snip=6, severity=Severity.WARNING)
 def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
     codes = [d.code.upper() for d in ctx.claim.line_diagnoses(drug.line)]
     if not codes or not drug.candidates:
         return  # no usable diagnosis: dx.pointer says why
     claim_codes = [d.code.upper() for d in ctx.claim.diagnoses]
     indications = [indication for product in drug.candidates for indication in product.indications]
-    for indication in indications:
-        if any(matches_icd10(code, indication.diagnoses) for code in codes) and (
+    met = [
+        indication
+        for indication in indications
+        if any(matches_icd10(code, indication.diagnoses) for code in codes)
+        and (
             not indication.with_any
             or any(matches_icd10(code, indication.with_any) for code in claim_codes)
-        ):
-            return
-    labels = sorted({indication.label for indication in indications})
+        )
+    ]
+    limiting = [rule for rule in drug.payer_rules if rule.indication_basis]
+    paid = [i for i in met if all(i.basis in rule.indication_basis for rule in limiting)]
+    if paid:
+        return
     product = drug.describe_product()
+    if met:  # an indication some payers pay, but not this one
+        rule_ids = ", ".join(f"'{rule.id}'" for rule in limiting)
+        bases = " and ".join(
+            sorted({basis for rule in limiting for basis in rule.indication_basis})
+        )
+        yield Problem(
+            f"the line's diagnoses ({', '.join(codes)}) support {product} only as a "
+            f"{met[0].basis} use ({met[0].label}); payer rule {rule_ids} pays {bases} "
+            "indications only",
+            "point the line at a diagnosis of the drug's label, or ask the payer before billing",
+            segment=drug.service_segment,
+            segment_index=drug.line.segment_index,
+        )
+        return
+    payable = [i for i in indications if all(i.basis in rule.indication_basis for rule in limiting)]
+    labels = sorted({indication.label for indication in payable or indications})
     if drug.decided_by == "dose":
         product += f" (no NDC on the line; its units are {product}'s dose)"
         check = "check the units and add the NDC"

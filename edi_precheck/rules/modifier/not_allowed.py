@@ -1,7 +1,8 @@
 """A modifier the policy does not allow on this code.
 
 ## What it checks
-Each well-formed modifier on a covered line is in the policy's list of allowed modifiers.
+Each well-formed modifier on a covered line is in the policy's list of allowed modifiers,
+or one a payer rule of the claim allows besides (a state Medicaid's 340B modifier, UD).
 
 ## Why it matters
 A modifier that makes no sense for a drug line (an anatomical modifier, a retired
@@ -14,7 +15,7 @@ biosimilar ZB) gets the line denied as inconsistent with the code (CARC 4).
 `SV1*HC:J0897:JZ*1650*UN*60***1~`, or add the modifier to a policy of your own.
 
 ## Policy keys
-`billing.allowed_modifiers`.
+`billing.allowed_modifiers`, `payer_rules.*.allow_modifiers`.
 
 ## References
 CMS JW/JZ guidance; SNIP type 6.
@@ -32,7 +33,7 @@ from edi_precheck.rules.modifier.invalid import MODIFIER
 
 @rule("modifier.not_allowed", snip=6, severity=Severity.WARNING)
 def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
-    allowed = ctx.policy.billing.allowed_modifiers
+    allowed = ctx.policy.billing.allowed_modifiers | drug.payer_modifiers
     for modifier in drug.line.modifiers:
         if MODIFIER.fullmatch(modifier) and modifier not in allowed:
             yield Problem(

@@ -1,17 +1,17 @@
 """The NDC belongs to another HCPCS code than the one billed.
 
 ## What it checks
-That the crosswalk lists the line's NDC under the billed code. A Prolia NDC on a J3486
-line (the code this project was asked to check; public HCPCS bills denosumab as J0897), or
-a Prolia NDC on a biosimilar Q-code, is a mismatch. The line is still checked as the
-product its NDC names for everything else.
+That the crosswalk lists the line's NDC under the billed code: a Prolia NDC on a
+biosimilar Q-code is a mismatch. The line is still checked as the product its NDC names for
+everything else. Codes that are another drug's (J3486) or unclassified (J3590) are left to
+code.wrong_drug and code.unclassified, which say more.
 
 ## Why it matters
 Payers that adjudicate against the crosswalk deny an NDC/HCPCS pair that is not on it
 (CARC 16 / RARC M119).
 
 ## Example
-`SV1*HC:J3486:JZ*1650*UN*60***1~` ... `LIN**N4*55513071001~`
+`SV1*HC:Q5136:JZ*1650*UN*60***1~` ... `LIN**N4*55513071001~` (Prolia)
 
 ## Use instead
 `SV1*HC:J0897:JZ*1650*UN*60***1~` ... `LIN**N4*55513071001~`
@@ -33,7 +33,7 @@ from edi_precheck.rules.context import ClaimContext, DrugLine, Problem
 
 @rule("ndc.code_mismatch", snip=6)
 def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
-    if drug.ndc11 is None:
+    if drug.ndc11 is None or not drug.entry.is_specific:
         return
     listed = ctx.crosswalk.codes_for(drug.ndc11)
     if not listed or drug.code.upper() in listed:

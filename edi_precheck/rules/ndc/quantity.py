@@ -45,7 +45,9 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
         return
 
     def ctp(element: str | None = None) -> Where:
-        return {"segment": "CTP", "segment_index": line.ndc_segment_index, "element": element}
+        if line.ctp_segment_index is None:  # no CTP at all: the LIN it should follow
+            return {"segment": "LIN", "segment_index": line.ndc_segment_index, "element": None}
+        return {"segment": "CTP", "segment_index": line.ctp_segment_index, "element": element}
 
     quantity = line.ctp_quantity_value
     if not line.ctp_quantity and not line.ctp_unit:

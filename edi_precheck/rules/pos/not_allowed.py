@@ -1,66 +1,78 @@
-"""A place of service (837P) or type of bill (837I) the policy does not allow.
+"""A place of service (837P) or type of bill (837I) where the drug line is not paid.
 
 ## What it checks
-837P: the line's place of service (SV105, else CLM05-1) is in the policy's list. 837I: the
-first three digits of the type of bill (0 + CLM05-1) are in the policy's list (013 hospital
-outpatient, 085 critical access hospital).
+The line's setting, from its place of service (837P: SV105, else CLM05-1) or the first
+three digits of the type of bill (837I: 0 + CLM05-1). Two cases: a payer rule says the
+payer does not pay the drug there (Medicare: a practitioner's drug line at an outpatient
+hospital, emergency room or inpatient place of service, because the hospital bills the
+drug); or the setting is not one where the policy expects drug lines (home, nursing
+facility, skilled nursing bill types: UNCONFIRMED per payer, so a warning).
 
 ## Why it matters
-A drug billed from a setting the payer does not pay it in is denied (CARC 5 or 58). Which
-settings a payer allows is UNCONFIRMED in the shipped policy: adjust it to your payers.
+A drug billed from a setting the payer does not pay it in is denied (CARC 5 or 58). Drug
+lines are legitimately billed in offices, ASCs, hospital outpatient (013x), critical access
+hospitals (085x), home health (034x), rural health clinics (071x), FQHCs (077x) and
+inpatient claims (011x, 012x).
 
 ## Example
-`CLM*A1*1695***12:B:1*Y*A*Y*Y~` (home) for Prolia.
+A Medicare 837P `CLM*A1*1695***22:B:1*Y*A*Y*Y~` (outpatient hospital) billing J0897.
 
 ## Use instead
-`CLM*A1*1695***11:B:1*Y*A*Y*Y~` (office), if that is where it was given.
+The hospital bills the drug on its 837I; the practitioner bills the professional service.
+Correct the place of service if the drug was given in the office (11).
 
 ## Policy keys
-`billing.places_of_service`, `billing.types_of_bill`.
+`settings.*.places`, `settings.*.drug_lines`, `payer_rules.*.place_not_payable`,
+`payer_rules.*.match.settings`.
 
 ## References
-CMS place of service code set; NUBC type of bill; SNIP type 6.
+CMS place of service code set; NUBC type of bill; Medicare Benefit Policy Manual ch.15
+§60.1.B; CGS home-health osteoporosis drugs (034x); SNIP type 6.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+from edi_precheck.findings import Severity
 from edi_precheck.rules._registry import rule
-from edi_precheck.rules.context import ClaimContext, DrugLine, Problem
+from edi_precheck.rules.context import ClaimContext, DrugLine, Problem, Where, place_of
 
 
-@rule("pos.not_allowed", snip=6)
+@rule("pos.not_allowed", snip=6, severity=Severity.WARNING)
 def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
-    claim, billing = ctx.claim, ctx.policy.billing
+    claim, line = ctx.claim, drug.line
+    place = place_of(line, claim)
+    if not place:
+        return  # pos.missing says so
     if claim.kind == "837P":
-        place = drug.line.place_of_service or claim.facility_code
-        if not place or place in billing.places_of_service:
+        where: Where = (
+            {"segment": "SV1", "segment_index": line.segment_index, "element": "SV105"}
+            if line.place_of_service
+            else {"segment": "CLM", "segment_index": claim.segment_index, "element": "CLM05-1"}
+        )
+        named = f"place of service {place}"
+    else:
+        where = {"segment": "CLM", "segment_index": claim.segment_index, "element": "CLM05-1"}
+        named = f"type of bill {claim.type_of_bill}"
+    setting = drug.setting
+    if setting is not None and setting.places:  # not the catch-all of its claim kind
+        named += f" ({setting.label})"
+    for payer_rule in drug.payer_rules:
+        if payer_rule.place_not_payable:
+            yield Problem(
+                f"{drug.code} ({drug.describe_product()}) at {named}: "
+                f"{payer_rule.place_not_payable} (payer rule '{payer_rule.id}')",
+                "let the facility bill the drug on its claim; if the drug was given in the "
+                "office, correct the place of service",
+                **where,
+            )
             return
-        segment, index = (
-            ("SV1", drug.line.segment_index)
-            if drug.line.place_of_service
-            else ("CLM", claim.segment_index)
-        )
+    if setting is None or not setting.drug_lines:
         yield Problem(
-            f"place of service {place} is not one policy '{ctx.policy.id}' allows for "
-            f"{drug.code} ({', '.join(sorted(billing.places_of_service))})",
-            "check where the drug was given; if your payer pays it there, allow the place "
-            "of service in a policy of your own",
-            segment=segment,
-            segment_index=index,
+            f"{named} is not a setting where policy '{ctx.policy.id}' expects {drug.code} "
+            "to be billed",
+            "check where the drug was given; if your payer pays it there, say so in an "
+            "overlay (settings.<id>.drug_lines)",
+            **where,
         )
-        return
-    if not claim.facility_code:
-        return
-    prefix = claim.type_of_bill[:3]
-    if prefix in billing.types_of_bill:
-        return
-    yield Problem(
-        f"type of bill {claim.type_of_bill} ({prefix}x) is not one policy '{ctx.policy.id}' "
-        f"allows for {drug.code} ({', '.join(sorted(b + 'x' for b in billing.types_of_bill))})",
-        "check the facility type in CLM05-1",
-        segment="CLM",
-        segment_index=claim.segment_index,
-        element="CLM05-1",
-    )

@@ -1,17 +1,19 @@
 """The rendering, attending or referring provider is not of a specialty the payer needs.
 
 ## What it checks
-For payer rules that list specialist taxonomies (commercial plans for Xgeva-type products in
-the shipped policy), that a provider of the line or claim has one of those taxonomy codes
-(PRV03): the rendering provider (the line's 2420A when it has one, which replaces the
+For payer rules that list specialist taxonomies (commercial plans for Xgeva-type products
+in the shipped policy: medical, hematology and pediatric oncology, endocrinology, urology,
+radiation and gynecologic oncology), that a provider of the line or claim has one of those
+taxonomy codes (PRV03): the rendering provider (the line's 2420A when it has one, which replaces the
 claim's 2310B for that line), the attending provider of an 837I, the referring or operating
 provider. An 837P sends 2310B only when the rendering provider is not the billing provider,
 so without one the billing provider (PRV*BI) counts as rendering; an 837I's billing provider
 counts when no other is named.
 
 ## Why it matters
-Plans that require an oncologist or endocrinologist deny the drug for other prescribers
-(CARC 50), or hold it for records.
+Plans that require a specialist deny the drug for other prescribers (CARC 50), or hold it
+for records. No public policy was found that restricts Xgeva to named specialties, so the
+shipped policy reports a warning that says what to verify.
 
 ## Example
 A commercial Xgeva claim whose only provider taxonomy is family medicine `207Q00000X`.
@@ -56,9 +58,10 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
     payer_rule = next(r.id for r in drug.payer_rules if r.specialist_taxonomies)
     found = ", ".join(taxonomies) if taxonomies else "no provider taxonomy"
     yield Problem(
-        f"{drug.code} ({drug.describe_product()}): payer rule '{payer_rule}' needs a "
+        f"{drug.code} ({drug.describe_product()}): payer rule '{payer_rule}' asks for a "
         f"provider of taxonomy {', '.join(sorted(required))}; the claim has {found}",
-        "name the treating specialist as rendering provider with PRV*PE*PXC*<taxonomy>",
+        "verify whether this plan requires a specialist; if it does, name the treating "
+        "specialist as rendering provider with PRV*PE*PXC*<taxonomy>",
         segment=drug.service_segment,
         segment_index=drug.line.segment_index,
     )

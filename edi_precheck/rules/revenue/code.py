@@ -5,8 +5,10 @@ On institutional claims, that a covered drug line's revenue code (SV201) is one 
 lists: 0636, drugs requiring detailed coding.
 
 ## Why it matters
-Outpatient prospective payment separately pays HCPCS-coded drugs under 0636; under a
-general pharmacy code (0250) the drug is packaged and not paid on its own.
+0636 tells the payer the line is a drug identified by its HCPCS code. CMS does not require
+it for hospital outpatient drugs (payment follows the HCPCS code; CY2010 OPPS final rule),
+so a general pharmacy code (0250) is no reason for Medicare to deny; but some payers and
+the home-health osteoporosis drug benefit (TOB 034x) expect 0636. A warning at most.
 
 ## Example
 `SV2*0250*HC:J0897:JZ*2600*UN*120~`
@@ -18,7 +20,8 @@ general pharmacy code (0250) the drug is packaged and not paid on its own.
 `billing.revenue_codes`.
 
 ## References
-NUBC revenue codes; 837I 2400 SV201; SNIP type 6.
+NUBC revenue codes; CY2010 OPPS final rule; CGS home-health osteoporosis drugs; 837I 2400
+SV201; SNIP type 6.
 """
 
 from __future__ import annotations
@@ -38,7 +41,8 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
     expected = " or ".join(sorted(codes))
     yield Problem(
         f"{drug.code} is billed under revenue code '{drug.line.revenue_code}', not {expected}",
-        f"bill the drug under revenue code {expected}",
+        f"bill the drug under revenue code {expected} if your payer expects it (CMS does not "
+        "require it on outpatient claims)",
         segment=drug.service_segment,
         segment_index=drug.line.segment_index,
         element=drug.line.element("revenue_code"),

@@ -15,7 +15,7 @@ Two `J0897` lines of 120 units on 2026-03-10 (240 units).
 One line with the dose given that day.
 
 ## Policy keys
-`codes.*.mue_units_per_day`.
+`codes.*.mue`, `codes.*.mue.status` (UNCONFIRMED: a warning at most).
 
 ## References
 CMS MUE table, practitioner and outpatient hospital services; SNIP type 6.
@@ -36,7 +36,8 @@ def check(ctx: ClaimContext) -> Iterator[Problem]:
     for drug in ctx.drug_lines:
         groups.setdefault((drug.entry.code, ctx.line_date(drug.line)), []).append(drug)
     for (code, day), drugs in groups.items():
-        limit = drugs[0].entry.mue_units_per_day
+        entry = drugs[0].entry
+        limit = entry.mue_units_per_day
         if limit is None:
             continue
         total = sum((drug.line.units_value or Decimal(0) for drug in drugs), Decimal(0))
@@ -49,4 +50,5 @@ def check(ctx: ClaimContext) -> Iterator[Problem]:
                 line=first,
                 segment=drugs[0].service_segment,
                 segment_index=first.segment_index,
+                unconfirmed="" if entry.mue and entry.mue.confirmed else f"the MUE of {code}",
             )

@@ -1,0 +1,59 @@
+"""A denosumab line billed under another drug's code (J3486 is ziprasidone).
+
+## What it checks
+Lines of a code whose HCPCS descriptor names another drug (J3486, ziprasidone mesylate
+10 mg) that the policy recognises as its own drug: the NDC is one of its products, or the
+units are one of its doses (60 or 120), or every diagnosis on the line is one of its
+indications. Each such line is billed under the wrong code; it is still checked as the
+product it is for everything else. A J3486 line that looks like ziprasidone (a few units,
+no denosumab NDC, a psychiatric diagnosis) is not the policy's and gets no finding at all.
+
+## Why it matters
+The payer prices the line as the code's own drug: 60 units of J3486 is 600 mg of
+ziprasidone, against at most about 40 mg a day, and is denied; the denosumab given is never
+paid.
+
+## Example
+`SV1*HC:J3486:JZ*1650*UN*60***1~` with `LIN**N4*55513071001~` (Prolia).
+
+## Use instead
+`SV1*HC:J0897:JZ*1650*UN*60***1~` (or the biosimilar's own Q-code).
+
+## Policy keys
+`codes.*.another_drug`, `codes.*.recognise`, `codes.*.products`.
+
+## References
+HCPCS J3486 and J0897 descriptors; Geodon (ziprasidone) label; SNIP type 6.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from edi_precheck.rules._registry import rule
+from edi_precheck.rules.context import ClaimContext, DrugLine, Problem, parse_date
+
+
+@rule("code.wrong_drug", snip=6)
+def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
+    entry = drug.entry
+    if not entry.another_drug:
+        return
+    day = parse_date(ctx.line_date(drug.line))
+    own = [e.code for e in ctx.own_codes(drug.candidates, day)]
+    unclassified = [e.code for e in ctx.policy.codes.values() if e.unclassified]
+    if own:
+        instead = " or ".join(own)
+    elif unclassified:
+        instead = f"{' or '.join(unclassified)} (unclassified) with the NDC"
+    else:
+        instead = "the drug's own code"
+    product = drug.describe_product()
+    yield Problem(
+        f"{drug.code} is {entry.another_drug}, and a payer reads the line's units as that "
+        f"drug; but this line is {product} ({drug.recognised_by}): bill it as {instead}",
+        f"bill {instead} for {product}, with the same units if they are milligrams",
+        segment=drug.service_segment,
+        segment_index=drug.line.segment_index,
+        element=drug.line.element("procedure"),
+    )
