@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from edi_precheck.findings import Severity
-from edi_precheck.policy import matches_icd10
+from edi_precheck.policy import Indication, matches_icd10
 from edi_precheck.rules._registry import rule
 from edi_precheck.rules.context import ClaimContext, DrugLine, Problem
 
@@ -45,35 +45,36 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
         return  # no usable diagnosis: dx.pointer says why
     claim_codes = [d.code.upper() for d in ctx.claim.diagnoses]
     indications = [indication for product in drug.candidates for indication in product.indications]
-    met = [
-        indication
-        for indication in indications
-        if any(matches_icd10(code, indication.diagnoses) for code in codes)
-        and (
+    limiting = [rule for rule in drug.payer_rules if rule.indication_basis]
+
+    def paid(indication: Indication) -> bool:
+        return all(indication.basis in rule.indication_basis for rule in limiting)
+
+    unpaid = None  # an indication the diagnoses meet but the payer does not pay
+    for indication in indications:
+        if any(matches_icd10(code, indication.diagnoses) for code in codes) and (
             not indication.with_any
             or any(matches_icd10(code, indication.with_any) for code in claim_codes)
-        )
-    ]
-    limiting = [rule for rule in drug.payer_rules if rule.indication_basis]
-    paid = [i for i in met if all(i.basis in rule.indication_basis for rule in limiting)]
-    if paid:
-        return
+        ):
+            if paid(indication):
+                return
+            unpaid = unpaid or indication
     product = drug.describe_product()
-    if met:  # an indication some payers pay, but not this one
+    if unpaid is not None:  # an indication some payers pay, but not this one
         rule_ids = ", ".join(f"'{rule.id}'" for rule in limiting)
         bases = " and ".join(
             sorted({basis for rule in limiting for basis in rule.indication_basis})
         )
         yield Problem(
             f"the line's diagnoses ({', '.join(codes)}) support {product} only as a "
-            f"{met[0].basis} use ({met[0].label}); payer rule {rule_ids} pays {bases} "
+            f"{unpaid.basis} use ({unpaid.label}); payer rule {rule_ids} pays {bases} "
             "indications only",
             "point the line at a diagnosis of the drug's label, or ask the payer before billing",
             segment=drug.service_segment,
             segment_index=drug.line.segment_index,
         )
         return
-    payable = [i for i in indications if all(i.basis in rule.indication_basis for rule in limiting)]
+    payable = [indication for indication in indications if paid(indication)]
     labels = sorted({indication.label for indication in payable or indications})
     if drug.decided_by == "dose":
         product += f" (no NDC on the line; its units are {product}'s dose)"
