@@ -22,12 +22,12 @@ KINDS = ("base", "drug", "overlay")
 # Top-level keys that describe a layer rather than merge into the family's policy.
 META = frozenset({"$schema", "id", "kind", "extends", "version", "title", "description"})
 # Sections keyed by name: an entry a layer names that its parents lack is a new entry.
+# (Rule ids are not named here: the catalog, not a parent layer, says which exist.)
 NAMED_SECTIONS = {
     "codes": "code",
     "settings": "setting",
     "products": "product",
     "indications": "indication group",
-    "rules": "rule",
     "payer_rules": "payer rule",
 }
 # What a biosimilar leaves out, it takes from the product it follows.
