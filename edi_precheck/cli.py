@@ -485,14 +485,18 @@ def _write_split_summary(
     stream.write(f"held:  {text.counted(counts['held'], 'claim')} -> {held}\n")
     for route in routes:
         if route["output"] != "clean":
+            where = (
+                f"claim {route['claim_index']}"
+                if route["claim_index"] is not None
+                else f"CLM segment {route['segment_index']}"
+            )
             stream.write(
-                f"  {route['output']:<11} {route['file']} claim {route['claim_index']}"
+                f"  {route['output']:<11} {route['file']} {where}"
                 f" ({route['claim_id']}): {', '.join(route['reasons'])}\n"
             )
     if counts["not written"]:
         stream.write(
-            f"not written: {text.counted(counts['not written'], 'claim')} cut off "
-            "by the end of their file\n"
+            f"not written: {text.counted(counts['not written'], 'claim')}, for the reasons above\n"
         )
     for result in outcome.report.files:  # inputs with nothing to route, not to pass unseen
         unread = sorted({f.rule for f in result.findings if f.rule in NOT_READ_RULES})

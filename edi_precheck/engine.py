@@ -7,7 +7,7 @@ own parser, becomes a finding on that file; the claims read before it are kept a
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -17,7 +17,7 @@ from edi_precheck import __version__
 from edi_precheck.findings import Finding, Severity
 from edi_precheck.logs import LibraryLogger
 from edi_precheck.model import Claim, ClaimParser
-from edi_precheck.model.parser import SegmentObserver
+from edi_precheck.model.structure import SegmentSink
 from edi_precheck.policy import Crosswalk, Policy, load_policies
 from edi_precheck.report.results import FileResult, Report
 from edi_precheck.rules import catalog
@@ -36,20 +36,22 @@ def _unreadable(message: str, hint: str) -> Finding:
 def read_claims(
     source: Source,
     result: FileResult,
-    observer: SegmentObserver | None = None,
+    sinks: Sequence[SegmentSink] = (),
     on_bytes: Callable[[int], None] | None = None,
     skim_codes: frozenset[str] | None = None,
 ) -> Iterator[Claim]:
     """Yield the claims of `source`; counts and file-level findings land in `result`.
 
-    `on_bytes` hears how many more bytes were read, for a progress bar. With `skim_codes`,
-    claims that bill none of them and balance are counted but not yielded (`model.skim`).
+    `sinks` are handed every segment with its place in the structure (`model.structure`).
+    `on_bytes` hears how many more bytes were read, for a progress bar. With `skim_codes`
+    (and no sinks), claims that bill none of them and balance are counted but not yielded
+    (`model.skim`).
     """
     parser: ClaimParser | None = None
     reported = 0
     try:
         with source.open() as stream:
-            parser = ClaimParser(stream, observer, skim_codes)
+            parser = ClaimParser(stream, sinks, skim_codes)
             for claim in parser:
                 if on_bytes is not None and parser.reader.bytes_read != reported:
                     on_bytes(parser.reader.bytes_read - reported)
@@ -164,33 +166,38 @@ class Engine:
             ],
         )
 
-    def check(self, source: Source) -> FileResult:
-        """Check every claim of `source`."""
-        return self._finish(self._read(source))
+    def check(self, source: Source, sinks: Sequence[SegmentSink] = ()) -> FileResult:
+        """Check every claim of `source`; `sinks` see its segments as they are read."""
+        return self._finish(self._read(source, sinks))
 
-    def check_all(self, sources: Iterable[Source]) -> Iterator[FileResult]:
+    def check_all(
+        self,
+        sources: Iterable[Source],
+        sinks_for: Callable[[Source], Sequence[SegmentSink]] | None = None,
+    ) -> Iterator[FileResult]:
         """Check `sources` in order, reading the next file while pyx12 validates the last.
 
         Results come in input order; at most `jobs` files wait for validation at once.
+        `sinks_for(source)` names the sinks that see a file's segments as it is read.
         """
         window = self._validator.jobs if self._validator is not None else 0
         waiting: deque[_ReadFile] = deque()
         for source in sources:
-            waiting.append(self._read(source))
+            waiting.append(self._read(source, sinks_for(source) if sinks_for else ()))
             while waiting and (len(waiting) > window or waiting[0].validation_done()):
                 yield self._finish(waiting.popleft())
         while waiting:
             yield self._finish(waiting.popleft())
 
-    def _read(self, source: Source) -> _ReadFile:
+    def _read(self, source: Source, sinks: Sequence[SegmentSink] = ()) -> _ReadFile:
         """Read and rule-check every claim of `source`; IG outcomes may still be pending."""
         read = _ReadFile(FileResult(source.name))
         if self._validator is not None:
             from edi_precheck.ig.session import FileValidation
 
             read.validation = FileValidation(source.name, self._validator, self._ack)
-        observer = read.validation.observe if read.validation is not None else None
-        for claim in read_claims(source, read.result, observer, self.on_bytes, self._skim_codes):
+            sinks = (read.validation, *sinks)
+        for claim in read_claims(source, read.result, sinks, self.on_bytes, self._skim_codes):
             findings, covered = self.checker.check(claim)
             read.result.checked_lines += covered
             read.claim_findings.extend(findings)

@@ -1,11 +1,14 @@
 """Split checked 837 files into clean claims (send now) and held claims (fix first).
 
-Pass 1 checks each file (every rule, and pyx12 unless switched off); pass 2 reads it again
-and routes every claim to exactly one output. A claim is held when one of its findings
-reaches the threshold, or when a file-level finding at or above it (a damaged segment, an
-implementation-guide error in the billing provider loop, a truncated transfer) lies in its
-transaction set: those claims cannot be vouched for. A claim the file ends inside is not
-written at all, and the summary says so.
+Each file is read once: while it is checked (every rule, and pyx12 unless switched off),
+a `ClaimSpool` keeps every claim span the parser marks; once its findings are known, every
+claim goes to exactly one output, by the span its findings were made on. A claim is held
+when one of its findings reaches the threshold, or when a file-level finding at or above it
+(a damaged segment, an implementation-guide error in the billing provider loop, a truncated
+transfer) lies in its transaction set: those claims cannot be vouched for. A claim that no
+valid 837 can be written for (one the file ends inside, one in a transaction set that is not
+read, one outside any set) is not written, and the summary says why: every CLM of the input
+is clean, held or not written.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Any
 
 from edi_precheck.engine import Engine
 from edi_precheck.findings import Severity
-from edi_precheck.report.claim_files import atomic_output, claim_units
+from edi_precheck.report.claim_files import ClaimSpool, atomic_output
 from edi_precheck.report.results import FileResult, Report
 from edi_precheck.sources import Source
 
@@ -31,7 +34,8 @@ class ClaimRoute:
     """Where one claim went, and why."""
 
     file: str
-    claim_index: int
+    claim_index: int | None  # None for a claim the check did not read (see reasons)
+    segment_index: int  # of its CLM: where it is in the file
     claim_id: str
     output: str  # clean, held or not written
     reasons: tuple[str, ...] = ()
@@ -40,6 +44,7 @@ class ClaimRoute:
         return {
             "file": self.file,
             "claim_index": self.claim_index,
+            "segment_index": self.segment_index,
             "claim_id": self.claim_id,
             "output": self.output,
             "reasons": list(self.reasons),
@@ -115,24 +120,33 @@ def _split(
     on_file: Callable[[FileResult], None] | None,
 ) -> SplitResult:
     outcome = SplitResult(engine.new_report())
+    spools: dict[int, ClaimSpool] = {}
+
+    def spool_for(source: Source) -> list[ClaimSpool]:
+        spools[id(source)] = ClaimSpool()
+        return [spools[id(source)]]
+
     with atomic_output(clean_path) as clean, atomic_output(held_path) as held:
-        for source, result in zip(sources, engine.check_all(sources), strict=True):
+        results = engine.check_all(sources, sinks_for=spool_for)
+        for source, result in zip(sources, results, strict=True):
             outcome.report.files.append(result)
             if on_file is not None:
                 on_file(result)
             decisions = _Decisions(result, threshold)
-
-            def cut_off(index: int, claim_id: str, name: str = source.name) -> None:
-                route = ClaimRoute(
-                    name, index, claim_id, NOT_WRITTEN, ("cut off by the end of the file",)
-                )
-                outcome.counts[NOT_WRITTEN] += 1
-                on_route(route)
-
-            for unit in claim_units(source, on_cut_off=cut_off):
-                reasons = decisions.reasons(unit.index, unit.envelope[3])
-                target, name = (held, HELD) if reasons else (clean, CLEAN)
-                target.add(unit)
+            for unit in spools.pop(id(source)).units():
+                reasons: tuple[str, ...]
+                if unit.not_written:
+                    name, reasons, target = NOT_WRITTEN, (unit.not_written,), None
+                else:
+                    assert unit.ordinal is not None
+                    reasons = decisions.reasons(unit.ordinal, unit.envelope[2])
+                    name, target = (HELD, held) if reasons else (CLEAN, clean)
+                if target is not None:
+                    target.add(source.name, unit)
                 outcome.counts[name] += 1
-                on_route(ClaimRoute(source.name, unit.index, unit.claim_id, name, reasons))
+                on_route(
+                    ClaimRoute(
+                        source.name, unit.ordinal, unit.segment_index, unit.claim_id, name, reasons
+                    )
+                )
     return outcome

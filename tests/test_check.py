@@ -191,7 +191,7 @@ def test_rules_command_lists_the_catalog():
     result = run_cli("rules", "--format", "json")
     entries = json.loads(result.stdout)
     ids = [e["id"] for e in entries]
-    assert "units.dose" in ids and "x12.ig" in ids and len(ids) == 34
+    assert "units.dose" in ids and "x12.ig" in ids and len(ids) == 35
     dose = next(e for e in entries if e["id"] == "units.dose")
     assert (dose["severity"], dose["snip"], dose["denial"]) == ("error", 6, "CARC 16")
     text = run_cli("rules").stdout

@@ -282,7 +282,7 @@ def test_a_failed_split_leaves_no_output_to_send(tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("a defect")
 
-    monkeypatch.setattr(edi_precheck.split, "claim_units", broken)
+    monkeypatch.setattr(edi_precheck.split.ClaimSpool, "units", broken)
     (tmp_path / "clean.837").write_text("yesterday's claims")
     result = run_cli(
         "split",
@@ -295,3 +295,89 @@ def test_a_failed_split_leaves_no_output_to_send(tmp_path, monkeypatch):
     assert result.exit_code == 2
     assert "internal error (RuntimeError" in result.stderr and "a defect" not in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+# -- mixed batches: every CLM of the input is clean, held or not written ------------------
+
+_P = (FIXTURES / "837p/prolia_medicare_clean.837").read_text()
+INTERCHANGES = {
+    "837p": _P,
+    "837p_three_sets": (FIXTURES / "837p/multi_st.837").read_text(),
+    "837i": (FIXTURES / "837i/prolia_two_claims.837").read_text(),
+    "837d": _P.replace("005010X222A1", "005010X224A2").replace("CLM*PMC0001", "CLM*DEN0001"),
+    "835": (FIXTURES / "bad/remittance.835").read_text(),
+    "837i_under_837p_group": (FIXTURES / "837i/xgeva_outpatient.837")
+    .read_text()
+    .replace("*005010X223A2~ST", "*005010X222A1~ST"),
+}
+
+
+def input_claims(text: str) -> int:
+    """The CLM segments of a '~'-terminated file, as a biller would count them."""
+    return sum(1 for segment in text.split("~") if segment.strip().startswith("CLM*"))
+
+
+def mixed_batch(
+    draw_names: list[str], no_group: list[bool], damage: int | None, cut: float | None
+) -> str:
+    parts = []
+    for name, drop_gs in zip(draw_names, no_group, strict=True):
+        text = INTERCHANGES[name]
+        if drop_gs:
+            text = "~".join(s for s in text.split("~") if not s.startswith(("GS*", "GE*")))
+        parts.append(text)
+    text = "".join(parts)
+    if damage is not None:  # a terminator inside some segment's data, past the ISA
+        segments = text.split("~")
+        position = 1 + damage % (len(segments) - 2)
+        middle = len(segments[position]) // 2
+        segments[position] = segments[position][:middle] + "~" + segments[position][middle:]
+        text = "~".join(segments)
+    if cut is not None:  # a transfer cut short
+        text = text[: 107 + int((len(text) - 107) * cut)]
+    return text
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    names=st.lists(st.sampled_from(sorted(INTERCHANGES)), min_size=1, max_size=4),
+    flags=st.lists(st.booleans(), min_size=4, max_size=4),
+    damage=st.one_of(st.none(), st.integers(0, 500)),
+    cut=st.one_of(st.none(), st.floats(0.1, 1.0)),
+)
+def test_split_accounts_for_every_claim_of_a_mixed_batch(
+    tmp_path_factory, names, flags, damage, cut
+):
+    """837P, 837I, 837D and 835 interchanges, some without GS/GE, with a damaged segment or
+    a cut: clean + held + not written is the input's CLM count; every output is valid 837
+    that check and pyx12 read without an envelope or implementation-guide error the input
+    did not have, and the clean output holds no error at all."""
+    text = mixed_batch(names, flags[: len(names)], damage, cut)
+    folder = tmp_path_factory.mktemp("mixed")
+    source = folder / "batch.837"
+    source.write_text(text)
+    summary, _ = split(folder, str(source), extra=("--jobs", "1"))
+    counted = Counter(route["output"] for route in summary["claims"])
+    assert sum(counted.values()) == input_claims(text)
+    assert (counted["clean"], counted["held"], counted["not written"]) == (
+        summary["clean"]["claims"],
+        summary["held"]["claims"],
+        summary["not_written"],
+    )
+    for route in summary["claims"]:
+        assert (route["output"] == "not written") == (
+            route["claim_index"] is None or "cut off" in " ".join(route["reasons"])
+        )
+    for name in ("clean", "held"):
+        output = folder / f"{name}.837"
+        written = Counter(r["claim_id"] for r in summary["claims"] if r["output"] == name)
+        assert claim_ids(output) == written
+        if not written:
+            continue
+        report = check(output)
+        rules = {f["rule"] for f in report["findings"]}
+        assert not rules & {"x12.envelope", "x12.syntax", "x12.unreadable", "x12.unsupported"}
+        if name == "clean":
+            assert not [f for f in report["findings"] if f["severity"] == "error"]

@@ -16,11 +16,12 @@ from edi_precheck.ig.findings import ClaimLocations, ig_findings
 from edi_precheck.ig.transactions import TransactionCollector, TransactionSet
 from edi_precheck.ig.validator import IGValidator, Pending
 from edi_precheck.model import Claim
-from edi_precheck.x12 import Delimiters
+from edi_precheck.model.structure import Position
 
 
 class FileValidation:
-    """Feed it every segment (`observe`) and every claim (`claim_read`); then `finish()`."""
+    """A segment sink (`model.structure`) that is also told of every claim read
+    (`claim_read`); then `finish()`."""
 
     def __init__(self, name: str, validator: IGValidator, ack: AckBuilder | None) -> None:
         self._name = name
@@ -33,8 +34,11 @@ class FileValidation:
         self.findings: list[Finding] = []
         self._in_flight_limit = 2 * validator.jobs
 
-    def observe(self, index: int, raw: str, delimiters: Delimiters) -> None:
-        self._collector.observe(index, raw, delimiters)
+    def segment(self, index: int, raw: str, position: Position) -> None:
+        self._collector.segment(index, raw, position)
+
+    def end_of_file(self, position: Position) -> None:
+        self._collector.end_of_file(position)
 
     def claim_read(self, claim: Claim) -> None:
         self._locations.add(claim)

@@ -10,10 +10,10 @@ pyx12's positions map back.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from edi_precheck.model.parser import claim_kind, declared_version
-from edi_precheck.x12 import Delimiters, padded
+from edi_precheck.model.structure import Position, TransactionSpan
+from edi_precheck.x12 import padded
 
 # The implementation guides pyx12 has maps for, by the GS08 prefix they serve. A file
 # declaring another release of the same guide (005010X222A2, or 005010X222 alone) is
@@ -50,78 +50,62 @@ class TransactionSet:
         return self.indices[min(position, len(self.indices)) - 1]
 
 
-@dataclass(slots=True)
-class _Open:
-    isa: list[str] = field(default_factory=list)
-    isa_index: int = 0
-    gs: list[str] = field(default_factory=list)
-    gs_index: int = 0
-
-
 class TransactionCollector:
-    """Observe raw segments (`observe`), call `on_complete` with each finished 837 set."""
+    """A segment sink (`model.structure`): calls `on_complete` with each 837 set read, at its
+    SE. Where the set starts and ends, and whether it is read, is the parser's to say."""
 
     def __init__(self, on_complete: Callable[[TransactionSet], None]) -> None:
-        self._delimiters: Delimiters | None = None
         self._on_complete = on_complete
-        self._envelope = _Open()
+        self._span: TransactionSpan | None = None
         self._current: TransactionSet | None = None
         self._segments: list[str] = []  # raw, ST first
 
-    def observe(self, index: int, raw: str, delimiters: Delimiters) -> None:
-        separator = delimiters.element
-        tag = raw.split(separator, 1)[0]
-        if tag == "ISA":
-            self._delimiters = delimiters
-            self._envelope = _Open(isa=raw.split(separator), isa_index=index)
-            self._current = None
-        elif tag == "GS":
-            self._envelope.gs, self._envelope.gs_index = raw.split(separator), index
-            self._current = None
-        elif tag == "ST":
-            self._start(index, raw.split(separator), raw)
-        elif self._current is not None:
-            if tag in ("GE", "IEA"):
-                self._current = None  # no SE: the envelope checks report it
-                return
-            self._segments.append(raw)
-            self._current.indices.append(index)
-            if tag == "SE":
-                self._finish()
-
-    def _start(self, index: int, fields: list[str], raw: str) -> None:
-        gs = padded(self._envelope.gs, 9)
-        version = declared_version(gs, fields)
-        map_version = PYX12_MAPS.get(version[:10])
-        if claim_kind(fields, version) is None or not self._envelope.isa or map_version is None:
-            self._current = None  # not an 837 5010: reported as x12.unsupported
+    def segment(self, index: int, raw: str, position: Position) -> None:
+        span = position.transaction
+        if span is not self._span:  # a new set, or none (GE/IEA with no SE: not validated)
+            self._span = span
+            self._current = self._start(span) if span is not None else None
+            self._segments = []
+        if self._current is None or span is None:
             return
-        self._current = TransactionSet(
-            control=fields[2] if len(fields) > 2 else "",
-            version=version,
+        self._segments.append(raw)
+        self._current.indices.append(index)
+        if index == span.end:
+            self._finish(span)
+
+    def end_of_file(self, position: Position) -> None:
+        self._current = None  # a set with no SE: the envelope checks report it
+
+    @staticmethod
+    def _start(span: TransactionSpan) -> TransactionSet | None:
+        map_version = PYX12_MAPS.get(span.version[:10])
+        if span.kind is None or span.envelope is None or map_version is None:
+            return None  # not an 837 5010 (x12.unsupported), or no ISA (x12.envelope)
+        gs = padded(span.envelope.group_header(span.version), 9)
+        return TransactionSet(
+            control=span.control,
+            version=span.version,
             map_version=map_version,
-            isa_index=self._envelope.isa_index,
-            gs_index=self._envelope.gs_index,
-            isa=padded(self._envelope.isa, 17),
+            isa_index=span.envelope.isa_index,
+            gs_index=span.envelope.gs_index,
+            isa=padded(span.envelope.isa, 17),
             gs=gs,
-            indices=[index],
+            indices=[],
         )
-        self._segments = [raw]
 
-    def _finish(self) -> None:
+    def _finish(self, span: TransactionSpan) -> None:
         transaction = self._current
-        delimiters = self._delimiters
         self._current = None
-        if transaction is None or delimiters is None:
+        if transaction is None or span.envelope is None:
             return
+        delimiters = span.envelope.delimiters
         separator, terminator = delimiters.element, delimiters.segment
         isa = list(transaction.isa)
         isa[12] = "00501"  # the control version the 5010 guides are written for
         gs = list(transaction.gs)
-        gs[8] = transaction.map_version  # also where a sender filled only ST03
+        gs[8] = transaction.map_version  # the guide of the set (ST03 governs), as pyx12 maps it
         st = padded(self._segments[0].split(separator), 4)
-        if st[3] == transaction.version:
-            st[3] = transaction.map_version
+        st[3] = transaction.map_version if st[3] else st[3]
         trailer = [["GE", "1", gs[6]], ["IEA", "1", isa[13]]]
         raw = [separator.join(fields) for fields in (isa, gs, st)]
         raw += self._segments[1:]

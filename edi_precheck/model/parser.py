@@ -9,16 +9,21 @@ being split into elements: on a large file that is most of the work saved.
 A claim is yielded when the segment that follows it proves it complete (next CLM, HL, SE or
 envelope segment). A claim the file ends inside is reported, not yielded.
 
+It is also the one walker of the file's structure (`model.structure`): it keeps a `Position`
+(envelope, transaction set, HL loops, claim, each with its segment positions) and hands every
+segment with it to its sinks, so that the split writer and the implementation-guide splitter
+see the sets and claims this pass reads, numbered as its findings number them.
+
 Given the codes its caller checks (`skim_codes`), the parser skims (`model.skim`): claims
 that bill none of them and balance are counted, not built, and the subscriber loops above
 them are read only when a claim under them is. Blocks the skim cannot take (a malformed
-tag; an observer that must see every segment) are read segment by segment, as is everything
+tag; sinks that must see every segment) are read segment by segment, as is everything
 when no codes are given.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import BinaryIO
 
 from edi_precheck.findings import Finding, Severity
@@ -31,23 +36,18 @@ from edi_precheck.model.claim import (
     Transaction,
 )
 from edi_precheck.model.skim import SKIPPED, ClaimSkimmer, UnitEvent
+from edi_precheck.model.structure import (
+    ClaimSpan,
+    Envelope,
+    LoopSpan,
+    Position,
+    SegmentSink,
+    TransactionSpan,
+    claim_kind,
+    declared_version,
+)
 from edi_precheck.x12 import Delimiters, EnvelopeChecker, SegmentReader
 from edi_precheck.x12.tokenizer import LAYOUT_WHITESPACE, is_segment_tag
-
-# GS08 prefixes of the implementation guides we read (837P and 837I, 5010).
-SUPPORTED_VERSIONS = {"005010X222": "837P", "005010X223": "837I"}
-
-
-def declared_version(gs: list[str], st: list[str]) -> str:
-    """The implementation guide a transaction set declares: GS08, else ST03 (5010 repeats
-    GS08 there, and some senders fill only ST03)."""
-    return (gs[8] if len(gs) > 8 else "") or (st[3] if len(st) > 3 else "")
-
-
-def claim_kind(st: list[str], version: str) -> str | None:
-    """'837P' or '837I' for a set we read (ST01 837 of a supported guide), else None."""
-    return SUPPORTED_VERSIONS.get(version[:10]) if len(st) > 1 and st[1] == "837" else None
-
 
 # HI qualifiers that carry ICD-10-CM (AB*) or ICD-9-CM (B*) diagnoses; the others hold
 # procedure, occurrence, value and condition codes.
@@ -77,7 +77,8 @@ BLOCKS_UNSKIMMED = 7
 MAX_CARRIED_CHARS = 1 << 20
 
 Handler = Callable[[int, list[str]], Claim | None]
-SegmentObserver = Callable[[int, str, Delimiters], None]
+# The order of the HL levels a claim sits under: a loop closes the loops below it.
+LOOP_RANKS = {"20": 0, "22": 1, "23": 2}
 
 
 def _padded(fields: list[str], length: int) -> list[str]:
@@ -91,18 +92,19 @@ class ClaimParser:
     """Iterate the claims of one 837 byte stream.
 
     After iteration: `findings` holds the file-level x12.* findings in segment order, and
-    `transaction_sets`, `claims` and `service_lines` count what was read. An `observer`
-    sees every raw segment first (the implementation-guide checks use it).
+    `transaction_sets`, `claims` and `service_lines` count what was read. Each of `sinks`
+    is handed every segment with its `position` (`model.structure`); with sinks, every
+    claim is read in full.
     """
 
     def __init__(
         self,
         stream: BinaryIO,
-        observer: SegmentObserver | None = None,
+        sinks: Sequence[SegmentSink] = (),
         skim_codes: frozenset[str] | None = None,
     ) -> None:
         self.reader = SegmentReader(stream)
-        self._skim_codes = skim_codes if observer is None else None
+        self._skim_codes = skim_codes if not sinks else None
         self._skimmer: ClaimSkimmer | None = None
         self._unskimmed_blocks = 0  # blocks still to read segment by segment
         self._delimiters: Delimiters | None = None
@@ -110,7 +112,8 @@ class ClaimParser:
         self._wanted: set[str] = set()  # the first three characters of segments we read
         self._known: set[str] = set()  # the first four of segments we pass over, tag checked
         self.envelope = EnvelopeChecker()
-        self._observer = observer
+        self._sinks = tuple(sinks)
+        self.position = Position()
         self._findings: list[Finding] = []
         self.claims = 0
         self.service_lines = 0
@@ -188,6 +191,8 @@ class ClaimParser:
         yield from self._end_skim()
         self.envelope.at_end_of_file(last)
         self._at_end_of_file()
+        for sink in self._sinks:
+            sink.end_of_file(self.position)
 
     def _use_delimiters(self, delimiters: Delimiters | None) -> None:
         assert delimiters is not None
@@ -204,10 +209,10 @@ class ClaimParser:
         )
 
     def _read_segments(self, first: int, text: str) -> Iterator[Claim]:
-        """Read a block segment by segment: every tag checked, the observer told."""
+        """Read a block segment by segment: every tag checked, the sinks told."""
         delimiters = self._delimiters
         assert delimiters is not None
-        handlers, observer = self._handlers, self._observer
+        handlers, sinks, position = self._handlers, self._sinks, self.position
         separator, wanted, known = self._separator, self._wanted, self._known
         index = first - 1
         for raw in text.split(delimiters.segment):
@@ -216,18 +221,15 @@ class ClaimParser:
             if prefix not in wanted and raw[:4] not in known:
                 raw = self._first_sight(index, raw, separator)
                 prefix = raw[:3]
-            if observer is not None:
-                observer(index, raw, delimiters)
-            if prefix not in wanted:
-                continue
-            fields = raw.split(separator)
-            handler = handlers.get(fields[0])
-            if handler is None:  # 'CLMX*': a wanted start, a damaged tag
-                self._first_sight(index, raw, separator)
-                continue
-            finished = handler(index, fields)
-            if finished is not None:
-                yield finished
+            if prefix in wanted:
+                fields = raw.split(separator)
+                handler = handlers.get(fields[0])
+                if handler is None:  # 'CLMX*': a wanted start, a damaged tag
+                    self._first_sight(index, raw, separator)
+                elif (finished := handler(index, fields)) is not None:
+                    yield finished
+            for sink in sinks:  # after the handler: a CLM or HL belongs to what it opens
+                sink.segment(index, raw, position)
 
     def _handle(self, index: int, text: str) -> Iterator[Claim]:
         """Read the segments of a unit whose tags the skimmer has checked already."""
@@ -326,8 +328,11 @@ class ClaimParser:
         self.envelope.on_envelope(index, fields)
         finished = self._finish_claim(index)
         delimiters = self.reader.delimiters
-        self._component = delimiters.component if delimiters else ":"
+        assert delimiters is not None
+        self._component = delimiters.component
         self._interchange_control = _padded(fields, 14)[13].strip()
+        self._group_control = self._group_version = ""
+        self._leave_transaction(envelope=Envelope(list(fields), index, delimiters))
         return finished
 
     def _on_gs(self, index: int, fields: list[str]) -> Claim | None:
@@ -336,7 +341,18 @@ class ClaimParser:
         _padded(fields, 9)
         self._group_control = fields[6]
         self._group_version = fields[8]
+        isa = self.position.envelope
+        self._leave_transaction(
+            envelope=Envelope(isa.isa, isa.isa_index, isa.delimiters, list(fields), index)
+            if isa is not None
+            else None
+        )
         return finished
+
+    def _leave_transaction(self, envelope: Envelope | None) -> None:
+        position = self.position
+        position.envelope, position.transaction, position.claim = envelope, None, None
+        position.loops = []
 
     def _on_st(self, index: int, fields: list[str]) -> Claim | None:
         self.envelope.on_envelope(index, fields)
@@ -345,11 +361,18 @@ class ClaimParser:
         self._billing = Provider("billing")
         self._payer = Payer()
         _padded(fields, 4)
-        version = self._group_version or fields[3]
+        envelope = self.position.envelope
+        gs = envelope.gs if envelope is not None and envelope.gs is not None else []
+        version = declared_version(gs, fields)
         kind = claim_kind(fields, version)
         self._skipping_transaction = kind is None
+        span = TransactionSpan(index, list(fields), envelope, version, kind)
+        self.position.transaction, self.position.claim = span, None
+        self.position.loops = []
+        if fields[3] and self._group_version and fields[3] != self._group_version:
+            self._report_versions(index, fields)
         if kind is None:
-            self._report_unsupported(index, fields, version)
+            span.not_read = self._report_unsupported(index, fields, version)
         else:
             self._transaction = Transaction(
                 kind=kind,
@@ -361,7 +384,25 @@ class ClaimParser:
             )
         return finished
 
-    def _report_unsupported(self, index: int, fields: list[str], version: str) -> None:
+    def _report_versions(self, index: int, fields: list[str]) -> None:
+        self._findings.append(
+            Finding(
+                rule="x12.version",
+                severity=Severity.WARNING,
+                snip=1,
+                message=(
+                    f"transaction set {fields[2]} declares {fields[3]} (ST03), its group "
+                    f"{self._group_version} (GS08); the set is read as ST03 says"
+                ),
+                hint="make GS08 and ST03 name the same implementation guide",
+                segment="ST",
+                segment_index=index,
+                element="ST03",
+            )
+        )
+
+    def _report_unsupported(self, index: int, fields: list[str], version: str) -> str:
+        """Report a set that is not read; return what it is, in words."""
         set_id = fields[1] or "?"
         if set_id != "837":
             what = f"an X12 {set_id} transaction, not an 837 claim"
@@ -385,13 +426,20 @@ class ClaimParser:
                 segment_index=index,
             )
         )
+        return what
 
     def _on_end(self, index: int, fields: list[str]) -> Claim | None:
         self.envelope.on_envelope(index, fields)  # SE, GE or IEA
         finished = self._finish_claim(index)
+        position = self.position
+        position.claim = None
         if fields[0] == "SE":
             self._transaction = None
             self._skipping_transaction = False
+            if position.transaction is not None and not position.transaction.end:
+                position.transaction.end = index  # it stays the position of its SE
+        else:
+            self._leave_transaction(position.envelope if fields[0] == "GE" else None)
         return finished
 
     # -- hierarchy: billing provider, subscriber, patient ---------------------------------
@@ -399,6 +447,12 @@ class ClaimParser:
     def _on_hl(self, index: int, fields: list[str]) -> Claim | None:
         finished = self._finish_claim(index)
         level = _padded(fields, 4)[3]
+        position = self.position
+        position.claim = None
+        rank = LOOP_RANKS.get(level, len(LOOP_RANKS))
+        position.loops = [
+            loop for loop in position.loops if LOOP_RANKS.get(loop.level, len(LOOP_RANKS)) < rank
+        ] + [LoopSpan(index, level)]
         if level == "20":
             self._billing = Provider("billing")
             self._payer = Payer()
@@ -473,9 +527,26 @@ class ClaimParser:
 
     def _on_clm(self, index: int, fields: list[str]) -> Claim | None:
         finished = self._finish_claim(index)
-        if self._transaction is None:
-            return finished
         _padded(fields, 6)
+        position = self.position
+        span = ClaimSpan(
+            index,
+            fields[1],
+            self.claims + 1 if self._transaction is not None else None,
+            position.transaction,
+            tuple(position.loops),
+        )
+        position.claim = span
+        if self._transaction is None:
+            transaction = position.transaction
+            if transaction is not None and transaction.kind is None:
+                span.not_read = (
+                    f"its transaction set {transaction.control} is {transaction.not_read}, "
+                    "which is not checked"
+                )
+            else:
+                span.not_read = "it is outside any transaction set (no ST before it)"
+            return finished
         facility = _padded(fields[5].split(self._component), 3)
         self._claim = Claim(
             index=self.claims + 1,  # the claim it closed is already counted

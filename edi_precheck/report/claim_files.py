@@ -1,123 +1,158 @@
 """Write the claims of checked 837 files into two new 837 files: clean and held.
 
-A second pass over the input reads raw segments and routes each claim, with the loops it
-needs (the transaction set header, its billing provider, subscriber and patient loops), to
-the output its decision names. Every output is a valid 837: interchange, group and
-transaction set envelopes are rebuilt with new control numbers and counts, HL numbers and
-parent pointers are renumbered. Writes go to a temporary file renamed into place, so a
-reader never sees half a file, and an output with no claims is written empty so that a
-stale file is never sent by mistake.
+`ClaimSpool` is a segment sink (`model.structure`): as the check pass reads a file, it keeps
+each claim span the parser marks, with the loops it needs (the transaction set header, its
+billing provider, subscriber and patient loops), in a temporary file. So a claim is routed by
+the very span its findings were made on: no second reading that has to agree on numbers.
+Every output is a valid 837: interchange, group and transaction set envelopes are rebuilt
+with new control numbers and counts (a group header the input lacked is rebuilt from its
+ISA), HL numbers and parent pointers are renumbered. Writes go to a temporary file renamed
+into place, so a reader never sees half a file, and an output with no claims is written
+empty so that a stale file is never sent by mistake.
 """
 
 from __future__ import annotations
 
 import os
+import pickle
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO, cast
+from typing import IO, TextIO, cast
 
-from edi_precheck.model.parser import claim_kind, declared_version
-from edi_precheck.sources import Source
-from edi_precheck.x12 import Delimiters, SegmentReader, padded
+from edi_precheck.model.structure import ClaimSpan, Position, TransactionSpan
+from edi_precheck.x12 import Delimiters, padded
+from edi_precheck.x12.tokenizer import is_segment_tag
 
 Segment = list[str]
+CUT_OFF = "it is cut off by the end of the file"
 
 
 @dataclass(slots=True)
 class ClaimUnit:
     """One claim's segments and the loops above it, as the input holds them."""
 
-    index: int  # 1-based ordinal of the claim in its file (as the parser counts)
+    ordinal: int | None  # the claim's number in its file (None: the parser did not read it)
+    segment_index: int  # of its CLM
     claim_id: str
-    envelope: tuple[str, int, int, int]  # file, ISA, GS and ST positions: where it came from
-    isa: Segment
-    gs: Segment
-    header: list[Segment]  # ST, BHT, 1000A/1000B loops
-    hierarchy: list[tuple[int, list[Segment]]]  # (HL position, loop segments), top first
-    segments: list[Segment]  # CLM and everything after it that belongs to the claim
-    delimiters: Delimiters
+    envelope: tuple[int, int, int]  # ISA, GS and ST positions: where it came from
+    delimiters: Delimiters | None
+    isa: Segment = field(default_factory=list)
+    gs: Segment = field(default_factory=list)  # the input's, or one rebuilt from its ISA
+    header: list[Segment] = field(default_factory=list)  # ST, BHT, 1000A/1000B loops
+    hierarchy: list[tuple[int, list[Segment]]] = field(default_factory=list)  # top first
+    segments: list[Segment] = field(default_factory=list)  # CLM and what belongs to it
+    not_written: str = ""  # why it cannot be written to an output
 
 
-@dataclass(slots=True)
-class _Transaction:
-    envelope: tuple[str, int, int, int]
-    isa: Segment
-    gs: Segment
-    header: list[Segment] = field(default_factory=list)
-    loops: dict[str, tuple[int, list[Segment]]] = field(default_factory=dict)  # by HL level
+class ClaimSpool:
+    """Keep the claims of one file as the parser reads it; `units()` gives them back, in
+    file order, once the file's findings are known. A temporary file holds them, so memory
+    does not grow with the file."""
 
+    def __init__(self) -> None:
+        # Unlinked at once: nothing is left behind, even by a killed run. Closed by units().
+        self._spool: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115
+        self._count = 0
+        self._claim: ClaimSpan | None = None
+        self._unit: ClaimUnit | None = None
+        self._transaction: TransactionSpan | None = None
+        self._header: list[Segment] = []
+        self._loops: dict[int, list[Segment]] = {}  # open HL loops by HL position
 
-def claim_units(
-    source: Source, on_cut_off: Callable[[int, str], None] | None = None
-) -> Iterator[ClaimUnit]:
-    """Yield the claims of an 837 file with their context, reading it once more.
+    def segment(self, index: int, raw: str, position: Position) -> None:
+        claim = position.claim
+        if claim is not self._claim:
+            self._close()
+            self._claim = claim
+            if claim is not None:
+                self._unit = self._open(claim, raw)
+                return
+        if claim is not None:
+            if self._unit is not None and not self._unit.not_written:
+                self._keep(self._unit.segments, raw)
+            return
+        transaction = position.transaction
+        if transaction is not self._transaction:
+            self._transaction, self._header, self._loops = transaction, [], {}
+        if (
+            transaction is None
+            or transaction.kind is None
+            or transaction.envelope is None
+            or index == transaction.end
+        ):
+            return  # nothing a claim of it could be written with
+        if not position.loops:
+            self._keep(self._header, raw)
+            return
+        open_loops = {loop.index for loop in position.loops}
+        for known in [at for at in self._loops if at not in open_loops]:
+            del self._loops[known]
+        self._keep(self._loops.setdefault(position.loops[-1].index, []), raw)
 
-    `on_cut_off(index, claim_id)` hears of a claim the file ends inside (not yielded).
-    """
-    with source.open() as stream:
-        reader = SegmentReader(stream)
-        isa: Segment = []
-        gs: Segment = []
-        isa_at = gs_at = 0
-        transaction: _Transaction | None = None
-        claim: ClaimUnit | None = None
-        count = 0
-        for index, fields in reader:
-            tag = fields[0]
-            if claim is not None and tag in ("CLM", "HL", "SE", "GE", "IEA", "ISA", "GS", "ST"):
-                yield claim
-                claim = None
-            if tag == "ISA":
-                isa, isa_at = fields, index
-            elif tag == "GS":
-                gs, gs_at = fields, index
-            if tag in ("SE", "GE", "IEA", "ISA", "GS", "ST"):
-                transaction = None
-            if tag == "ST":
-                if claim_kind(fields, declared_version(gs, fields)) is not None:
-                    transaction = _Transaction(
-                        (source.name, isa_at, gs_at, index), isa, gs, [fields]
-                    )
-                continue
-            if transaction is None or tag in ("SE", "GE", "IEA", "ISA", "GS"):
-                continue
-            if tag == "HL":
-                level = fields[3] if len(fields) > 3 else ""
-                transaction.loops[level] = (index, [fields])
-                for lower in {"20": ("22", "23"), "22": ("23",)}.get(level, ()):
-                    transaction.loops.pop(lower, None)
-            elif tag == "CLM":
-                count += 1
-                hierarchy = [
-                    transaction.loops[level]
-                    for level in ("20", "22", "23")
-                    if level in transaction.loops
-                ]
-                delimiters = reader.delimiters
-                assert delimiters is not None
-                claim = ClaimUnit(
-                    count,
-                    fields[1] if len(fields) > 1 else "",
-                    transaction.envelope,
-                    transaction.isa,
-                    transaction.gs,
-                    transaction.header,
-                    hierarchy,
-                    [fields],
-                    delimiters,
-                )
-            elif claim is not None:
-                claim.segments.append(fields)
-            elif transaction.loops:
-                last_level = next(reversed(transaction.loops))
-                transaction.loops[last_level][1].append(fields)
-            else:
-                transaction.header.append(fields)
-        if claim is not None and on_cut_off is not None:
-            on_cut_off(claim.index, claim.claim_id)
+    def end_of_file(self, position: Position) -> None:
+        if self._unit is not None and position.claim is self._claim:
+            self._unit.not_written = self._unit.not_written or CUT_OFF
+            self._unit.segments = []
+        self._close()
+
+    def units(self) -> Iterator[ClaimUnit]:
+        """Every claim met, in file order (read once)."""
+        self._spool.seek(0)
+        for _ in range(self._count):
+            yield pickle.load(self._spool)
+        self._spool.close()
+
+    def _keep(self, segments: list[Segment], raw: str) -> None:
+        """Add a segment to what is kept; one with no valid tag (which the parser reported,
+        holding its transaction set) is left out, so that no output is damaged."""
+        transaction = self._transaction if self._claim is None else self._claim.transaction
+        assert transaction is not None and transaction.envelope is not None
+        fields = raw.split(transaction.envelope.delimiters.element)
+        if is_segment_tag(fields[0]):
+            segments.append(fields)
+
+    def _open(self, claim: ClaimSpan, raw: str) -> ClaimUnit:
+        transaction = claim.transaction
+        envelope = transaction.envelope if transaction is not None else None
+        unit = ClaimUnit(
+            claim.ordinal,
+            claim.index,
+            claim.claim_id,
+            (
+                envelope.isa_index if envelope else 0,
+                envelope.gs_index if envelope else 0,
+                transaction.index if transaction else 0,
+            ),
+            envelope.delimiters if envelope else None,
+        )
+        levels = [loop.level for loop in claim.loops]
+        if claim.ordinal is None:
+            unit.not_written = claim.not_read
+        elif transaction is None or envelope is None:
+            unit.not_written = "it has no interchange header (ISA) before it"
+        elif "20" not in levels or "22" not in levels:
+            unit.not_written = (
+                "it has no billing provider or subscriber loop (HL 20, HL 22) above it, so "
+                "no valid 837 can be written for it"
+            )
+        else:
+            unit.isa = list(envelope.isa)
+            unit.gs = envelope.group_header(transaction.version)
+            unit.header = list(self._header)
+            unit.hierarchy = [
+                (loop.index, list(self._loops.get(loop.index, []))) for loop in claim.loops
+            ]
+            unit.segments = [raw.split(envelope.delimiters.element)]
+        return unit
+
+    def _close(self) -> None:
+        if self._unit is not None:
+            pickle.dump(self._unit, self._spool, protocol=pickle.HIGHEST_PROTOCOL)
+            self._count += 1
+        self._unit, self._claim = None, None
 
 
 def _with(fields: Segment, position: int, value: str) -> Segment:
@@ -153,8 +188,9 @@ class _Output:
         if self._st is not None:
             self._segments += 1
 
-    def add(self, claim: ClaimUnit) -> None:
-        file, isa_at, gs_at, _ = claim.envelope
+    def add(self, file: str, claim: ClaimUnit) -> None:
+        isa_at, gs_at, st_at = claim.envelope
+        assert claim.delimiters is not None and not claim.not_written
         if self._isa != (file, isa_at) or self._delimiters != claim.delimiters:
             self._close_interchange()
             self._delimiters = claim.delimiters
@@ -169,12 +205,12 @@ class _Output:
             self._gs = (file, isa_at, gs_at)
             self._gs_segment = _with(claim.gs, 6, str(self._gs_control))
             self._write(self._gs_segment)
-        if self._st != claim.envelope:
+        if self._st != (file, isa_at, gs_at, st_at):
             self._close_transaction()
             self._st_control += 1
             self._sets += 1
             st = _with(claim.header[0], 2, f"{self._st_control:04d}")
-            self._st = claim.envelope
+            self._st = (file, isa_at, gs_at, st_at)
             self._segments = 0
             self._hl = 0
             self._written_loops = {}
