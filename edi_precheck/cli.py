@@ -372,6 +372,12 @@ def _write_jsonl_file(stream: TextIO, result: FileResult) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the summary here instead of stdout.",
 )
+@click.option(
+    "--control-number",
+    type=click.IntRange(1, 999_999_999),
+    help="First interchange control number (ISA13) to write; by default each sender's "
+    "next, from the counter kept between runs.",
+)
 @_fail_on_option
 def split_command(
     paths: tuple[str, ...],
@@ -384,6 +390,7 @@ def split_command(
     output_format: str,
     output: Path | None,
     fail_on: str,
+    control_number: int | None,
 ) -> None:
     """Write every claim of PATHS to one of two new 837 files: clean or held.
 
@@ -393,6 +400,7 @@ def split_command(
     file-level finding at or above --fail-on (an input that could not be read); 2: the run
     failed (a run that fails once writing began leaves neither output).
     """
+    from edi_precheck.report.control_numbers import ControlNumberError, ControlNumbers
     from edi_precheck.split import split
 
     outputs = {"--clean": clean_path, "--held": held_path, "--output": output}
@@ -425,7 +433,10 @@ def split_command(
                     FAIL_ON[fail_on],
                     on_route,
                     on_file=lambda r: _log_file("file.checked", r),
+                    numbers=ControlNumbers(control_number),
                 )
+            except ControlNumberError as error:
+                raise RunError(str(error)) from None
             except OSError as error:
                 where = f" {error.filename}" if error.filename else ""
                 raise RunError(f"cannot write the outputs{where}: {error.strerror}") from None
@@ -474,6 +485,7 @@ def _write_split_summary(
                 "held": {"path": str(held), "claims": counts["held"]},
                 "not_written": counts["not written"],
                 "claims": routes,
+                "control_numbers": [record.to_dict() for record in outcome.renumbered],
                 "summary": outcome.report.summary(),
             },
             stream,

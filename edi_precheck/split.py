@@ -22,7 +22,8 @@ from typing import Any
 
 from edi_precheck.engine import Engine
 from edi_precheck.findings import Severity
-from edi_precheck.report.claim_files import ClaimSpool, atomic_output
+from edi_precheck.report.claim_files import ClaimSpool, Renumbered, atomic_output
+from edi_precheck.report.control_numbers import ControlNumbers
 from edi_precheck.report.results import FileResult, Report
 from edi_precheck.sources import Source
 
@@ -55,6 +56,7 @@ class ClaimRoute:
 class SplitResult:
     report: Report
     counts: dict[str, int] = field(default_factory=lambda: {CLEAN: 0, HELD: 0, NOT_WRITTEN: 0})
+    renumbered: list[Renumbered] = field(default_factory=list)  # each output set's numbers
 
 
 class _Decisions:
@@ -95,14 +97,16 @@ def split(
     threshold: Severity | None,
     on_route: Callable[[ClaimRoute], None],
     on_file: Callable[[FileResult], None] | None = None,
+    numbers: ControlNumbers | None = None,
 ) -> SplitResult:
     """Check `sources` and write their claims to `clean_path` and `held_path`.
 
     A run that fails part-way removes both outputs: an earlier run's clean file left in
     place could be sent by mistake.
     """
+    numbers = numbers or ControlNumbers()
     try:
-        return _split(engine, sources, clean_path, held_path, threshold, on_route, on_file)
+        return _split(engine, sources, clean_path, held_path, threshold, on_route, on_file, numbers)
     except BaseException:
         for path in (clean_path, held_path):
             with contextlib.suppress(OSError):
@@ -118,6 +122,7 @@ def _split(
     threshold: Severity | None,
     on_route: Callable[[ClaimRoute], None],
     on_file: Callable[[FileResult], None] | None,
+    numbers: ControlNumbers,
 ) -> SplitResult:
     outcome = SplitResult(engine.new_report())
     spools: dict[int, ClaimSpool] = {}
@@ -126,7 +131,10 @@ def _split(
         spools[id(source)] = ClaimSpool()
         return [spools[id(source)]]
 
-    with atomic_output(clean_path) as clean, atomic_output(held_path) as held:
+    with (
+        atomic_output(clean_path, CLEAN, numbers) as clean,
+        atomic_output(held_path, HELD, numbers) as held,
+    ):
         results = engine.check_all(sources, sinks_for=spool_for)
         for source, result in zip(sources, results, strict=True):
             outcome.report.files.append(result)
@@ -149,4 +157,5 @@ def _split(
                         source.name, unit.ordinal, unit.segment_index, unit.claim_id, name, reasons
                     )
                 )
+    outcome.renumbered = clean.renumbered + held.renumbered
     return outcome

@@ -92,14 +92,18 @@ def tmp_copy(tmp_path: Path):
 
 @pytest.fixture(autouse=True, scope="session")
 def _private_cache(tmp_path_factory):
-    """Derived data (the ICD-10-CM code list) goes to a fresh folder, not the user's cache."""
+    """Derived data (the ICD-10-CM code list) and state (control numbers) go to fresh
+    folders, not the user's."""
     import os
 
     folder = tmp_path_factory.mktemp("cache")
-    previous = os.environ.get("EDI_PRECHECK_CACHE")
+    state = tmp_path_factory.mktemp("state")  # control numbers, likewise
+    previous = {name: os.environ.get(name) for name in ("EDI_PRECHECK_CACHE", "EDI_PRECHECK_STATE")}
     os.environ["EDI_PRECHECK_CACHE"] = str(folder)
+    os.environ["EDI_PRECHECK_STATE"] = str(state)
     yield folder
-    if previous is None:
-        os.environ.pop("EDI_PRECHECK_CACHE", None)
-    else:
-        os.environ["EDI_PRECHECK_CACHE"] = previous
+    for name, value in previous.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value

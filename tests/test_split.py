@@ -381,3 +381,98 @@ def test_split_accounts_for_every_claim_of_a_mixed_batch(
         assert not rules & {"x12.envelope", "x12.syntax", "x12.unreadable", "x12.unsupported"}
         if name == "clean":
             assert not [f for f in report["findings"] if f["severity"] == "error"]
+
+
+# -- control numbers: never reused across runs ------------------------------------------
+
+
+def interchange_numbers(path: Path) -> list[tuple[str, str]]:
+    """(ISA13, GS06) of every interchange and group an output holds."""
+    segments = [s.strip().split("*") for s in path.read_text().split("~") if s.strip()]
+    isa = [s[13] for s in segments if s[0] == "ISA"]
+    gs = [s[6] for s in segments if s[0] == "GS"]
+    return list(zip(isa, gs, strict=True))
+
+
+def test_control_numbers_are_never_reused_across_runs_and_are_mapped(tmp_path):
+    source = str(FIXTURES / "837p/multi_st.837")
+    seen = []
+    for run in ("first", "second"):
+        folder = tmp_path / run
+        folder.mkdir()
+        summary, _ = split(folder, source)
+        numbers = interchange_numbers(folder / "clean.837")
+        seen += [isa for isa, _ in numbers] + [gs for _, gs in numbers]
+        mapped = summary["control_numbers"]
+        assert {(m["isa13"], m["gs06"]) for m in mapped if m["output"] == "clean"} == set(numbers)
+        assert [m["st02"] for m in mapped] == ["0001", "0002", "0003"]
+        assert {m["from"]["isa13"] for m in mapped} == {"000000105"}
+        assert [m["from"]["st02"] for m in mapped] == ["0001", "0002", "0003"]
+    as_numbers = [int(number) for number in seen]
+    assert len(set(as_numbers)) == len(as_numbers)
+
+
+def test_control_number_option_sets_the_next_number(tmp_path):
+    summary, _ = split(
+        tmp_path, str(FIXTURES / "demo/demo.837"), extra=("--control-number", "4242")
+    )
+    assert interchange_numbers(tmp_path / "clean.837") == [("000004242", "4243")]
+    assert interchange_numbers(tmp_path / "held.837") == [("000004244", "4245")]
+    again = tmp_path / "again"
+    again.mkdir()
+    split(again, str(FIXTURES / "demo/demo.837"))
+    assert interchange_numbers(again / "clean.837") == [("000004246", "4247")]
+
+
+def test_hooks_running_at_once_draw_different_numbers(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "EDI_PRECHECK_STATE": str(tmp_path / "state")}
+    runs = []
+    for number in range(4):
+        folder = tmp_path / f"run{number}"
+        folder.mkdir()
+        command = [
+            sys.executable,
+            "-m",
+            "edi_precheck",
+            "split",
+            "--no-ig",
+            str(FIXTURES / "837p/multi_st.837"),
+            "--clean",
+            str(folder / "clean.837"),
+            "--held",
+            str(folder / "held.837"),
+        ]
+        runs.append(
+            (
+                folder,
+                subprocess.Popen(
+                    command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+                ),
+            )
+        )
+    drawn = []
+    for folder, process in runs:
+        assert process.wait(timeout=120) == 0
+        drawn += [int(n) for pair in interchange_numbers(folder / "clean.837") for n in pair]
+    assert len(drawn) == 8 and len(set(drawn)) == 8
+
+
+def test_a_counter_that_cannot_be_kept_stops_the_split(tmp_path, monkeypatch):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv("EDI_PRECHECK_STATE", str(blocker / "state"))
+    result = run_cli(
+        "split",
+        str(FIXTURES / "demo/demo.837"),
+        "--clean",
+        str(tmp_path / "c.837"),
+        "--held",
+        str(tmp_path / "h.837"),
+    )
+    assert result.exit_code == 2
+    assert "cannot keep control numbers" in result.stderr and "EDI_PRECHECK_STATE" in result.stderr
+    assert not (tmp_path / "c.837").exists()

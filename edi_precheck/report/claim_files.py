@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import IO, TextIO, cast
 
 from edi_precheck.model.structure import ClaimSpan, Position, TransactionSpan
+from edi_precheck.report.control_numbers import ControlNumbers
 from edi_precheck.x12 import Delimiters, padded
 from edi_precheck.x12.tokenizer import is_segment_tag
 
@@ -163,17 +164,50 @@ def _with(fields: Segment, position: int, value: str) -> Segment:
     return copy
 
 
-class _Output:
-    """One 837 being written: envelopes opened lazily, closed with their counts."""
+@dataclass(frozen=True, slots=True)
+class Renumbered:
+    """An output transaction set's control numbers and the input's they replace."""
 
-    def __init__(self, stream: TextIO) -> None:
+    output: str  # the output's name ("clean", "held")
+    isa13: str
+    gs06: str
+    st02: str
+    file: str
+    input_isa13: str
+    input_gs06: str
+    input_st02: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "output": self.output,
+            "isa13": self.isa13,
+            "gs06": self.gs06,
+            "st02": self.st02,
+            "from": {
+                "file": self.file,
+                "isa13": self.input_isa13,
+                "gs06": self.input_gs06,
+                "st02": self.input_st02,
+            },
+        }
+
+
+class _Output:
+    """One 837 being written: envelopes opened lazily, closed with their counts; control
+    numbers drawn from `numbers`, each output set's recorded in `renumbered`."""
+
+    def __init__(self, stream: TextIO, name: str, numbers: ControlNumbers) -> None:
         self._stream = stream
+        self._name = name
+        self._numbers = numbers
+        self.renumbered: list[Renumbered] = []
+        self._sender = ""
         self.claims = 0
         self._delimiters: Delimiters | None = None
         self._isa: tuple[str, int] | None = None
         self._gs: tuple[str, int, int] | None = None
         self._st: tuple[str, int, int, int] | None = None
-        self._isa_control = self._gs_control = self._st_control = 0
+        self._st_control = 0
         self._groups = self._sets = self._segments = self._hl = 0
         self._isa_segment: Segment = []
         self._gs_segment: Segment = []
@@ -194,22 +228,35 @@ class _Output:
         if self._isa != (file, isa_at) or self._delimiters != claim.delimiters:
             self._close_interchange()
             self._delimiters = claim.delimiters
-            self._isa_control += 1
             self._isa = (file, isa_at)
-            self._isa_segment = _with(claim.isa, 13, f"{self._isa_control:09d}")
+            self._sender = f"{padded(claim.isa, 7)[5].strip()}:{claim.isa[6].strip()}"
+            control = self._numbers.next(self._sender)
+            self._isa_segment = _with(claim.isa, 13, f"{control:09d}")
+            self._st_control = 0
             self._write(self._isa_segment)
         if self._gs != (file, isa_at, gs_at):
             self._close_group()
-            self._gs_control += 1
             self._groups += 1
             self._gs = (file, isa_at, gs_at)
-            self._gs_segment = _with(claim.gs, 6, str(self._gs_control))
+            self._gs_segment = _with(claim.gs, 6, str(self._numbers.next(self._sender)))
             self._write(self._gs_segment)
         if self._st != (file, isa_at, gs_at, st_at):
             self._close_transaction()
             self._st_control += 1
             self._sets += 1
             st = _with(claim.header[0], 2, f"{self._st_control:04d}")
+            self.renumbered.append(
+                Renumbered(
+                    self._name,
+                    self._isa_segment[13],
+                    self._gs_segment[6],
+                    st[2],
+                    file,
+                    padded(claim.isa, 14)[13].strip(),
+                    padded(claim.gs, 7)[6],
+                    padded(claim.header[0], 3)[2],
+                )
+            )
             self._st = (file, isa_at, gs_at, st_at)
             self._segments = 0
             self._hl = 0
@@ -254,15 +301,16 @@ class _Output:
 
 
 @contextmanager
-def atomic_output(path: Path) -> Iterator[_Output]:
-    """An _Output writing to a temporary file beside `path`, renamed into place on success."""
+def atomic_output(path: Path, name: str, numbers: ControlNumbers) -> Iterator[_Output]:
+    """An _Output writing to a temporary file beside `path`, renamed into place on success;
+    `name` says which output it is in the record of control numbers."""
     folder = path.parent if str(path.parent) else Path(".")
     with tempfile.NamedTemporaryFile(
         "w", encoding="utf-8", newline="", dir=folder, prefix=f".{path.name}.", delete=False
     ) as handle:
         temporary = Path(handle.name)
         try:
-            output = _Output(cast(TextIO, handle))
+            output = _Output(cast(TextIO, handle), name, numbers)
             yield output
             output.close()
         except BaseException:

@@ -1,0 +1,86 @@
+"""Interchange and group control numbers that a sender never reuses.
+
+Receivers reject an interchange whose control number (ISA13) they have seen from the same
+sender, and many check group numbers (GS06) too. So each number `split` writes is drawn
+from a counter per sender (ISA05:ISA06) kept in a state file, read and advanced under a
+lock, so that hooks running side by side never draw the same number. The counter is state,
+not cache: it lives in `$EDI_PRECHECK_STATE`, else `$XDG_STATE_HOME/edi-precheck`, else
+`~/.local/state/edi-precheck`; removing it would let numbers be reused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+STATE_ENV = "EDI_PRECHECK_STATE"
+COUNTERS_FILE = "control-numbers.json"
+LARGEST = 999_999_999  # ISA13 is nine digits; after it the count starts again at 1
+
+
+class ControlNumberError(Exception):
+    """The counter cannot be kept: the run must not write numbers it may reuse."""
+
+
+def state_dir() -> Path:
+    if os.environ.get(STATE_ENV):
+        return Path(os.environ[STATE_ENV])
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "edi-precheck"
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[IO[str]]:
+    """The counters file, open for update under an exclusive lock."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = path.open("a+", encoding="utf-8")
+    except OSError as error:
+        raise ControlNumberError(
+            f"cannot keep control numbers in {path}: {error.strerror}; set {STATE_ENV} to a "
+            "folder you can write"
+        ) from None
+    with handle:
+        try:
+            import fcntl
+
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        except ImportError:  # pragma: no cover - no POSIX locks (Windows): one run at a time
+            pass
+        handle.seek(0)
+        yield handle
+
+
+class ControlNumbers:
+    """Draw control numbers per sender. `start`, when given, is the first number drawn;
+    the sender's counter goes on from there."""
+
+    def __init__(self, start: int | None = None, folder: Path | None = None) -> None:
+        self._path = (folder or state_dir()) / COUNTERS_FILE
+        self._start = start
+
+    def next(self, sender: str) -> int:
+        with _locked(self._path) as handle:
+            text = handle.read()
+            try:
+                counters = json.loads(text) if text.strip() else {}
+            except json.JSONDecodeError:
+                raise ControlNumberError(
+                    f"{self._path} is not the control-number file this tool writes; move it "
+                    "aside only if you are sure no number it holds will be reused"
+                ) from None
+            if self._start is not None:
+                number, self._start = self._start, None
+            else:
+                number = int(counters.get(sender, 0)) % LARGEST + 1
+            counters[sender] = number
+            handle.seek(0)
+            handle.truncate()
+            handle.write(json.dumps(counters, indent=1, sort_keys=True) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        return number
