@@ -191,6 +191,7 @@ class ClaimParser:
         yield from self._end_skim()
         self.envelope.at_end_of_file(last)
         self._at_end_of_file()
+        self.position.unread_claims = self.reader.unread_claims
         for sink in self._sinks:
             sink.end_of_file(self.position)
 

@@ -109,6 +109,9 @@ class Position:
     transaction: TransactionSpan | None = None
     loops: list[LoopSpan] = field(default_factory=list)  # open HL loops, top first
     claim: ClaimSpan | None = None
+    # At the end of the file: CLMs in text the reader could not read as X12 (segment
+    # position as far as it could count, CLM01).
+    unread_claims: list[tuple[int, str]] = field(default_factory=list)
 
 
 class SegmentSink(Protocol):

@@ -29,6 +29,7 @@ from edi_precheck.x12.tokenizer import is_segment_tag
 
 Segment = list[str]
 CUT_OFF = "it is cut off by the end of the file"
+UNREAD = "it lies in text after an interchange that could not be read as X12"
 
 
 @dataclass(slots=True)
@@ -98,6 +99,9 @@ class ClaimSpool:
             self._unit.not_written = self._unit.not_written or CUT_OFF
             self._unit.segments = []
         self._close()
+        for index, claim_id in position.unread_claims:
+            self._unit = ClaimUnit(None, index, claim_id, (0, 0, 0), None, not_written=UNREAD)
+            self._close()
 
     def units(self) -> Iterator[ClaimUnit]:
         """Every claim met, in file order (read once)."""

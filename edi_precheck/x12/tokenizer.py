@@ -9,6 +9,7 @@ goes on wherever it can.
 from __future__ import annotations
 
 import codecs
+import dataclasses
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -110,6 +111,9 @@ class SegmentReader:
         self.findings: list[Finding] = []
         self.encoding = "utf-8"
         self.bytes_read = 0
+        # Claims in text after an interchange that could not be read as X12: (segment
+        # position, as far as the last interchange's terminator counts it, and CLM01).
+        self.unread_claims: list[tuple[int, str]] = []
 
     # -- decoding -------------------------------------------------------------------------
 
@@ -227,6 +231,8 @@ class SegmentReader:
             parsed = self._read_isa(buffer, index + 1) if buffer.startswith("ISA") else None
             if parsed is None:
                 self._report_not_isa(buffer, index)
+                if index:
+                    self._count_unread_claims(buffer, chunks, index)
                 return
             self.delimiters, isa_fields, used = parsed
             index += 1
@@ -330,6 +336,40 @@ class SegmentReader:
                         self.report_bad_tag(first + offset)
                         continue
                 yield first + offset, fields
+
+    def _count_unread_claims(self, buffer: str, chunks: Iterator[str], index: int) -> None:
+        """Count the CLM segments of the text that could not be read, as the last
+        interchange's delimiters cut it: they are claims nobody checked, and whoever sends
+        the file must hear of each."""
+        delimiters = self.delimiters
+        if delimiters is None:
+            return
+        terminator, separator = delimiters.segment, delimiters.element
+        tail = buffer
+        while True:
+            *whole, tail = tail.split(terminator)
+            for raw in whole:
+                index += 1
+                fields = raw.strip(LAYOUT_WHITESPACE).split(separator, 2)
+                if fields[0] == "CLM":
+                    self.unread_claims.append((index, fields[1] if len(fields) > 1 else ""))
+            chunk = next(chunks, None)
+            if chunk is None:
+                break
+            tail += chunk
+            if len(tail) > MAX_SEGMENT_CHARS:  # junk with no terminator: nothing to count
+                tail = tail[-MAX_SEGMENT_CHARS:]
+        fields = tail.strip(LAYOUT_WHITESPACE + TRANSFER_PADDING).split(separator, 2)
+        if fields[0] == "CLM":
+            self.unread_claims.append((index + 1, fields[1] if len(fields) > 1 else ""))
+        if self.unread_claims:  # the finding that says the rest was not read says how much
+            count = len(self.unread_claims)
+            last = self.findings[-1]
+            self.findings[-1] = dataclasses.replace(
+                last,
+                message=f"{last.message}; it holds {count} claim{'s' if count > 1 else ''} "
+                "(CLM segments), not checked",
+            )
 
     def report_bad_tag(self, index: int) -> None:
         self.findings.append(
