@@ -163,6 +163,15 @@ def _policy_options(function: Any) -> Any:
     )(function)
 
 
+def _ack_option(function: Any) -> Any:
+    return click.option(
+        "--ack",
+        "ack_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Write the 999 acknowledgment of the checked files here (needs --ig).",
+    )(function)
+
+
 def _ig_options(function: Any) -> Any:
     """--ig/--no-ig and --jobs, as check and split take them."""
     function = click.option(
@@ -259,12 +268,7 @@ def main(log_format: str, log_level: str) -> None:
     help="Write the report here instead of stdout.",
 )
 @_ig_options
-@click.option(
-    "--ack",
-    "ack_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the 999 acknowledgment of the checked files here (needs --ig).",
-)
+@_ack_option
 @_fail_on_option
 def check(
     paths: tuple[str, ...],
@@ -358,6 +362,7 @@ def _write_jsonl_file(stream: TextIO, result: FileResult) -> None:
 )
 @_policy_options
 @_ig_options
+@_ack_option
 @click.option(
     "--format",
     "output_format",
@@ -391,6 +396,7 @@ def split_command(
     output: Path | None,
     fail_on: str,
     control_number: int | None,
+    ack_path: Path | None,
 ) -> None:
     """Write every claim of PATHS to one of two new 837 files: clean or held.
 
@@ -403,70 +409,53 @@ def split_command(
     from edi_precheck.report.control_numbers import ControlNumberError, ControlNumbers
     from edi_precheck.split import split
 
-    outputs = {"--clean": clean_path, "--held": held_path, "--output": output}
-    with _spooled(_sources(paths, outputs)) as sources:
+    if ack_path is not None and not ig:
+        raise RunError("--ack needs implementation-guide validation; drop --no-ig")
+    outputs = {"--clean": clean_path, "--held": held_path, "--output": output, "--ack": ack_path}
+    sources = _sources(paths, outputs)
+    try:
+        engine = Engine(policy_paths, crosswalk, ig=ig, jobs=jobs, acknowledge=ack_path is not None)
+    except (PolicyError, CrosswalkError) as error:
+        raise RunError(str(error)) from None
+    routes: list[dict[str, Any]] = []
+
+    def on_route(route: Any) -> None:
+        routes.append(route.to_dict())
+        log.info(
+            "claim.routed",
+            file=route.file,
+            claim_id=route.claim_id,
+            claim_index=route.claim_index,
+            output=route.output,
+            reasons=list(route.reasons),
+        )
+
+    with engine, _progress(sources) as on_bytes:
+        engine.on_bytes = on_bytes
         try:
-            engine = Engine(policy_paths, crosswalk, ig=ig, jobs=jobs)
-        except (PolicyError, CrosswalkError) as error:
-            raise RunError(str(error)) from None
-        routes: list[dict[str, Any]] = []
-
-        def on_route(route: Any) -> None:
-            routes.append(route.to_dict())
-            log.info(
-                "claim.routed",
-                file=route.file,
-                claim_id=route.claim_id,
-                claim_index=route.claim_index,
-                output=route.output,
-                reasons=list(route.reasons),
+            outcome = split(
+                engine,
+                sources,
+                clean_path,
+                held_path,
+                FAIL_ON[fail_on],
+                on_route,
+                on_file=lambda r: _log_file("file.checked", r),
+                numbers=ControlNumbers(control_number),
             )
-
-        with engine, _progress(sources) as on_bytes:
-            engine.on_bytes = on_bytes
-            try:
-                outcome = split(
-                    engine,
-                    sources,
-                    clean_path,
-                    held_path,
-                    FAIL_ON[fail_on],
-                    on_route,
-                    on_file=lambda r: _log_file("file.checked", r),
-                    numbers=ControlNumbers(control_number),
-                )
-            except ControlNumberError as error:
-                raise RunError(str(error)) from None
-            except OSError as error:
-                where = f" {error.filename}" if error.filename else ""
-                raise RunError(f"cannot write the outputs{where}: {error.strerror}") from None
+        except ControlNumberError as error:
+            raise RunError(str(error)) from None
+        except OSError as error:
+            where = f" {error.filename}" if error.filename else ""
+            raise RunError(f"cannot write the outputs{where}: {error.strerror}") from None
+        if ack_path is not None:
+            _write_ack(ack_path, engine.ack_text())
     with _output(output) as stream:
         _write_split_summary(stream, output_format, outcome, routes, clean_path, held_path)
     held_any = outcome.counts["held"] or outcome.counts["not written"]
     # A file that could not be read holds no claim to hold, but must not pass as clean.
     blocked = held_any or outcome.report.blocks(FAIL_ON[fail_on])
     sys.exit(EXIT_FINDINGS if blocked else EXIT_CLEAN)
-
-
-@contextmanager
-def _spooled(sources: list[Source]) -> Iterator[list[Source]]:
-    """Sources that can be read twice: stdin is copied to a temporary file first."""
-    import shutil
-    import tempfile
-
-    if all(source.path is not None for source in sources):
-        yield sources
-        return
-    with tempfile.TemporaryDirectory() as folder:
-        spooled = []
-        for source in sources:
-            if source.path is None:
-                copy = Path(folder) / "stdin.837"
-                with copy.open("wb") as handle:
-                    shutil.copyfileobj(sys.stdin.buffer, handle)
-                source = Source(source.name, copy)
-            spooled.append(source)
-        yield spooled
 
 
 def _write_split_summary(

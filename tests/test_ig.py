@@ -87,6 +87,16 @@ def test_composite_that_crashes_pyx12_is_a_finding_and_rules_still_run(tmp_path)
     assert code == 1 and "Traceback" not in stderr
 
 
+def test_a_set_pyx12_stopped_on_is_rejected_in_the_999_with_its_ak2_and_ik5(tmp_path):
+    text = CLEAN_P.read_text().replace("UN*60***1~", "UN*1***1:1:1:1:1:1~")
+    ack = tmp_path / "out.999"
+    run_cli("check", "--ack", str(ack), str(write(tmp_path, "composite.837", text)))
+    segments = [s.strip() for s in ack.read_text().split("~") if s.strip()]
+    assert "AK2*837*0001*005010X222A1" in segments and "IK5*R*5" in segments
+    assert "AK9*R*1*1*0" in segments
+    assert validate(ack.read_text()).errors == []
+
+
 def test_pyx12_logs_never_reach_stderr_as_plain_lines(tmp_path):
     text = CLEAN_P.read_text().replace("HI*ABK:M810~", "")
     result = run_cli("check", str(write(tmp_path, "nohi.837", text)))
@@ -162,6 +172,14 @@ def test_a_set_pyx12_cannot_acknowledge_is_counted_rejected(tmp_path):
     )
     segments = [s.strip() for s in ack.read_text().split("~") if s.strip()]
     assert "AK9*R*1*1*0" in segments  # received, not accepted
+    # a rejected set has its AK2 and IK5, even when pyx12 wrote none for it
+    assert [s.split("*")[0] for s in segments if s[:2] in ("AK", "IK")] == [
+        "AK1",
+        "AK2",
+        "IK5",
+        "AK9",
+    ]
+    assert "IK5*R*7" in segments  # its ST02 is damaged too: no control number to echo
     assert validate(ack.read_text()).errors == []
 
 

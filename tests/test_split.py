@@ -474,3 +474,25 @@ def test_a_counter_that_cannot_be_kept_stops_the_split(tmp_path, monkeypatch):
     assert result.exit_code == 2
     assert "cannot keep control numbers" in result.stderr and "EDI_PRECHECK_STATE" in result.stderr
     assert not (tmp_path / "c.837").exists()
+
+
+def test_split_writes_the_999_of_what_it_checked(tmp_path):
+    from edi_precheck.ig.pyx12_engine import validate
+
+    ack = tmp_path / "batch.999"
+    summary, code = split(tmp_path, str(FIXTURES / "837p/multi_st.837"), extra=("--ack", str(ack)))
+    segments = [s.strip() for s in ack.read_text().split("~") if s.strip()]
+    assert code == 0 and "AK9*A*3*3*3" in segments
+    assert validate(ack.read_text()).errors == []
+    result = run_cli(
+        "split",
+        "--no-ig",
+        "--ack",
+        str(ack),
+        str(FIXTURES / "demo/demo.837"),
+        "--clean",
+        str(tmp_path / "c"),
+        "--held",
+        str(tmp_path / "h"),
+    )
+    assert result.exit_code == 2 and "--ack needs implementation-guide validation" in result.stderr

@@ -54,6 +54,16 @@ def _answering(isa: list[str], gs: list[str]) -> tuple[list[str], list[str]]:
     return ack_isa, ack_gs
 
 
+def _rejected(transaction: TransactionSet) -> list[list[str]]:
+    """AK2/IK5 rejecting a set pyx12 wrote no answer for: IK502 5 (one or more segments in
+    error), or 7 when its ST02 is no control number to echo (AK202 then holds what fits)."""
+    control = transaction.control
+    if 4 <= len(control) <= 9 and control.isalnum():
+        return [["AK2", "837", control, transaction.version], ["IK5", "R", "5"]]
+    echoed = "".join(ch for ch in control if ch.isalnum())[:9].ljust(4, "0")
+    return [["AK2", "837", echoed, transaction.version], ["IK5", "R", "7"]]
+
+
 class AckBuilder:
     """Collect pyx12's 999 for each transaction set; `text()` is the merged 999."""
 
@@ -65,7 +75,8 @@ class AckBuilder:
     def add(self, file: str, transaction: TransactionSet, ack: str) -> None:
         """Add the 999 pyx12 wrote for one set of `file`. When pyx12 could not validate the
         set (no 999), or stopped writing its 999 part-way (no AK9: it fails so on a damaged
-        ST), the set is counted as received and not accepted."""
+        ST), the set is rejected with an AK2/IK5 of its own (IK502 5: one or more segments
+        in error), as every rejected set must be."""
         segments = _segments(ack)
         tags = [fields[0] for fields in segments]
         group_key = (file, transaction.isa_index, transaction.gs_index)
@@ -77,13 +88,12 @@ class AckBuilder:
         if self._input_envelope is None:
             self._input_envelope = (transaction.isa, transaction.gs)
         group.received += 1
-        if not {"ISA", "GS", "AK1"}.issubset(tags):
+        if not {"ISA", "GS", "AK1"}.issubset(tags) or "AK9" not in tags[tags.index("AK1") :]:
+            group.blocks.append(_rejected(transaction))
             return
         if self._envelope is None:
             self._envelope = (segments[tags.index("ISA")], segments[tags.index("GS")])
         start = tags.index("AK1")
-        if "AK9" not in tags[start:]:
-            return
         body = segments[start + 1 : tags.index("AK9", start)]
         if not body:  # accepted with no AK2 block
             group.accepted += 1
