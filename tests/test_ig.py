@@ -286,3 +286,54 @@ def test_unsupported_transactions_are_not_given_to_pyx12():
     assert code == 1
     assert [f["rule"] for f in found] == ["x12.unsupported"]
     assert "Traceback" not in stderr
+
+
+# -- known pyx12 map defects, corrected ---------------------------------------------------
+
+
+def with_line_pwk(pwk: str) -> str:
+    return recount(
+        CLEAN_P.read_text().replace(
+            "SV1*HC:96372*45*UN*1***1~DTP*472*D8*20260310",
+            f"SV1*HC:96372*45*UN*1***1~{pwk}~DTP*472*D8*20260310",
+        )
+    )
+
+
+def test_the_dme_certificate_pwk_of_the_guide_is_accepted(tmp_path):
+    """837P 2400 'PWK*CT*AD' (the guide's example of the DME certificate of medical
+    necessity indicator): pyx12 checks it against the other 2400 PWK and calls AD invalid."""
+    from edi_precheck.ig.map_defects import MAP_DEFECTS
+
+    assert [d.segment for d in MAP_DEFECTS] == ["PWK"]
+    text = with_line_pwk("PWK*CT*AD")
+    direct = validate(text)
+    assert any(e.segment_id == "PWK" and e.code == "7" for e in validate_raw(text).errors)
+    assert direct.errors == []  # corrected inside validate
+    ack = tmp_path / "pwk.999"
+    found, code, _ = findings(str(write(tmp_path, "pwk.837", text)), "--ack", str(ack))
+    assert found == [] and code == 0
+    segments = [s.strip() for s in ack.read_text().split("~") if s.strip()]
+    assert "AK9*A*1*1*1" in segments and not [s for s in segments if s.startswith("IK3")]
+    assert validate(ack.read_text()).errors == []
+
+
+def test_a_pwk_the_guide_does_not_allow_is_still_an_error(tmp_path):
+    for pwk in ("PWK*CT*ZZ", "PWK*XX*AD"):
+        found, code, _ = findings(str(write(tmp_path, "pwk.837", with_line_pwk(pwk))))
+        assert code == 1 and [f["segment"] for f in found if f["rule"] == "x12.ig"] == ["PWK"], pwk
+
+
+def validate_raw(text: str):
+    """pyx12's own verdict on one interchange, before map defects are corrected."""
+    import io
+    import json as json_module
+
+    import pyx12.x12n_document
+
+    from edi_precheck.ig.pyx12_engine import IGOutcome, _collect, _params, _prepare
+
+    _prepare()
+    ack, errors = io.StringIO(), io.StringIO()
+    pyx12.x12n_document.x12n_document(_params(), io.StringIO(text), ack, None, None, errors)
+    return IGOutcome(errors=_collect(json_module.loads(errors.getvalue() or "{}")))

@@ -24,6 +24,7 @@ import logging
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from edi_precheck.ig.map_defects import map_defect
 from edi_precheck.logs import LibraryLogger
 
 _log = LibraryLogger("edi_precheck.ig")
@@ -150,4 +151,56 @@ def validate(text: str) -> IGOutcome:
         document = json.loads(errors_json.getvalue() or "{}")
     except json.JSONDecodeError:
         return IGOutcome(ack=ack.getvalue(), crash="JSONDecodeError")
-    return IGOutcome(errors=_collect(document), ack=ack.getvalue())
+    return _without_map_defects(text, IGOutcome(errors=_collect(document), ack=ack.getvalue()))
+
+
+def _without_map_defects(text: str, outcome: IGOutcome) -> IGOutcome:
+    """`outcome` without the errors known map defects explain (`map_defects`): dropped from
+    the errors, and their IK3/IK4 from the 999, whose set is then accepted if nothing else
+    was wrong with it."""
+    if not outcome.errors or len(text) < 106:
+        return outcome
+    separator, terminator = text[3], text[105]
+    segments = [part.strip().split(separator) for part in text.split(terminator)]
+    guide = segments[1][8] if len(segments) > 1 and len(segments[1]) > 8 else ""
+    false: set[int] = set()  # positions (ST = 1) whose element errors were all false
+    kept: list[IGError] = []
+    for error in outcome.errors:
+        position = error.position
+        fields = segments[position + 1] if position and position + 1 < len(segments) else []
+        if error.level == "element" and map_defect(
+            guide, fields, error.element_position, error.code
+        ):
+            false.add(position or 0)
+            continue
+        kept.append(error)
+    if not false:
+        return outcome
+    standing = {e.position for e in kept if e.level in ("segment", "element")}
+    cleared = false - standing
+    kept = [e for e in kept if not (e.level == "segment" and e.position in cleared)]
+    return IGOutcome(errors=kept, ack=_ack_without(outcome.ack, cleared), crash=outcome.crash)
+
+
+def _ack_without(ack: str, positions: set[int]) -> str:
+    """pyx12's 999 without the IK3 blocks (IK3 and its IK4/CTX) of `positions`; a set left
+    with no IK3 is accepted (IK5 A)."""
+    out: list[str] = []
+    skipping = False
+    block_errors = 0  # IK3 kept in the current AK2 block
+    for segment in ack.split("~"):
+        fields = segment.strip().split("*")
+        tag = fields[0]
+        if tag == "IK3":
+            skipping = len(fields) > 2 and _number(fields[2]) in positions
+            block_errors += not skipping
+        elif tag not in ("IK4", "CTX"):
+            skipping = False
+        if skipping:
+            continue
+        if tag == "AK2":
+            block_errors = 0
+        elif tag == "IK5" and block_errors == 0:
+            segment = segment.replace(segment.strip(), "IK5*A")
+        out.append(segment)
+    return "~".join(out)
