@@ -63,10 +63,13 @@ def _output(path: Path | None) -> Iterator[TextIO]:
         yield stream
 
 
-def _sources(paths: tuple[str, ...], outputs: dict[str, Path | None]) -> list[Source]:
+def _sources(
+    paths: tuple[str, ...], outputs: dict[str, Path | None], make_folders: bool = False
+) -> list[Source]:
     """The inputs PATHS name, kept apart from the files the run writes (`outputs`, by
     option): a folder search passes over those, and none may be an input or another
-    option's file, or lie in a folder that does not exist. Checked before any work."""
+    option's file, or lie in a folder that does not exist (with `make_folders`, such a
+    folder is made, once everything else is known to be right). Checked before any work."""
     written = {option: path for option, path in outputs.items() if path is not None}
     try:
         sources = expand(list(paths), skip=written.values())
@@ -83,8 +86,13 @@ def _sources(paths: tuple[str, ...], outputs: dict[str, Path | None]) -> list[So
             raise RunError(
                 f"{option} {path} is an input file: edi-precheck never writes over its input"
             )
-        if not resolved.parent.is_dir():
+        if not resolved.parent.is_dir() and not make_folders:
             raise RunError(f"{option} {path}: folder {path.parent} does not exist")
+    for option, path in written.items():
+        try:
+            path.resolve().parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise RunError(f"{option} {path}: cannot make its folder: {error.strerror}") from None
     return sources
 
 
@@ -412,7 +420,7 @@ def split_command(
     if ack_path is not None and not ig:
         raise RunError("--ack needs implementation-guide validation; drop --no-ig")
     outputs = {"--clean": clean_path, "--held": held_path, "--output": output, "--ack": ack_path}
-    sources = _sources(paths, outputs)
+    sources = _sources(paths, outputs, make_folders=True)
     try:
         engine = Engine(policy_paths, crosswalk, ig=ig, jobs=jobs, acknowledge=ack_path is not None)
     except (PolicyError, CrosswalkError) as error:

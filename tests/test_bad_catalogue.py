@@ -161,6 +161,21 @@ CASES = [
         code=0,
     ),
     Case("bom", lambda: with_bom(MULTI), frozenset(), 8, code=0, ig=True),
+    Case(
+        "utf16_with_bom",  # what Windows editors save as "Unicode"
+        lambda: MULTI.decode().encode("utf-16"),
+        frozenset(),
+        8,
+        code=0,
+        ig=True,
+    ),
+    Case("utf16_le_no_bom", lambda: MULTI.decode().encode("utf-16-le"), frozenset(), 8, code=0),
+    Case(
+        "text_after_an_interchange_holds_claims",  # a damaged second ISA: its claims counted
+        lambda: PROLIA + MULTI.replace(b"ISA*00*", b"ISA~00*", 1),
+        frozenset({"x12.syntax"}),
+        1,
+    ),
     Case("crlf", lambda: with_crlf(MULTI), frozenset(), 8, code=0, ig=True),
     Case("pretty_printed", lambda: pretty_printed(MULTI), frozenset(), 8, code=0, ig=True),
     Case(

@@ -337,3 +337,17 @@ def validate_raw(text: str):
     ack, errors = io.StringIO(), io.StringIO()
     pyx12.x12n_document.x12n_document(_params(), io.StringIO(text), ack, None, None, errors)
     return IGOutcome(errors=_collect(json_module.loads(errors.getvalue() or "{}")))
+
+
+def test_an_hl_parent_pyx12_misses_is_worded_as_the_numbering_it_follows(tmp_path):
+    text = (
+        (FIXTURES / "837p/xgeva_commercial_clean.837")
+        .read_text()
+        .replace("HL*2*1*22*1", "HL*4*1*22*1")
+        .replace("HL*3*2*23*0", "HL*5*4*23*0")
+    )
+    found, code, _ = findings(str(write(tmp_path, "hl.837", text)))
+    messages = [f["message"] for f in found if f["rule"] == "x12.ig" and f["segment"] == "HL"]
+    assert code == 1
+    assert any("HL01 before it that skips or repeats a number" in m for m in messages)
+    assert not any("does not come before it" in m for m in messages)

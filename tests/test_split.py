@@ -139,15 +139,6 @@ def test_outputs_are_never_the_input_or_each_other(tmp_path):
         "split", str(source), "--clean", str(tmp_path / "x.837"), "--held", str(tmp_path / "x.837")
     )
     assert result.exit_code == 2 and "different files" in result.stderr
-    result = run_cli(
-        "split",
-        str(source),
-        "--clean",
-        str(tmp_path / "no/c.837"),
-        "--held",
-        str(tmp_path / "h.837"),
-    )
-    assert result.exit_code == 2 and "does not exist" in result.stderr
     assert source.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.837"]  # nothing left behind
 
@@ -496,3 +487,36 @@ def test_split_writes_the_999_of_what_it_checked(tmp_path):
         str(tmp_path / "h"),
     )
     assert result.exit_code == 2 and "--ack needs implementation-guide validation" in result.stderr
+
+
+def test_split_creates_the_folders_it_writes_to(tmp_path):
+    result = run_cli(
+        "split",
+        str(FIXTURES / "demo/demo.837"),
+        "--clean",
+        str(tmp_path / "out/today/clean.837"),
+        "--held",
+        str(tmp_path / "hold/held.837"),
+    )
+    assert result.exit_code == 1, result.stderr
+    assert claim_ids(tmp_path / "out/today/clean.837") == Counter(
+        {"DEMO0001": 1, "DEMO0003": 1, "DEMO0006": 1}
+    )
+
+
+def test_claims_in_text_that_cannot_be_read_are_named_not_written(tmp_path):
+    prolia = (FIXTURES / "837p/prolia_medicare_clean.837").read_text()
+    multi = (FIXTURES / "837p/multi_st.837").read_text().replace("ISA*00*", "ISA~00*", 1)
+    source = tmp_path / "two.837"
+    source.write_text(prolia + multi)
+    summary, code = split(tmp_path, str(source), extra=("--no-ig",))
+    routes = summary["claims"]
+    assert code == 1 and len(routes) == 9
+    unread = [r for r in routes if r["output"] == "not written"]
+    assert [r["claim_id"] for r in unread] == [f"MST000{n}" for n in range(1, 9)]
+    assert all("could not be read as X12" in r["reasons"][0] for r in unread)
+    check = run_cli("check", "--no-ig", "--format", "json", str(source))
+    (syntax,) = [
+        f for f in json.loads(check.stdout)["files"][0]["findings"] if f["rule"] == "x12.syntax"
+    ]
+    assert syntax["message"].endswith("it holds 8 claims (CLM segments), not checked")

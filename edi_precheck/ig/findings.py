@@ -33,7 +33,10 @@ SEGMENT_CODES = {  # IK304
 # pyx12's own segment checks, which have no 999 code (its 999 leaves them out).
 PYX12_SEGMENT_CODES = {
     "HL1": "HL01 does not number the HL segments 1, 2, 3... in order",
-    "HL2": "HL02 names a parent HL that does not come before it",
+    # pyx12 checks HL02 against the HL segments as it counts them (1, 2, 3...), not
+    # against their HL01: a parent it misses follows an HL01 that skips or repeats a number.
+    "HL2": "HL02's parent is not an open HL loop above it as the set's HL segments count "
+    "(1, 2, 3...); an HL01 before it that skips or repeats a number is the usual cause",
     "LX": "LX01 does not number the claim's service lines 1, 2, 3... in order",
     "SEG1": "segment ends with empty elements (trailing separators)",
 }

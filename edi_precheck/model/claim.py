@@ -38,6 +38,10 @@ def whole_number(text: str) -> int | None:
     return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None
 
 
+# HI qualifiers of the diagnoses a claim's lines are billed for: principal and other, in
+# ICD-10-CM (ABK, ABF) or ICD-9-CM (BK, BF).
+LINE_DIAGNOSIS_QUALIFIERS = frozenset({"ABK", "ABF", "BK", "BF"})
+
 # Where each service-line field sits in SV1 (837P) and SV2 (837I), for findings to cite.
 SERVICE_ELEMENTS = {
     "SV1": {
@@ -200,12 +204,20 @@ class Claim:
         return line.service_date or self.service_date
 
     def line_diagnoses(self, line: ServiceLine) -> list[Diagnosis]:
-        """The diagnoses a line points at (837P SV107), or all of the claim's (837I).
+        """The diagnoses a line points at (837P SV107), or the claim's principal and other
+        diagnoses (837I), each once.
 
-        Pointers that point nowhere are skipped here; `dx.pointer` reports them.
+        Pointers that point nowhere are skipped here; `dx.pointer` reports them. An 837I's
+        admitting diagnosis, patient's reason for visit and external cause describe the
+        stay, not what a line was billed for: they do not count (the admitting diagnosis
+        is often the principal one again).
         """
         if self.kind == "837I":
-            return list(self.diagnoses)
+            seen: dict[str, Diagnosis] = {}
+            for diagnosis in self.diagnoses:
+                if diagnosis.qualifier in LINE_DIAGNOSIS_QUALIFIERS:
+                    seen.setdefault(diagnosis.code, diagnosis)
+            return list(seen.values())
         pointed = []
         for pointer in line.diagnosis_pointers:
             number = whole_number(pointer)

@@ -121,6 +121,7 @@ class Billing:
     waste_modifier: str
     allowed_modifiers: frozenset[str]
     revenue_codes: frozenset[str]
+    icd10_from: date | None = None  # services from this date carry ICD-10-CM diagnoses
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,6 +289,7 @@ class Policy:
                 waste_modifier=billing["waste_modifiers"]["waste"],
                 allowed_modifiers=frozenset(billing["allowed_modifiers"]),
                 revenue_codes=frozenset(billing["revenue_codes"]),
+                icd10_from=_date(billing.get("icd10_from")),
             ),
             settings=settings,
             products=products,

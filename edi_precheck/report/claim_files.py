@@ -309,6 +309,7 @@ def atomic_output(path: Path, name: str, numbers: ControlNumbers) -> Iterator[_O
     """An _Output writing to a temporary file beside `path`, renamed into place on success;
     `name` says which output it is in the record of control numbers."""
     folder = path.parent if str(path.parent) else Path(".")
+    folder.mkdir(parents=True, exist_ok=True)  # an output folder a hook names may be new
     with tempfile.NamedTemporaryFile(
         "w", encoding="utf-8", newline="", dir=folder, prefix=f".{path.name}.", delete=False
     ) as handle:

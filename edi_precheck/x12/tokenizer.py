@@ -80,6 +80,18 @@ def _find_segment(text: str, prefix: str, terminator: str, strip_chars: str) -> 
     return -1
 
 
+def _utf16(head: bytes) -> str | None:
+    """The codec of a file saved as UTF-16: by its byte-order mark (the codec then drops
+    it), or by 'ISA' spelt in two-byte characters."""
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if head.startswith("ISA".encode("utf-16-le")):
+        return "utf-16-le"
+    if head.startswith("ISA".encode("utf-16-be")):
+        return "utf-16-be"
+    return None
+
+
 def _describe_start(text: str) -> str:
     """Say what a non-X12 file starts with, without quoting its content (it may hold PHI)."""
     head = text[:64]
@@ -121,7 +133,9 @@ class SegmentReader:
         """Decode UTF-8 while it holds, then fall back to Latin-1 for the rest of the file.
 
         Latin-1 maps every byte, so a file in a legacy code page still reads; the fields we
-        check (codes, NDCs, amounts) are ASCII either way.
+        check (codes, NDCs, amounts) are ASCII either way. A file saved as UTF-16 (a
+        Windows editor's 'Unicode'), with its byte-order mark or starting 'ISA' in it, is
+        decoded as such.
         """
         decoder = codecs.getincrementaldecoder("utf-8")()
         first = True
@@ -129,6 +143,11 @@ class SegmentReader:
             self.bytes_read += len(chunk)
             if first:
                 first = False
+                utf16 = _utf16(chunk)
+                if utf16 is not None:
+                    self.encoding = utf16
+                    yield from self._utf16_chunks(chunk, utf16)
+                    return
                 if chunk.startswith(_BOM):
                     chunk = chunk[len(_BOM) :]
             if self.encoding != "utf-8":
@@ -145,6 +164,15 @@ class SegmentReader:
             if pending:
                 self.encoding = "latin-1"
                 yield pending.decode("latin-1")
+
+    def _utf16_chunks(self, first: bytes, encoding: str) -> Iterator[str]:
+        decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+        chunk = first
+        while chunk:
+            yield decoder.decode(chunk)
+            chunk = self._stream.read(CHUNK_SIZE)
+            self.bytes_read += len(chunk)
+        yield decoder.decode(b"", final=True)
 
     # -- ISA ------------------------------------------------------------------------------
 

@@ -1,9 +1,10 @@
 """An ICD-10-CM code that does not exist or is not billable.
 
 ## What it checks
-Each diagnosis the line relies on (837P: those it points at; 837I: the claim's) is an
-ICD-10-CM code (qualifier ABK/ABF/..., not the ICD-9-CM BK/BF/...), exists in the ICD-10-CM
-code set and is billable, that is, a leaf code with all its characters.
+Each diagnosis the line relies on (837P: those it points at; 837I: the claim's principal and
+other diagnoses) is in the code set of its date of service: ICD-10-CM (qualifier ABK/ABF)
+from 2015-10-01, ICD-9-CM (BK/BF) before; and that an ICD-10-CM code exists and is billable,
+that is, a leaf code with all its characters.
 
 ## Why it matters
 A code that does not exist, or a category used as a code (M80 instead of M80.08XA), is
@@ -16,10 +17,10 @@ rejected by SNIP type 5 edits or denied (CARC 16).
 `HI*ABK:M810~`
 
 ## Policy keys
-None (code set: ICD-10-CM from the simple-icd-10-cm package).
+`billing.icd10_from` (code set: ICD-10-CM from the simple-icd-10-cm package).
 
 ## References
-CMS/NCHS ICD-10-CM; 837 HI; SNIP type 5.
+CMS/NCHS ICD-10-CM; HIPAA code sets, 45 CFR 162.1002; 837 HI; SNIP type 5.
 """
 
 from __future__ import annotations
@@ -27,23 +28,36 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from edi_precheck.rules._registry import rule
-from edi_precheck.rules.context import ClaimContext, DrugLine, Problem
+from edi_precheck.rules.context import ClaimContext, DrugLine, Problem, Where, parse_date
 
 
 @rule("dx.invalid", snip=5)
 def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
     diagnoses = ctx.claim.line_diagnoses(drug.line)
+    where: Where = {"segment": drug.service_segment, "segment_index": drug.line.segment_index}
+    switch = ctx.policy.billing.icd10_from
+    day = parse_date(ctx.line_date(drug.line))
+    before_icd10 = switch is not None and day is not None and day < switch
     for diagnosis in diagnoses:
-        if not diagnosis.qualifier.startswith("A"):
+        icd10 = diagnosis.qualifier.startswith("A")
+        if not icd10 and not before_icd10:
+            since = f" since {switch:%B %Y}" if switch else ""
             yield Problem(
                 f"diagnosis {diagnosis.code} is sent as ICD-9-CM (qualifier "
-                f"{diagnosis.qualifier}); claims for services since October 2015 need "
-                "ICD-10-CM",
+                f"{diagnosis.qualifier}); services{since} need ICD-10-CM",
                 f"send the ICD-10-CM code with qualifier A{diagnosis.qualifier}",
-                segment=drug.service_segment,
-                segment_index=drug.line.segment_index,
+                **where,
             )
-    diagnoses = [d for d in diagnoses if d.qualifier.startswith("A")]
+        elif icd10 and before_icd10:
+            assert switch is not None and day is not None
+            yield Problem(
+                f"diagnosis {diagnosis.code} is sent as ICD-10-CM (qualifier "
+                f"{diagnosis.qualifier}), but the service on {day:%Y-%m-%d} is before "
+                f"{switch:%B} {switch.day}, {switch.year}, when ICD-9-CM was the code set",
+                f"send the ICD-9-CM code with qualifier {diagnosis.qualifier[1:]}",
+                **where,
+            )
+    diagnoses = [d for d in diagnoses if d.qualifier.startswith("A") and not before_icd10]
     if not diagnoses:
         return
     code_set = ctx.icd10()
