@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from edi_precheck import __version__
-from edi_precheck.findings import Finding, Severity
+from edi_precheck.findings import Finding, file_finding
 from edi_precheck.logs import LibraryLogger
 from edi_precheck.model import Claim, ClaimParser
 from edi_precheck.model.structure import SegmentSink
@@ -28,9 +28,7 @@ log = LibraryLogger("edi_precheck")
 
 
 def _unreadable(message: str, hint: str) -> Finding:
-    return Finding(
-        rule="x12.unreadable", severity=Severity.ERROR, snip=1, message=message, hint=hint
-    )
+    return file_finding("x12.unreadable", message, hint)
 
 
 def read_claims(

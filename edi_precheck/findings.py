@@ -65,3 +65,51 @@ class Finding:
         if self.extra:
             record.update(self.extra)
         return record
+
+
+# The file-level rules (about the file, not a claim's content) and their SNIP types; the
+# rule catalog declares the same (a test keeps them one).
+FILE_RULES = {
+    "x12.unreadable": 1,
+    "x12.envelope": 1,
+    "x12.syntax": 1,
+    "x12.unsupported": 1,
+    "x12.version": 1,
+    "x12.ig": 2,
+}
+
+
+def file_finding(
+    rule: str,
+    message: str,
+    hint: str,
+    *,
+    segment: str | None = None,
+    segment_index: int | None = None,
+    element: str | None = None,
+    severity: Severity = Severity.ERROR,
+    claim_id: str | None = None,
+    claim_index: int | None = None,
+    line: int | None = None,
+    code: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Finding:
+    """The one way a file-level finding is made, by the reader, the envelope checks, the
+    parser and the implementation-guide checks alike. Its severity here is the catalog's
+    default; the run's policy grades it (`rules.runner.grade_file_finding`), in one place
+    for every command."""
+    return Finding(
+        rule=rule,
+        severity=severity,
+        snip=FILE_RULES[rule],
+        message=message,
+        hint=hint,
+        claim_id=claim_id,
+        claim_index=claim_index,
+        line=line,
+        code=code,
+        segment=segment,
+        segment_index=segment_index,
+        element=element,
+        extra=extra or {},
+    )

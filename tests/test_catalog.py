@@ -105,3 +105,34 @@ def test_readme_rule_table_is_generated():
     assert readme[start:end] + "\n" == table.strip() + "\n", (
         "README rule table is stale: paste `edi-precheck rules --format markdown`"
     )
+
+
+def test_every_rule_that_runs_on_every_claim_says_whether_the_skim_checks_it():
+    """A rule that runs on every claim is either made by the claim skim as it passes over a
+    claim, or switches skimming off: registering it without saying which is refused."""
+    from edi_precheck.rules._registry import rule
+
+    every = [r for r in catalog().values() if r.all_claims]
+    assert [r.id for r in every] == ["claim.balance"] and all(r.skimmed for r in every)
+
+    def newcheck(ctx):
+        return iter(())
+
+    newcheck.__module__ = "edi_precheck.rules.claim.newcheck"
+    with pytest.raises(ValueError, match="say whether the claim skim makes its check"):
+        rule("claim.newcheck", snip=3, scope="claim", all_claims=True)(newcheck)
+
+
+def test_the_shipped_catalog_keeps_skimming_on():
+    from edi_precheck.policy import Crosswalk, shipped_policies
+    from edi_precheck.rules.runner import ClaimChecker
+
+    checker = ClaimChecker(shipped_policies(catalog().keys()), Crosswalk.load())
+    assert checker.skim_codes() is not None
+
+
+def test_file_level_rules_are_declared_as_the_finding_factory_makes_them():
+    from edi_precheck.findings import FILE_RULES
+
+    declared = {r.id: r.snip for r in catalog().values() if r.scope == "file"}
+    assert declared == FILE_RULES

@@ -9,7 +9,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass, field
 
-from edi_precheck.findings import Finding, Severity
+from edi_precheck.findings import Finding, file_finding
 from edi_precheck.ig.pyx12_engine import IGError, IGOutcome
 from edi_precheck.ig.transactions import TransactionSet
 from edi_precheck.model import Claim, whole_number
@@ -77,7 +77,6 @@ REPORTED_ELSEWHERE = {
     ("transaction", "4"),
     ("transaction", "5"),
 }
-_SEVERITY = Severity.ERROR
 
 
 @dataclass(slots=True)
@@ -185,16 +184,14 @@ def ig_findings(
         )
     if outcome.crash is not None:
         return [
-            Finding(
-                rule="x12.ig",
-                severity=_SEVERITY,
-                snip=2,
-                message=(
+            file_finding(
+                "x12.ig",
+                (
                     f"pyx12 stopped with {outcome.crash} on transaction set "
                     f"{transaction.control}, so it was not checked against the "
                     f"implementation guide{note}; the drug-line checks still ran"
                 ),
-                hint=(
+                (
                     "look for a composite with more components than the guide allows (e.g. "
                     "more than 4 diagnosis pointers in SV107) or an element pyx12 cannot read"
                 ),
@@ -219,12 +216,10 @@ def ig_findings(
             else "fix the envelope"
         )
         findings.append(
-            Finding(
-                rule="x12.ig",
-                severity=_SEVERITY,
-                snip=2,
-                message=message + note,
-                hint=hint,
+            file_finding(
+                "x12.ig",
+                message + note,
+                hint,
                 claim_id=claim.claim_id if claim else None,
                 claim_index=claim.claim_index if claim else None,
                 line=line,

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import BinaryIO
 
-from edi_precheck.findings import Finding, Severity
+from edi_precheck.findings import Finding, Severity, file_finding
 from edi_precheck.model.claim import (
     Claim,
     Diagnosis,
@@ -307,15 +307,13 @@ class ClaimParser:
             claim = self._claim
             self._claim = None
             self._findings.append(
-                Finding(
-                    rule="x12.envelope",
-                    severity=Severity.ERROR,
-                    snip=1,
-                    message=(
+                file_finding(
+                    "x12.envelope",
+                    (
                         f"claim {claim.index} ({claim.claim_id}) is cut off by the end of "
                         "the file; its lines were not read"
                     ),
-                    hint="resend the complete file",
+                    "resend the complete file",
                     claim_id=claim.claim_id,
                     claim_index=claim.index,
                     segment="CLM",
@@ -387,15 +385,14 @@ class ClaimParser:
 
     def _report_versions(self, index: int, fields: list[str]) -> None:
         self._findings.append(
-            Finding(
-                rule="x12.version",
-                severity=Severity.WARNING,
-                snip=1,
-                message=(
+            file_finding(
+                "x12.version",
+                (
                     f"transaction set {fields[2]} declares {fields[3]} (ST03), its group "
                     f"{self._group_version} (GS08); the set is read as ST03 says"
                 ),
-                hint="make GS08 and ST03 name the same implementation guide",
+                "make GS08 and ST03 name the same implementation guide",
+                severity=Severity.WARNING,
                 segment="ST",
                 segment_index=index,
                 element="ST03",
@@ -414,15 +411,13 @@ class ClaimParser:
         else:
             what = f"an 837 of implementation guide '{version}'"
         self._findings.append(
-            Finding(
-                rule="x12.unsupported",
-                severity=Severity.ERROR,
-                snip=1,
-                message=(
+            file_finding(
+                "x12.unsupported",
+                (
                     f"transaction set {fields[2]} is {what}; only 837P "
                     "(005010X222A1) and 837I (005010X223A2) are checked, so it was skipped"
                 ),
-                hint="send 837P or 837I 5010 claims, or check this transaction with another tool",
+                "send 837P or 837I 5010 claims, or check this transaction with another tool",
                 segment="ST",
                 segment_index=index,
             )

@@ -42,6 +42,10 @@ class Rule:
     scope: Scope
     severity: Severity  # default, when the policy does not grade it
     all_claims: bool  # claim rules that run on claims without a covered line too
+    # For an all-claims rule: True when the claim skim (model.skim) makes the same check as
+    # it passes over a claim, so a claim it skips passes the rule; False when every claim
+    # must be read in full for it (skimming is then off: a cost to declare, not to discover).
+    skimmed: bool
     doc: str
     check: Any = None
 
@@ -67,6 +71,7 @@ def _register(
     severity: Severity,
     all_claims: bool,
     check: Any,
+    skimmed: bool | None = None,
 ) -> None:
     if not RULE_ID.match(rule_id):
         raise ValueError(f"rule id '{rule_id}' is not lower-case dotted")
@@ -77,8 +82,13 @@ def _register(
         raise ValueError(f"rule id '{rule_id}' registered twice")
     if not 1 <= snip <= 7:
         raise ValueError(f"rule '{rule_id}': SNIP type {snip} is not 1-7")
+    if all_claims and skimmed is None:
+        raise ValueError(
+            f"rule '{rule_id}' runs on every claim: say whether the claim skim makes its "
+            "check (skimmed=True) or every claim must be read for it (skimmed=False)"
+        )
     doc = sys.modules[module_name].__doc__ or ""
-    REGISTRY[rule_id] = Rule(rule_id, snip, scope, severity, all_claims, doc, check)
+    REGISTRY[rule_id] = Rule(rule_id, snip, scope, severity, all_claims, bool(skimmed), doc, check)
 
 
 def rule(
@@ -88,8 +98,10 @@ def rule(
     scope: Scope = "line",
     severity: Severity = Severity.ERROR,
     all_claims: bool = False,
+    skimmed: bool | None = None,
 ) -> Callable[[Any], Any]:
-    """Register the decorated check function as rule `rule_id`."""
+    """Register the decorated check function as rule `rule_id`. A rule that runs on every
+    claim (`all_claims`) must say whether the claim skim makes its check (`skimmed`)."""
 
     def register(check: Any) -> Any:
         _register(
@@ -100,6 +112,7 @@ def rule(
             severity=severity,
             all_claims=all_claims,
             check=check,
+            skimmed=skimmed,
         )
         return check
 

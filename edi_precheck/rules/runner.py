@@ -19,10 +19,6 @@ from edi_precheck.rules.context import ClaimContext, DrugLine, Problem, build_dr
 
 log = LibraryLogger("edi_precheck")
 
-# Rules run on every claim whose check the claim skim (model.skim) makes as it passes over a
-# claim: a claim it skips would give them nothing. Another such rule turns skimming off.
-SKIMMED_CHECKS = frozenset({"claim.balance"})
-
 
 class _LazyCodeSet:
     """Load ICD-10-CM on first use only: most runs of a hook never need it twice."""
@@ -122,7 +118,7 @@ class ClaimChecker:
     def skim_codes(self) -> frozenset[str] | None:
         """The codes a claim must bill to be read in full, or None when every claim must
         be: the parser may then pass over the others (see `model.skim`)."""
-        if any(rule.id not in SKIMMED_CHECKS for rule in self._every_claim_rules):
+        if not all(rule.skimmed for rule in self._every_claim_rules):
             return None
         return frozenset(code for policy in self.policies for code in policy.codes)
 

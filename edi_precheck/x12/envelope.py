@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from edi_precheck.findings import Finding, Severity
+from edi_precheck.findings import Finding, file_finding
 
 
 @dataclass(slots=True)
@@ -60,12 +60,10 @@ class EnvelopeChecker:
         element: str | None = None,
     ) -> None:
         self.findings.append(
-            Finding(
-                rule="x12.envelope",
-                severity=Severity.ERROR,
-                snip=1,
-                message=message,
-                hint=hint,
+            file_finding(
+                "x12.envelope",
+                message,
+                hint,
                 segment=segment,
                 segment_index=index,
                 element=element,

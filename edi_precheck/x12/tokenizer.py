@@ -14,7 +14,7 @@ from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from edi_precheck.findings import Finding, Severity
+from edi_precheck.findings import Finding, file_finding
 
 CHUNK_SIZE = 1 << 20
 # No 837 element comes near this; a longer "segment" is a wrong terminator or junk, and
@@ -45,15 +45,7 @@ class Delimiters:
 def _finding(
     rule: str, message: str, hint: str, index: int | None, segment: str | None = None
 ) -> Finding:
-    return Finding(
-        rule=rule,
-        severity=Severity.ERROR,
-        snip=1,
-        message=message,
-        hint=hint,
-        segment=segment,
-        segment_index=index,
-    )
+    return file_finding(rule, message, hint, segment=segment, segment_index=index)
 
 
 def padded(fields: list[str], length: int) -> list[str]:

@@ -30,7 +30,7 @@ from edi_precheck.rules._registry import rule
 from edi_precheck.rules.context import ClaimContext, Problem, decimal_text
 
 
-@rule("claim.balance", snip=3, scope="claim", all_claims=True)
+@rule("claim.balance", snip=3, scope="claim", all_claims=True, skimmed=True)
 def check(ctx: ClaimContext) -> Iterator[Problem]:
     claim = ctx.claim
     if not claim.lines:
