@@ -10,6 +10,26 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+# How much of an element's value a message quotes: enough to recognise it, never a
+# megabyte of junk or a control sequence that would drive the reader's terminal.
+QUOTE_LIMIT = 40
+
+
+def shown(value: str) -> str:
+    """An element's value as a message may show it: control characters escaped, and cut
+    at QUOTE_LIMIT characters with its length said."""
+    clean = "".join(
+        ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in value[: QUOTE_LIMIT + 1]
+    )
+    if len(value) > QUOTE_LIMIT:
+        return f"{clean[:QUOTE_LIMIT]}... ({len(value):,} characters)"
+    return clean
+
+
+def quoted(value: str) -> str:
+    """`shown(value)` in quotes."""
+    return f"'{shown(value)}'"
+
 
 class Severity(enum.IntEnum):
     """How much a finding blocks a submission; ordered so `>=` compares thresholds."""

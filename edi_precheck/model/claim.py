@@ -16,8 +16,9 @@ from functools import lru_cache
 
 # An X12 decimal (R) element: an optional minus, ASCII digits, at most one decimal point,
 # at most 18 digits. Decimal() alone would take exponents (9E999999, which overflow a sum),
-# underscores and other scripts' digits.
-X12_DECIMAL = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)")
+# underscores and other scripts' digits. The pattern cannot backtrack (a second run of
+# digits must follow a point), and the length is checked before it runs.
+X12_DECIMAL = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 MAX_DIGITS = 18
 
 
@@ -25,7 +26,7 @@ MAX_DIGITS = 18
 def to_decimal(text: str) -> Decimal | None:
     """The number an X12 decimal element holds, or None when it is empty or not one."""
     text = text.strip(" ")  # '100 ~' on a line the reader did not strip
-    if not X12_DECIMAL.fullmatch(text):
+    if len(text) > MAX_DIGITS + 2 or not X12_DECIMAL.fullmatch(text):
         return None
     if len(text) - text.startswith("-") - ("." in text) > MAX_DIGITS:
         return None

@@ -124,6 +124,48 @@ class DrugLine:
 
 
 @dataclass(slots=True)
+class LineGroup:
+    """The claim's lines of one code on one date, summed once: several rules ask this of
+    every drug line, and asking it line by line would cost the square of a claim's lines."""
+
+    lines: list[ServiceLine] = field(default_factory=list)  # in claim order
+    given: list[ServiceLine] = field(default_factory=list)  # without the waste modifier
+    given_units: Decimal = Decimal(0)
+    wasted_units: Decimal = Decimal(0)
+    has_ndc: bool = False  # a line of the group carries an NDC
+
+    @property
+    def total_units(self) -> Decimal:
+        return self.given_units + self.wasted_units
+
+    @property
+    def has_waste(self) -> bool:
+        """A line of the group bills a discarded amount (the waste modifier)."""
+        return len(self.given) < len(self.lines)
+
+
+LineGroups = dict[tuple[str, str], LineGroup]
+
+
+def line_groups(claim: Claim, waste_modifier: str) -> LineGroups:
+    """The claim's lines grouped by code and date of service, in one pass."""
+    groups: LineGroups = {}
+    for line in claim.lines:
+        group = groups.get(key := (line.code, claim.line_date(line)))
+        if group is None:
+            group = groups[key] = LineGroup()
+        group.lines.append(line)
+        units = line.units_value or Decimal(0)
+        if waste_modifier in line.modifiers:
+            group.wasted_units += units
+        else:
+            group.given.append(line)
+            group.given_units += units
+        group.has_ndc = group.has_ndc or bool(line.ndc)
+    return groups
+
+
+@dataclass(slots=True)
 class ClaimContext:
     claim: Claim
     policy: Policy
@@ -131,7 +173,7 @@ class ClaimContext:
     icd10: Callable[[], ICD10CM | None]  # loads the code set on first call
     today: date
     drug_lines: list[DrugLine] = field(default_factory=list)
-    _by_code_and_date: dict[tuple[str, str], list[ServiceLine]] | None = None
+    groups: LineGroups = field(default_factory=dict)  # line_groups(claim, the waste modifier)
 
     def line_date(self, line: ServiceLine) -> str:
         """The date a line was given: its DTP*472, else the claim's."""
@@ -143,21 +185,13 @@ class ClaimContext:
         entries = {entry.code: entry for p in products for entry in self.policy.specific_codes(p)}
         return [e for e in entries.values() if day is None or e.in_effect(day)]
 
-    def same_code_and_date(self, line: ServiceLine) -> list[ServiceLine]:
-        """The claim's lines billing the same code on the same date, `line` included.
-
-        Several rules ask this of every drug line; the claim is grouped once.
-        """
-        if self._by_code_and_date is None:
-            self._by_code_and_date = {}
-            for other in self.claim.lines:
-                key = (other.code, self.line_date(other))
-                self._by_code_and_date.setdefault(key, []).append(other)
-        return self._by_code_and_date[(line.code, self.line_date(line))]
+    def group(self, line: ServiceLine) -> LineGroup:
+        """The claim's lines billing `line`'s code on its date, `line` included."""
+        return self.groups[(line.code, self.line_date(line))]
 
 
 def build_drug_line(
-    line: ServiceLine, claim: Claim, policy: Policy, crosswalk: Crosswalk
+    line: ServiceLine, claim: Claim, policy: Policy, crosswalk: Crosswalk, groups: LineGroups
 ) -> DrugLine | None:
     """The DrugLine of `line` under `policy`, or None if the policy does not cover it.
 
@@ -195,7 +229,7 @@ def build_drug_line(
         product, decided_by = candidates[0], "code"
     elif product is None and not line.ndc:
         # The dose may name the product: J0897 at 120 units is Xgeva, not Prolia.
-        dose = _dose_billed(line, claim, policy.billing.waste_modifier)
+        dose = _dose_billed(groups[(line.code, claim.line_date(line))])
         at_dose = tuple(p for p in candidates if dose in p.dose_units)
         if len(at_dose) == 1:
             product, decided_by = at_dose[0], "dose"
@@ -269,18 +303,13 @@ def parse_date(text: str) -> date | None:
         return None
 
 
-def _dose_billed(line: ServiceLine, claim: Claim, waste_modifier: str) -> Decimal | None:
-    """The dose billed with `line`: the units of its code on its date, given and wasted,
-    when they are one administration of one unknown product (one line given, any wasted,
-    none with an NDC); else None. Two given lines are a duplicate, not a bigger dose."""
-    day = claim.line_date(line)
-    same = [
-        other for other in claim.lines if other.code == line.code and claim.line_date(other) == day
-    ]
-    given = [other for other in same if waste_modifier not in other.modifiers]
-    if len(given) != 1 or any(other.ndc for other in same):
+def _dose_billed(group: LineGroup) -> Decimal | None:
+    """The dose billed by the lines of a code on a date, given and wasted, when they are one
+    administration of one unknown product (one line given, any wasted, none with an NDC);
+    else None. Two given lines are a duplicate, not a bigger dose."""
+    if len(group.given) != 1 or group.has_ndc:
         return None
-    return sum((other.units_value or Decimal(0) for other in same), Decimal(0))
+    return group.total_units
 
 
 def decimal_text(value: Decimal) -> str:

@@ -15,7 +15,13 @@ from edi_precheck.model import Claim, whole_number
 from edi_precheck.policy import ICD10CM, CodeSetUnavailable, Crosswalk, PayerRule, Policy
 from edi_precheck.rules import catalog
 from edi_precheck.rules._registry import Rule
-from edi_precheck.rules.context import ClaimContext, DrugLine, Problem, build_drug_line
+from edi_precheck.rules.context import (
+    ClaimContext,
+    DrugLine,
+    Problem,
+    build_drug_line,
+    line_groups,
+)
 
 log = LibraryLogger("edi_precheck")
 
@@ -138,17 +144,21 @@ class ClaimChecker:
         grading_policy = self.policies[0] if self.policies else None
         grading_drugs: list[DrugLine] = []
         for policy in self.policies:
+            if not any(line.code.upper() in policy.codes for line in claim.lines):
+                continue
+            groups = line_groups(claim, policy.billing.waste_modifier)
             drugs = [
                 drug
                 for line in claim.lines
-                if (drug := build_drug_line(line, claim, policy, self.crosswalk)) is not None
+                if (drug := build_drug_line(line, claim, policy, self.crosswalk, groups))
+                is not None
             ]
             if not drugs:
                 continue
             if covered == 0:
                 grading_policy, grading_drugs = policy, drugs
             covered += len(drugs)
-            ctx = ClaimContext(claim, policy, self.crosswalk, self.icd10, today, drugs)
+            ctx = ClaimContext(claim, policy, self.crosswalk, self.icd10, today, drugs, groups)
             for rule in self._covered_claim_rules:
                 for problem in _guarded(rule, ctx) if guarded else rule.check(ctx):
                     findings.extend(self._finding(rule, problem, ctx, None))

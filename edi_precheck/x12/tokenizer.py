@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
+import re
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -59,17 +60,22 @@ def is_segment_tag(tag: str) -> bool:
     return 2 <= len(tag) <= 3 and tag.isalnum()
 
 
-def _find_segment(text: str, prefix: str, terminator: str, strip_chars: str) -> int:
-    """Where the first segment starting with `prefix` ends in `text` (past its terminator),
-    or -1. Searched with str.find: an interchange trailer is rare, segments are many."""
-    start = 0
-    while (position := text.find(prefix, start)) >= 0:
-        before = text.rfind(terminator, 0, position)
-        if not text[before + 1 : position].strip(strip_chars):
-            end = text.find(terminator, position)
-            return -1 if end < 0 else end + 1
-        start = position + 1
-    return -1
+def _segment_start(prefix: str, terminator: str, strip_chars: str) -> re.Pattern[str]:
+    """A pattern that finds a segment starting with `prefix` (its tag and separator): at the
+    start of the text or after a terminator, with only layout whitespace between. It cannot
+    backtrack, so text full of near misses is searched in linear time."""
+    layout = f"[{re.escape(strip_chars)}]*" if strip_chars else ""
+    return re.compile(f"(?:\\A|{re.escape(terminator)}){layout}{re.escape(prefix)}")
+
+
+def _find_segment(text: str, start_pattern: re.Pattern[str], terminator: str) -> int:
+    """Where the first segment `start_pattern` finds ends in `text` (past its terminator),
+    or -1."""
+    match = start_pattern.search(text)
+    if match is None:
+        return -1
+    end = text.find(terminator, match.end())
+    return -1 if end < 0 else end + 1
 
 
 def _utf16(head: bytes) -> str | None:
@@ -281,6 +287,7 @@ class SegmentReader:
             if ch not in (self.delimiters.element, self.delimiters.component, terminator)
         )
         always_strip = terminator in LAYOUT_WHITESPACE
+        iea_start = _segment_start(iea, terminator, strip_chars)
         doubled = terminator * 2
         skipping = False
         while True:
@@ -291,7 +298,7 @@ class SegmentReader:
                 else:
                     buffer, skipping = buffer[cut + 1 :], False
             if not skipping:
-                end = _find_segment(buffer, iea, terminator, strip_chars)
+                end = _find_segment(buffer, iea_start, terminator)
                 if end >= 0:
                     body, tail = buffer[: end - 1], ""
                 else:

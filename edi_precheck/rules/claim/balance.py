@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from decimal import Decimal
 
+from edi_precheck.findings import quoted
 from edi_precheck.rules._registry import rule
 from edi_precheck.rules.context import ClaimContext, Problem, decimal_text
 
@@ -38,7 +39,7 @@ def check(ctx: ClaimContext) -> Iterator[Problem]:
     total = claim.charge_value
     if total is None:
         yield Problem(
-            f"CLM02 claim charge '{claim.charge}' is not a number",
+            f"CLM02 claim charge {quoted(claim.charge)} is not a number",
             "send the total charge of the claim in CLM02",
             segment="CLM",
             segment_index=claim.segment_index,
@@ -49,7 +50,7 @@ def check(ctx: ClaimContext) -> Iterator[Problem]:
     for line, charge in zip(claim.lines, charges, strict=True):
         if charge is None:
             element = line.element("charge")
-            found = f"'{line.charge}' is not a number" if line.charge else "is missing"
+            found = f"{quoted(line.charge)} is not a number" if line.charge else "is missing"
             yield Problem(
                 f"the line's charge ({element}) {found}, so the claim cannot be balanced",
                 "send the line's charge as an amount, e.g. 1650.00",

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from edi_precheck.findings import quoted, shown
 from edi_precheck.rules._registry import rule
 from edi_precheck.rules.context import ClaimContext, DrugLine, Problem, Where, parse_date
 
@@ -46,7 +47,7 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
     start = parse_date(start_text)
     if start is None:
         yield Problem(
-            f"date of service '{start_text}' is not a CCYYMMDD date",
+            f"date of service {quoted(start_text)} is not a CCYYMMDD date",
             "send the date as CCYYMMDD, e.g. 20261015",
             **where,
         )
@@ -56,7 +57,7 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
         end = parse_date(end_text)
         if end is None or end < start:
             yield Problem(
-                f"date range {start_text}-{end_text} does not end on a real date "
+                f"date range {shown(start_text)}-{shown(end_text)} does not end on a real date "
                 "on or after its start",
                 "send RD8 as CCYYMMDD-CCYYMMDD",
                 **where,

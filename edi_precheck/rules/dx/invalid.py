@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from edi_precheck.findings import shown
 from edi_precheck.rules._registry import rule
 from edi_precheck.rules.context import ClaimContext, DrugLine, Problem, Where, parse_date
 
@@ -43,7 +44,7 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
         if not icd10 and not before_icd10:
             since = f" since {switch:%B %Y}" if switch else ""
             yield Problem(
-                f"diagnosis {diagnosis.code} is sent as ICD-9-CM (qualifier "
+                f"diagnosis {shown(diagnosis.code)} is sent as ICD-9-CM (qualifier "
                 f"{diagnosis.qualifier}); services{since} need ICD-10-CM",
                 f"send the ICD-10-CM code with qualifier A{diagnosis.qualifier}",
                 **where,
@@ -51,7 +52,7 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
         elif icd10 and before_icd10:
             assert switch is not None and day is not None
             yield Problem(
-                f"diagnosis {diagnosis.code} is sent as ICD-10-CM (qualifier "
+                f"diagnosis {shown(diagnosis.code)} is sent as ICD-10-CM (qualifier "
                 f"{diagnosis.qualifier}), but the service on {day:%Y-%m-%d} is before "
                 f"{switch:%B} {switch.day}, {switch.year}, when ICD-9-CM was the code set",
                 f"send the ICD-9-CM code with qualifier {diagnosis.qualifier[1:]}",
@@ -68,10 +69,12 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
         if code_set.is_billable(code):
             continue
         if code_set.exists(code):
-            message = f"diagnosis {diagnosis.code} is an ICD-10-CM category, not a billable code"
+            message = (
+                f"diagnosis {shown(diagnosis.code)} is an ICD-10-CM category, not a billable code"
+            )
             hint = "send the full code with all its characters"
         else:
-            message = f"diagnosis {diagnosis.code} is not an ICD-10-CM code"
+            message = f"diagnosis {shown(diagnosis.code)} is not an ICD-10-CM code"
             hint = "check the code (no dot, e.g. M810 for M81.0)"
         yield Problem(
             message, hint, segment=drug.service_segment, segment_index=drug.line.segment_index

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from edi_precheck.findings import Severity
+from edi_precheck.findings import Severity, shown
 from edi_precheck.policy import Indication, matches_icd10
 from edi_precheck.rules._registry import rule
 from edi_precheck.rules.context import ClaimContext, DrugLine, Problem
@@ -60,13 +60,14 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
                 return
             unpaid = unpaid or indication
     product = drug.describe_product()
+    listed = ", ".join(shown(code) for code in codes)
     if unpaid is not None:  # an indication some payers pay, but not this one
         rule_ids = ", ".join(f"'{rule.id}'" for rule in limiting)
         bases = " and ".join(
             sorted({basis for rule in limiting for basis in rule.indication_basis})
         )
         yield Problem(
-            f"the line's diagnoses ({', '.join(codes)}) support {product} only as a "
+            f"the line's diagnoses ({listed}) support {product} only as a "
             f"{unpaid.basis} use ({unpaid.label}); payer rule {rule_ids} pays {bases} "
             "indications only",
             "point the line at a diagnosis of the drug's label, or ask the payer before billing",
@@ -82,7 +83,7 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
     else:
         check = "check the NDC (it decides the product)"
     yield Problem(
-        f"no diagnosis on the line ({', '.join(codes)}) supports {product}; its "
+        f"no diagnosis on the line ({listed}) supports {product}; its "
         f"indications: {'; '.join(labels)}",
         f"point the line at the diagnosis the drug was given for, or {check}",
         segment=drug.service_segment,

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from edi_precheck.findings import quoted
 from edi_precheck.model import whole_number
 from edi_precheck.rules._registry import rule
 from edi_precheck.rules.context import ClaimContext, DrugLine, Problem, Where
@@ -49,7 +50,7 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
         number = whole_number(pointer)
         if number is None:
             yield Problem(
-                f"diagnosis pointer '{pointer}' is not a number",
+                f"diagnosis pointer {quoted(pointer)} is not a number",
                 f"use a pointer from 1 to {count}",
                 **where,
             )

@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from edi_precheck.findings import quoted
 from edi_precheck.rules._registry import rule
 from edi_precheck.rules.context import ClaimContext, DrugLine, Problem
 
@@ -37,7 +38,7 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
     for modifier in drug.line.modifiers:
         if not MODIFIER.fullmatch(modifier):
             yield Problem(
-                f"modifier '{modifier}' is not two letters or digits",
+                f"modifier {quoted(modifier)} is not two letters or digits",
                 "send modifiers as two upper-case characters, e.g. JZ",
                 segment=drug.service_segment,
                 segment_index=drug.line.segment_index,

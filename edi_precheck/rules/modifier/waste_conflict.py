@@ -50,15 +50,15 @@ def check(ctx: ClaimContext) -> Iterator[Problem]:
                 **where,
             )
             continue
-        neighbours = [other for other in ctx.same_code_and_date(line) if other is not line]
-        if waste in line.modifiers and not any(waste not in o.modifiers for o in neighbours):
+        group = ctx.group(line)
+        if waste in line.modifiers and not group.given:  # no line for the amount given
             yield Problem(
                 f"{drug.code} line with {waste} (discarded amount) has no line for "
                 "the administered amount on the same date",
                 f"bill the administered amount on its own line without {waste}",
                 **where,
             )
-        elif no_waste in line.modifiers and any(waste in o.modifiers for o in neighbours):
+        elif no_waste in line.modifiers and group.has_waste:
             yield Problem(
                 f"{drug.code} line says {no_waste} (nothing discarded), but a "
                 f"{waste} line for the same date bills a discarded amount",

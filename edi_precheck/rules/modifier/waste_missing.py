@@ -42,7 +42,7 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
         return
     if billing.no_waste_modifier in line.modifiers or billing.waste_modifier in line.modifiers:
         return
-    if any(billing.waste_modifier in other.modifiers for other in ctx.same_code_and_date(line)):
+    if ctx.group(line).has_waste:
         return
     payer_rule = next(rule.id for rule in drug.payer_rules if rule.require_waste_modifier)
     yield Problem(

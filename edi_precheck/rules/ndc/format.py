@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from edi_precheck.findings import quoted
 from edi_precheck.rules._registry import rule
 from edi_precheck.rules.context import ClaimContext, DrugLine, Problem
 
@@ -36,7 +37,7 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
         return
     if line.ndc_qualifier != "N4":
         yield Problem(
-            f"LIN02 qualifier is '{line.ndc_qualifier}', not N4 (NDC in 5-4-2 form)",
+            f"LIN02 qualifier is {quoted(line.ndc_qualifier)}, not N4 (NDC in 5-4-2 form)",
             "set LIN02 to N4",
             segment="LIN",
             segment_index=line.ndc_segment_index,
@@ -46,7 +47,7 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
         return
     fix = f"send {drug.ndc11}" if drug.ndc11 else "send the 11-digit NDC"
     yield Problem(
-        f"NDC '{line.ndc}' is not 11 digits without hyphens",
+        f"NDC {quoted(line.ndc)} is not 11 digits without hyphens",
         f"{fix} (5-4-2, no hyphens)",
         segment="LIN",
         segment_index=line.ndc_segment_index,

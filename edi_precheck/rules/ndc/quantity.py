@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from decimal import Decimal
 
+from edi_precheck.findings import quoted
 from edi_precheck.rules._registry import rule
 from edi_precheck.rules.context import ClaimContext, DrugLine, Problem, Where, decimal_text
 
@@ -57,14 +58,14 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
         return
     if quantity is None or quantity <= 0:
         yield Problem(
-            f"CTP04 quantity '{line.ctp_quantity}' is not a positive number",
+            f"CTP04 quantity {quoted(line.ctp_quantity)} is not a positive number",
             "send the NDC quantity given, e.g. 1",
             **ctp("CTP04"),
         )
         return
     if line.ctp_unit not in CTP_UNITS:
         yield Problem(
-            f"CTP05 unit '{line.ctp_unit}' is not one of {', '.join(CTP_UNITS)}",
+            f"CTP05 unit {quoted(line.ctp_unit)} is not one of {', '.join(CTP_UNITS)}",
             "use UN (unit), ML, GR, ME or F2",
             **ctp("CTP05"),
         )
@@ -83,9 +84,9 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
         return
     # A dose split into a given line and a JW line may report the whole package on either.
     amounts = [units]
-    same_day = ctx.same_code_and_date(line)
-    if any(ctx.policy.billing.waste_modifier in other.modifiers for other in same_day):
-        amounts.append(sum((o.units_value for o in same_day if o.units_value), Decimal(0)))
+    group = ctx.group(line)
+    if group.has_waste:
+        amounts.append(group.total_units)
     quantities = [amount / product.units_per_package * per_package for amount in amounts]
     if any(abs(expected - quantity) <= TOLERANCE for expected in quantities):
         return

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from edi_precheck.findings import Severity
+from edi_precheck.findings import Severity, shown
 from edi_precheck.rules._registry import rule
 from edi_precheck.rules.context import ClaimContext, DrugLine, Problem, Where, place_of
 
@@ -51,10 +51,10 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
             if line.place_of_service
             else {"segment": "CLM", "segment_index": claim.segment_index, "element": "CLM05-1"}
         )
-        named = f"place of service {place}"
+        named = f"place of service {shown(place)}"
     else:
         where = {"segment": "CLM", "segment_index": claim.segment_index, "element": "CLM05-1"}
-        named = f"type of bill {claim.type_of_bill}"
+        named = f"type of bill {shown(claim.type_of_bill)}"
     setting = drug.setting
     if setting is not None and setting.places:  # not the catch-all of its claim kind
         named += f" ({setting.label})"

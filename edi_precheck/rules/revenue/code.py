@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from edi_precheck.findings import Severity
+from edi_precheck.findings import Severity, quoted
 from edi_precheck.rules._registry import rule
 from edi_precheck.rules.context import ClaimContext, DrugLine, Problem
 
@@ -40,7 +40,8 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
         return
     expected = " or ".join(sorted(codes))
     yield Problem(
-        f"{drug.code} is billed under revenue code '{drug.line.revenue_code}', not {expected}",
+        f"{drug.code} is billed under revenue code {quoted(drug.line.revenue_code)}, "
+        f"not {expected}",
         f"bill the drug under revenue code {expected} if your payer expects it (CMS does not "
         "require it on outpatient claims)",
         segment=drug.service_segment,

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from edi_precheck.findings import quoted
 from edi_precheck.rules._registry import rule
 from edi_precheck.rules.context import ClaimContext, DrugLine, Problem
 
@@ -35,7 +36,7 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
     if line.unit_basis == expected:
         return
     element = line.element("unit_basis")
-    found = f"'{line.unit_basis}'" if line.unit_basis else "no unit basis"
+    found = quoted(line.unit_basis) if line.unit_basis else "no unit basis"
     yield Problem(
         f"{drug.code} line has {found} in {element}; drugs are billed in '{expected}'",
         f"set {element} to {expected}",

@@ -26,7 +26,6 @@ First Coast "Appropriate drug billing: Prolia"; Prolia and Xgeva labels; SNIP ty
 from __future__ import annotations
 
 from collections.abc import Iterator
-from decimal import Decimal
 
 from edi_precheck.rules._registry import rule
 from edi_precheck.rules.context import ClaimContext, DrugLine, Problem, decimal_text
@@ -39,14 +38,11 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
     units = line.units_value
     if waste in line.modifiers or units is None or units <= 0 or not drug.candidates:
         return
-    same_day = ctx.same_code_and_date(line)
-    given_lines = [other for other in same_day if waste not in other.modifiers]
+    group = ctx.group(line)
+    given_lines = group.given
     if given_lines[0] is not line:
         return  # one finding per code and date, on its first administered line
-    given = sum((o.units_value for o in given_lines if o.units_value), Decimal(0))
-    wasted = sum(
-        (o.units_value for o in same_day if waste in o.modifiers and o.units_value), Decimal(0)
-    )
+    given, wasted = group.given_units, group.wasted_units
     doses = drug.doses
     if given + wasted in doses:
         return

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from edi_precheck.findings import quoted
 from edi_precheck.rules._registry import rule
 from edi_precheck.rules.context import ClaimContext, DrugLine, Problem, decimal_text
 
@@ -34,7 +35,7 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
     if value is not None and value > 0:
         return
     element = line.element("units")
-    found = f"'{line.units}'" if line.units else "no quantity"
+    found = quoted(line.units) if line.units else "no quantity"
     doses = " or ".join(f"{decimal_text(dose)} units" for dose in drug.doses)
     yield Problem(
         f"{drug.code} line has {found} in {element}; it needs the units given",

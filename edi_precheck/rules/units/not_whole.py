@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from edi_precheck.findings import shown
 from edi_precheck.rules._registry import rule
 from edi_precheck.rules.context import ClaimContext, DrugLine, Problem
 
@@ -37,7 +38,8 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
         return
     element = drug.line.element("units")
     yield Problem(
-        f"{drug.code} is billed in whole units{drug.unit_note}, but the line has {drug.line.units}",
+        f"{drug.code} is billed in whole units{drug.unit_note}, but the line has "
+        f"{shown(drug.line.units)}",
         "bill the amount given in whole units",
         segment=drug.service_segment,
         segment_index=drug.line.segment_index,
