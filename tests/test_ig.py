@@ -351,3 +351,28 @@ def test_an_hl_parent_pyx12_misses_is_worded_as_the_numbering_it_follows(tmp_pat
     assert code == 1
     assert any("HL01 before it that skips or repeats a number" in m for m in messages)
     assert not any("does not come before it" in m for m in messages)
+
+
+def test_data_cannot_forge_the_999(tmp_path):
+    """With a newline terminator, '~' is data: a name holding '~IK5*A~AK9*A*1*1*1~' must
+    not turn the rejected set's answer into an acceptance (the 999 is built from pyx12's
+    errors as data, not from the text of its own 999)."""
+    text = (
+        CLEAN_P.read_text()
+        .replace("NM1*IL*1*TESTPATIENT*ALICE", "NM1*IL*1*TESTPATIENT~IK5*A~AK9*A*1*1*1~*ALICE")
+        .replace("HI*ABK:M810~", "")
+    )  # and a real error: no HI
+    path = tmp_path / "forged.837"
+    path.write_text(
+        recount(text)
+        .replace("~", "\n")
+        .replace("TESTPATIENT\nIK5*A\nAK9*A*1*1*1\n", "TESTPATIENT~IK5*A~AK9*A*1*1*1~")
+    )
+    ack = tmp_path / "out.999"
+    result = run_cli("check", "--format", "json", "--ack", str(ack), str(path))
+    assert result.exit_code == 1
+    segments = [s.strip() for s in ack.read_text().split("~") if s.strip()]
+    answers = [s for s in segments if s.startswith(("IK5", "AK9"))]
+    assert len(answers) == 2 and answers[0].startswith("IK5*R*") and answers[1] == "AK9*R*1*1*0"
+    assert "TESTPATIENT" not in ack.read_text()
+    assert validate(ack.read_text()).errors == []

@@ -126,3 +126,74 @@ def test_log_processor_drops_phi_keys():
         "file": "a.837",
         "claim_id": "C1",
     }
+
+
+# -- damaged segments with implementation-guide checks on: no fragment of PHI anywhere ----
+
+INVENTED = {  # distinctive invented values, so that any fragment of one is a leak
+    "last name": "QZWARNOCK",
+    "first name": "YVETTEKLM",
+    "member id": "MBRX9Z8Q77",
+    "street": "4417 OXBLOODGROVE",
+    "birth date": "19330207",
+    "note": "PRIVATENOTEJX",
+}
+
+
+def with_invented_person(text: str) -> str:
+    return (
+        text.replace(
+            "NM1*IL*1*TESTPATIENT*ALICE****MI*5TW7HK3CN22",
+            f"NM1*IL*1*{INVENTED['last name']}*{INVENTED['first name']}****MI*"
+            f"{INVENTED['member id']}",
+        )
+        .replace("N3*12 EXAMPLE LANE", f"N3*{INVENTED['street']}")
+        .replace("DMG*D8*19480312", f"DMG*D8*{INVENTED['birth date']}")
+        .replace("HI*ABK:M810~", f"HI*ABK:M810~NTE*ADD*{INVENTED['note']}~")
+    )
+
+
+def fragments() -> set[str]:
+    """Every token of the invented data, and every five characters of each token."""
+    found = set()
+    for value in INVENTED.values():
+        for token in value.split():
+            found.add(token)
+            found.update(token[i : i + 5] for i in range(len(token) - 4))
+    return {fragment for fragment in found if len(fragment) >= 4}
+
+
+DAMAGE = {
+    "terminator inside the name": (INVENTED["last name"], "QZWAR~NOCK"),
+    "terminator inside the street": (INVENTED["street"], "4417 OXBLO~ODGROVE"),
+    "terminator inside the note": (INVENTED["note"], "PRIVATE~NOTEJX"),
+    "terminator inside the member id": (INVENTED["member id"], "MBRX9~Z8Q77"),
+    "no separator after the tag": ("N3*" + INVENTED["street"], "N3" + INVENTED["street"]),
+    "two segments glued": (INVENTED["street"] + "~N4*", INVENTED["street"] + "N4*"),
+    "name where the tag should be": ("DMG*D8*", "QZWARNOCK*D8*"),
+}
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGE), ids=lambda d: d.replace(" ", "_"))
+def test_no_fragment_of_phi_in_reports_logs_or_999_of_a_damaged_file(tmp_path, damage):
+    from test_rule_cases import recount_se
+
+    text = with_invented_person((FIXTURES / "837p/prolia_medicare_clean.837").read_text())
+    assert all(value in text for value in INVENTED.values())
+    old, new = DAMAGE[damage]
+    path = tmp_path / "damaged.837"
+    path.write_text(recount_se(text.replace(old, new, 1)))
+    ack = tmp_path / "out.999"
+    outputs = []
+    for command in (
+        ("check", "--format", "json", "--jobs", "1", "--ack", str(ack)),
+        ("check", "--format", "text", "--jobs", "1"),
+        ("lines", "--all", "--format", "csv"),
+    ):
+        result = run_cli(*command, str(path))
+        outputs.append(TIMESTAMP.sub("", result.stdout + result.stderr))
+    outputs.append(ack.read_text())
+    everything = "\n".join(outputs)
+    assert '"x12.ig"' in outputs[0]  # the guide checks ran and found the damage
+    leaked = sorted(fragment for fragment in fragments() if fragment in everything)
+    assert leaked == []

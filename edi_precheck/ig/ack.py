@@ -1,26 +1,31 @@
-"""One 999 acknowledgment for everything checked, merged from pyx12's per-set 999s.
+"""One 999 acknowledgment for everything checked, built from pyx12's structured errors.
 
-Transaction sets are validated one at a time, so pyx12 writes one 999 each. They are merged
-into one interchange holding one 999 per functional group of the input, with AK9 counted
-again. IK404 (a copy of the bad data element) is dropped: it can hold a patient's data. So
-is any segment that is not one of a 999's set-response segments: pyx12 writes its 999 with
-'~', and a '~' inside the input's data (legal when its terminator is another character)
-would cut IK404 into pieces that look like segments.
+Transaction sets are validated one at a time. Their answers are gathered into one
+interchange holding one 999 per functional group of the input, with AK9 counted again.
+Each set's AK2/IK3/IK4/IK5 block is built from the errors pyx12 reports as data (segment
+position, element position, reference and code), never from the text of the 999 pyx12
+writes: that text copies the bad value (IK404), which can hold a patient's data, and a
+segment terminator inside such a value could be read as segments of the 999 itself (a name
+holding '~IK5*A~' would accept a rejected set). IK404 is never written; a segment id the
+maps do not define is written as UNK (`segment_ids`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import groupby
 
+from edi_precheck.ig.findings import SEGMENT_CODES
+from edi_precheck.ig.pyx12_engine import IGError, IGOutcome
+from edi_precheck.ig.segment_ids import UNRECOGNISED, printable_segment_id
 from edi_precheck.ig.transactions import TransactionSet
 
-# What one set's response may hold between AK1 and AK9; IK4 is kept to IK401-IK403.
-SET_RESPONSE_TAGS = frozenset({"AK2", "IK3", "CTX", "IK4", "IK5"})
-
-
-def _segments(text: str) -> list[list[str]]:
-    return [part.strip().split("*") for part in text.split("~") if part.strip()]
+# IK304 for a segment whose elements are in error.
+SEGMENT_HAS_ELEMENT_ERRORS = "8"
+# IK502 for a set rejected for its segments, and for one whose ST02 is unreadable.
+SEGMENTS_IN_ERROR = "5"
+CONTROL_NUMBER_INVALID = "7"
 
 
 @dataclass(slots=True)
@@ -28,13 +33,12 @@ class _Group:
     ak1: list[str]
     blocks: list[list[list[str]]] = field(default_factory=list)
     received: int = 0
-    accepted: int = 0  # IK501 A (accepted) or E (accepted with errors)
-    with_errors: int = 0  # IK501 E
+    accepted: int = 0
 
 
 def _answering(isa: list[str], gs: list[str]) -> tuple[list[str], list[str]]:
     """An ISA and GS for a 999 answering the input's: receiver and sender swapped, dated
-    now, as pyx12 writes its own (used when pyx12 wrote none)."""
+    now."""
     now = datetime.now()
     ack_isa = list(isa)
     ack_isa[5:9] = isa[7:9] + isa[5:7]
@@ -54,31 +58,66 @@ def _answering(isa: list[str], gs: list[str]) -> tuple[list[str], list[str]]:
     return ack_isa, ack_gs
 
 
-def _rejected(transaction: TransactionSet) -> list[list[str]]:
-    """AK2/IK5 rejecting a set pyx12 wrote no answer for: IK502 5 (one or more segments in
-    error), or 7 when its ST02 is no control number to echo (AK202 then holds what fits)."""
+def _ak2(transaction: TransactionSet) -> tuple[list[str], bool]:
+    """The set's AK2, and whether its ST02 could be echoed (4 to 9 letters or digits)."""
     control = transaction.control
     if 4 <= len(control) <= 9 and control.isalnum():
-        return [["AK2", "837", control, transaction.version], ["IK5", "R", "5"]]
+        return ["AK2", "837", control, transaction.version], True
     echoed = "".join(ch for ch in control if ch.isalnum())[:9].ljust(4, "0")
-    return [["AK2", "837", echoed, transaction.version], ["IK5", "R", "7"]]
+    return ["AK2", "837", echoed, transaction.version], False
+
+
+def _segment_errors(errors: list[IGError]) -> list[list[str]]:
+    """IK3 (and IK4) segments for the errors of one segment position."""
+    first = errors[0]
+    ik3 = [
+        "IK3",
+        printable_segment_id(first.segment_id) or UNRECOGNISED,
+        str(first.position or ""),
+        first.loop_id,
+    ]
+    codes = [e.code for e in errors if e.level == "segment" and e.code in SEGMENT_CODES]
+    elements = [e for e in errors if e.level == "element"]
+    if elements and SEGMENT_HAS_ELEMENT_ERRORS not in codes:
+        codes.append(SEGMENT_HAS_ELEMENT_ERRORS)
+    block = [[*ik3, code] for code in codes]
+    for error in elements:
+        position = ":".join(
+            str(part) for part in (error.element_position, error.component_position) if part
+        )
+        block.append(["IK4", position, error.element_reference, error.code])
+    return block
+
+
+def set_response(transaction: TransactionSet, outcome: IGOutcome) -> list[list[str]]:
+    """The AK2 ... IK5 block answering one set."""
+    ak2, echoed = _ak2(transaction)
+    if outcome.crash is not None or not echoed:  # no answer from pyx12, or no ST02 to echo
+        code = SEGMENTS_IN_ERROR if echoed else CONTROL_NUMBER_INVALID
+        return [ak2, ["IK5", "R", code]]
+    block = [ak2]
+    placed = sorted(
+        (e for e in outcome.errors if e.level in ("segment", "element")),
+        key=lambda e: e.position or 0,
+    )
+    for _, errors in groupby(placed, key=lambda e: e.position or 0):
+        block.extend(_segment_errors(list(errors)))
+    set_codes = [e.code for e in outcome.errors if e.level == "transaction"][:5]
+    if len(block) > 1 and not set_codes:
+        set_codes = [SEGMENTS_IN_ERROR]
+    block.append(["IK5", "R", *set_codes] if set_codes else ["IK5", "A"])
+    return block
 
 
 class AckBuilder:
-    """Collect pyx12's 999 for each transaction set; `text()` is the merged 999."""
+    """Collect the answer for each transaction set; `text()` is the merged 999."""
 
     def __init__(self) -> None:
         self._groups: dict[tuple[str, int, int], _Group] = {}
-        self._envelope: tuple[list[str], list[str]] | None = None  # of pyx12's 999
         self._input_envelope: tuple[list[str], list[str]] | None = None  # first input's
 
-    def add(self, file: str, transaction: TransactionSet, ack: str) -> None:
-        """Add the 999 pyx12 wrote for one set of `file`. When pyx12 could not validate the
-        set (no 999), or stopped writing its 999 part-way (no AK9: it fails so on a damaged
-        ST), the set is rejected with an AK2/IK5 of its own (IK502 5: one or more segments
-        in error), as every rejected set must be."""
-        segments = _segments(ack)
-        tags = [fields[0] for fields in segments]
+    def add(self, file: str, transaction: TransactionSet, outcome: IGOutcome) -> None:
+        """Answer one set of `file` from pyx12's errors for it."""
         group_key = (file, transaction.isa_index, transaction.gs_index)
         group = self._groups.get(group_key)
         if group is None:  # AK1 names the group as the input's GS does
@@ -87,49 +126,27 @@ class AckBuilder:
             )
         if self._input_envelope is None:
             self._input_envelope = (transaction.isa, transaction.gs)
+        block = set_response(transaction, outcome)
         group.received += 1
-        if not {"ISA", "GS", "AK1"}.issubset(tags) or "AK9" not in tags[tags.index("AK1") :]:
-            group.blocks.append(_rejected(transaction))
-            return
-        if self._envelope is None:
-            self._envelope = (segments[tags.index("ISA")], segments[tags.index("GS")])
-        start = tags.index("AK1")
-        body = segments[start + 1 : tags.index("AK9", start)]
-        if not body:  # accepted with no AK2 block
+        if block[-1] == ["IK5", "A"]:
             group.accepted += 1
-            return
-        block = [
-            fields[:4] if fields[0] == "IK4" else fields
-            for fields in body
-            if fields[0] in SET_RESPONSE_TAGS
-        ]
-        for fields in block:  # AK203: the guide the set declared, not the map pyx12 used
-            if fields[0] == "AK2" and len(fields) > 3:
-                fields[3] = transaction.version
+            if len(block) == 2:  # accepted without a word: no AK2 block needed
+                return
         group.blocks.append(block)
-        ik5 = next((fields for fields in block if fields[0] == "IK5"), None)
-        status = ik5[1] if ik5 is not None and len(ik5) > 1 else "R"
-        group.accepted += status in ("A", "E")
-        group.with_errors += status == "E"
 
     def text(self) -> str:
         """The merged 999, or an empty string when no set was validated."""
-        if self._envelope is not None:
-            isa, gs = self._envelope
-        elif self._input_envelope is not None:  # pyx12 wrote no 999 for any set
-            isa, gs = _answering(*self._input_envelope)
-        else:
+        if self._input_envelope is None:
             return ""
+        isa, gs = _answering(*self._input_envelope)
         out: list[list[str]] = [isa, gs]
         for number, group in enumerate(self._groups.values(), start=1):
             control = f"{number:04d}"
             body = [["ST", "999", control, gs[8]], group.ak1]
             for block in group.blocks:
                 body.extend(block)
-            if group.accepted == group.received:
-                code = "E" if group.with_errors else "A"
-            else:
-                code = "R" if group.accepted == 0 else "P"
+            # A: all accepted; R: none; P: some (partially accepted)
+            code = "A" if group.accepted == group.received else "P" if group.accepted else "R"
             body.append(
                 ["AK9", code, str(group.received), str(group.received), str(group.accepted)]
             )

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from edi_precheck.findings import Finding, file_finding
 from edi_precheck.ig.pyx12_engine import IGError, IGOutcome
+from edi_precheck.ig.segment_ids import UNRECOGNISED, printable_segment_id
 from edi_precheck.ig.transactions import TransactionSet
 from edi_precheck.model import Claim, whole_number
 
@@ -124,17 +125,33 @@ class ClaimLocations:
         return claim, line_number, code
 
 
-def _element_id(error: IGError) -> str:
-    if error.element_position is None:
-        return error.segment_id
-    element = f"{error.segment_id}{error.element_position:02d}"
+def _element_id(error: IGError) -> str | None:
+    """The element's id (NM108, SV101-2), or None when its segment id may not be printed."""
+    segment_id = printable_segment_id(error.segment_id)
+    if segment_id is None or error.element_position is None:
+        return segment_id
+    element = f"{segment_id}{error.element_position:02d}"
     if error.component_position:
         element += f"-{error.component_position}"
     return element
 
 
 def _describe(error: IGError) -> tuple[str, dict[str, str]]:
-    """The message of one error and the 999 elements it corresponds to."""
+    """The message of one error and the 999 elements it corresponds to. A segment id the
+    maps do not define is never shown (it can be a patient's text), nor are the names
+    pyx12 guessed for such a segment."""
+    segment_id = printable_segment_id(error.segment_id)
+    if error.level in ("element", "segment") and segment_id is None:
+        position = f"segment {error.position} of the transaction set"
+        if error.level == "element":
+            what = ELEMENT_CODES.get(error.code, f"element error {error.code}")
+        else:
+            what = SEGMENT_CODES.get(error.code) or f"segment error {error.code}"
+        return f"an unrecognised segment ({position}): {what}", {
+            "IK301": UNRECOGNISED,
+            "IK302": str(error.position or ""),
+            "IK304" if error.level == "segment" else "IK403": error.code,
+        }
     if error.level == "element":
         what = ELEMENT_CODES.get(error.code, f"element error {error.code}")
         name = error.element_name or "data element"
@@ -163,7 +180,7 @@ def _describe(error: IGError) -> tuple[str, dict[str, str]]:
             "IK303": error.loop_id,
             code_key: error.code,
         }
-        return f"{name} ({error.segment_id}): {what}", ack
+        return f"{name} ({segment_id}): {what}", ack
     if error.level == "transaction":
         what = TRANSACTION_CODES.get(error.code, f"transaction set error {error.code}")
         return f"transaction set: {what}", {"IK502": error.code}
@@ -224,7 +241,7 @@ def ig_findings(
                 claim_index=claim.claim_index if claim else None,
                 line=line,
                 code=code,
-                segment=error.segment_id or "ST",
+                segment=printable_segment_id(error.segment_id) if error.segment_id else "ST",
                 segment_index=index,
                 element=_element_id(error) if error.element_position is not None else None,
                 extra={"ack": {key: value for key, value in ack.items() if value}},

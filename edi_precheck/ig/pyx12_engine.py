@@ -57,7 +57,6 @@ class IGError:
 @dataclass(slots=True)
 class IGOutcome:
     errors: list[IGError] = field(default_factory=list)
-    ack: str = ""  # the 999 pyx12 wrote, as text
     crash: str | None = None  # exception type name when pyx12 failed
 
 
@@ -150,20 +149,20 @@ def validate(text: str) -> IGOutcome:
     try:
         document = json.loads(errors_json.getvalue() or "{}")
     except json.JSONDecodeError:
-        return IGOutcome(ack=ack.getvalue(), crash="JSONDecodeError")
-    return _without_map_defects(text, IGOutcome(errors=_collect(document), ack=ack.getvalue()))
+        return IGOutcome(crash="JSONDecodeError")
+    # pyx12's own 999 text is not kept: ack.AckBuilder answers from the errors, as data.
+    return _without_map_defects(text, IGOutcome(errors=_collect(document)))
 
 
 def _without_map_defects(text: str, outcome: IGOutcome) -> IGOutcome:
-    """`outcome` without the errors known map defects explain (`map_defects`): dropped from
-    the errors, and their IK3/IK4 from the 999, whose set is then accepted if nothing else
-    was wrong with it."""
+    """`outcome` without the errors known map defects explain (`map_defects`); a segment
+    left with no element error loses its 'segment has data element errors' too."""
     if not outcome.errors or len(text) < 106:
         return outcome
     separator, terminator = text[3], text[105]
     segments = [part.strip().split(separator) for part in text.split(terminator)]
     guide = segments[1][8] if len(segments) > 1 and len(segments[1]) > 8 else ""
-    false: set[int] = set()  # positions (ST = 1) whose element errors were all false
+    false: set[int] = set()  # positions (ST = 1) with an error a map defect explains
     kept: list[IGError] = []
     for error in outcome.errors:
         position = error.position
@@ -176,31 +175,10 @@ def _without_map_defects(text: str, outcome: IGOutcome) -> IGOutcome:
         kept.append(error)
     if not false:
         return outcome
-    standing = {e.position for e in kept if e.level in ("segment", "element")}
-    cleared = false - standing
-    kept = [e for e in kept if not (e.level == "segment" and e.position in cleared)]
-    return IGOutcome(errors=kept, ack=_ack_without(outcome.ack, cleared), crash=outcome.crash)
-
-
-def _ack_without(ack: str, positions: set[int]) -> str:
-    """pyx12's 999 without the IK3 blocks (IK3 and its IK4/CTX) of `positions`; a set left
-    with no IK3 is accepted (IK5 A)."""
-    out: list[str] = []
-    skipping = False
-    block_errors = 0  # IK3 kept in the current AK2 block
-    for segment in ack.split("~"):
-        fields = segment.strip().split("*")
-        tag = fields[0]
-        if tag == "IK3":
-            skipping = len(fields) > 2 and _number(fields[2]) in positions
-            block_errors += not skipping
-        elif tag not in ("IK4", "CTX"):
-            skipping = False
-        if skipping:
-            continue
-        if tag == "AK2":
-            block_errors = 0
-        elif tag == "IK5" and block_errors == 0:
-            segment = segment.replace(segment.strip(), "IK5*A")
-        out.append(segment)
-    return "~".join(out)
+    standing = {e.position for e in kept if e.level == "element"}
+    kept = [
+        e
+        for e in kept
+        if not (e.level == "segment" and e.code == "8" and e.position in false - standing)
+    ]
+    return IGOutcome(errors=kept, crash=outcome.crash)

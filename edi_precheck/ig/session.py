@@ -77,6 +77,6 @@ class FileValidation:
             outcome = pending.result()
             self.findings.extend(ig_findings(transaction, outcome, self._locations))
             if self._ack is not None:
-                self._ack.add(self._name, transaction, outcome.ack)
+                self._ack.add(self._name, transaction, outcome)
             following = self._pending[0][0].st_index if self._pending else transaction.se_index
             self._locations.forget_before(following)

@@ -195,6 +195,8 @@ class SegmentReader:
         terminator = text[position + 2]
         if terminator.isalnum() or terminator in (separator, component):
             return None
+        if terminator in text[: position + 2]:  # the ISA holds its own terminator: damaged
+            return None
         fields = text[: position + 2].split(separator)
         repetition = fields[11] if len(fields) > 12 and fields[12] >= "00501" else None
         if repetition is not None and (len(repetition) != 1 or repetition.isalnum()):
