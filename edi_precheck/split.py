@@ -22,12 +22,21 @@ from typing import Any
 
 from edi_precheck.engine import Engine
 from edi_precheck.findings import Severity
-from edi_precheck.report.claim_files import ClaimSpool, Renumbered, atomic_output
+from edi_precheck.report.claim_files import CUT_OFF, ClaimSpool, Renumbered, atomic_output
 from edi_precheck.report.control_numbers import ControlNumbers
 from edi_precheck.report.results import FileResult, Report
 from edi_precheck.sources import Source
 
 CLEAN, HELD, NOT_WRITTEN = "clean", "held", "not written"
+
+
+class SplitMismatch(RuntimeError):
+    """The claims the split holds are not the claims the check read: a defect of ours, and
+    no output may be sent (the run stops with exit 2 and removes its outputs)."""
+
+    def __init__(self, file: str, segment_index: int | None) -> None:
+        where = f" at segment {segment_index}" if segment_index is not None else ""
+        super().__init__(f"{file}: the split's claims and the check's disagree{where}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +150,12 @@ def _split(
             if on_file is not None:
                 on_file(result)
             decisions = _Decisions(result, threshold)
+            read = 0  # claims the check read, as the spool numbers them
             for unit in spools.pop(id(source)).units():
+                if unit.ordinal is not None and unit.not_written != CUT_OFF:
+                    read += 1
+                    if unit.ordinal != read:
+                        raise SplitMismatch(source.name, unit.segment_index)
                 reasons: tuple[str, ...]
                 if unit.not_written:
                     name, reasons, target = NOT_WRITTEN, (unit.not_written,), None
@@ -157,5 +171,7 @@ def _split(
                         source.name, unit.ordinal, unit.segment_index, unit.claim_id, name, reasons
                     )
                 )
+            if read != result.claims:
+                raise SplitMismatch(source.name, None)
     outcome.renumbered = clean.renumbered + held.renumbered
     return outcome

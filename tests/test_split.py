@@ -520,3 +520,60 @@ def test_claims_in_text_that_cannot_be_read_are_named_not_written(tmp_path):
         f for f in json.loads(check.stdout)["files"][0]["findings"] if f["rule"] == "x12.syntax"
     ]
     assert syntax["message"].endswith("it holds 8 claims (CLM segments), not checked")
+
+
+def test_a_claim_after_a_set_without_its_se_is_routed_by_its_own_findings(tmp_path):
+    """The attack: the first set loses its SE, and after GE/IEA a new interchange's claim
+    comes with no ST before it. Two passes numbering claims apart sent a claim with
+    errors to clean.837; each claim must go where its own findings send it."""
+    first = (FIXTURES / "837p/prolia_medicare_clean.837").read_text()
+    first = "~".join(s for s in first.split("~") if not s.startswith("SE*"))
+    second = (FIXTURES / "837p/multi_st.837").read_text().replace("UN*60***1~", "UN*1***1~", 1)
+    second = "~".join(s for s in second.split("~") if not s.startswith("ST*837*0001"))
+    source = tmp_path / "attack.837"
+    source.write_text(first + second)
+    summary, code = split(tmp_path, str(source), extra=("--no-ig",))
+    report = check(source)
+    errors_by_claim = {}
+    for finding in report["findings"]:
+        if finding["severity"] == "error" and finding["claim_index"] is not None:
+            errors_by_claim.setdefault(finding["claim_index"], set()).add(finding["rule"])
+    for route in summary["claims"]:
+        own = errors_by_claim.get(route["claim_index"], set())
+        if route["output"] == "clean":
+            assert not own, route
+        elif route["output"] == "held":
+            assert own <= set(route["reasons"]) or any(
+                "transaction set" in r for r in route["reasons"]
+            )
+    assert code == 1
+    assert sum(1 for r in summary["claims"]) == input_claims(source.read_text())
+    assert not any(r["claim_id"] == "MST0001" and r["output"] == "clean" for r in summary["claims"])
+
+
+def test_a_split_whose_claims_disagree_with_the_check_stops_and_sends_nothing(
+    tmp_path, monkeypatch
+):
+    """A defect that made the spool and the check count claims apart exits 2 and leaves
+    no output, rather than route a claim by another's findings."""
+    import edi_precheck.split
+    from edi_precheck.report.claim_files import ClaimSpool
+
+    real_units = ClaimSpool.units
+
+    def one_lost(self):
+        units = list(real_units(self))
+        return iter(units[1:])
+
+    monkeypatch.setattr(edi_precheck.split.ClaimSpool, "units", one_lost)
+    result = run_cli(
+        "split",
+        str(FIXTURES / "837p/multi_st.837"),
+        "--no-ig",
+        "--clean",
+        str(tmp_path / "c.837"),
+        "--held",
+        str(tmp_path / "h.837"),
+    )
+    assert result.exit_code == 2 and "SplitMismatch" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

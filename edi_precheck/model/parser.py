@@ -349,6 +349,10 @@ class ClaimParser:
         return finished
 
     def _leave_transaction(self, envelope: Envelope | None) -> None:
+        """An envelope segment ends any set still open (its SE is missing): claims after
+        it belong to no set until the next ST, and are not read."""
+        self._transaction = None
+        self._skipping_transaction = False
         position = self.position
         position.envelope, position.transaction, position.claim = envelope, None, None
         position.loops = []
