@@ -5,7 +5,9 @@ from __future__ import annotations
 import gc
 import json
 import os
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,11 +28,12 @@ from edi_precheck.policy import (
     shipped_policies,
 )
 from edi_precheck.report import catalog_doc, text
+from edi_precheck.report.files import OutputError, replaced_atomically
 from edi_precheck.report.lines import LineWriter, line_record
 from edi_precheck.report.results import FileResult, Report
 from edi_precheck.rules import catalog
 from edi_precheck.rules.runner import grade_file_finding
-from edi_precheck.sources import Source, SourceError, expand
+from edi_precheck.sources import Source, SourceError, expand, file_identity
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_RUN_FAILED = 0, 1, 2
 # File-level findings that mean the input, or a transaction set of it, was not read at all.
@@ -52,15 +55,16 @@ class RunError(click.ClickException):
 
 @contextmanager
 def _output(path: Path | None) -> Iterator[TextIO]:
+    """stdout, or `path` written whole at the end (report.files: never through a link
+    planted there, never half, mode 0600)."""
     if path is None:
         yield sys.stdout
         return
     try:
-        stream = path.open("w", encoding="utf-8", newline="")
-    except OSError as error:
-        raise RunError(f"cannot write {path}: {error.strerror}") from None
-    with stream:
-        yield stream
+        with replaced_atomically(path) as stream:
+            yield stream
+    except OutputError as error:
+        raise RunError(str(error)) from None
 
 
 def _sources(
@@ -72,28 +76,42 @@ def _sources(
     folder is made, once everything else is known to be right). Checked before any work."""
     written = {option: path for option, path in outputs.items() if path is not None}
     try:
-        sources = expand(list(paths), skip=written.values())
+        sources = expand(list(paths), skip=written.values(), on_repeat=_repeated_input)
     except SourceError as error:
         raise RunError(str(error)) from None
-    inputs = {source.path.resolve() for source in sources if source.path is not None}
-    seen: dict[Path, str] = {}
+    inputs = {
+        identity: source.name
+        for source in sources
+        if source.path is not None and (identity := file_identity(source.path)) is not None
+    }
+    seen: dict[object, str] = {}
     for option, path in written.items():
-        resolved = path.resolve()
-        if resolved in seen:
-            raise RunError(f"{seen[resolved]} and {option} must be different files")
-        seen[resolved] = option
-        if resolved in inputs:
+        # By the file a name reaches, not the name: a hard link or a symbolic link to an
+        # input is the input, and writing it would destroy what is being read.
+        identity = file_identity(path)
+        for key in (path.resolve(), identity):
+            if key is not None and key in seen:
+                raise RunError(f"{seen[key]} and {option} must be different files")
+        seen[path.resolve()] = option
+        if identity is not None:
+            seen[identity] = option
+        if identity in inputs:
             raise RunError(
-                f"{option} {path} is an input file: edi-precheck never writes over its input"
+                f"{option} {path} is an input file ({inputs[identity]}): edi-precheck never "
+                "writes over its input"
             )
-        if not resolved.parent.is_dir() and not make_folders:
+        if not path.resolve().parent.is_dir() and not make_folders:
             raise RunError(f"{option} {path}: folder {path.parent} does not exist")
-    for option, path in written.items():
+    for option, path in written.items() if make_folders else ():
         try:
             path.resolve().parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise RunError(f"{option} {path}: cannot make its folder: {error.strerror}") from None
     return sources
+
+
+def _repeated_input(name: str, first: str) -> None:
+    log.warning("input.repeated", file=name, same_as=first, effect="read once")
 
 
 def _log_finding(file: str, finding: Finding) -> None:
@@ -208,13 +226,26 @@ def _fail_on_option(function: Any) -> Any:
     )(function)
 
 
+class Terminated(BaseException):
+    """SIGTERM: unwinds like Ctrl-C, so that temporary files are removed and a split that
+    began writing leaves no output (report.files)."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise Terminated
+
+
 class _Commands(click.Group):
     """The command group; a defect of ours ends the run with exit 2 and a message, never
     a traceback and exit 1 (which a hook would read as "findings", and go on)."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        main_thread = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None
         try:
             return super().invoke(ctx)
+        except Terminated:
+            raise RunError("stopped by SIGTERM; no output was written") from None
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except BrokenPipeError:  # the reader of our output went away ('... | head')
@@ -230,6 +261,9 @@ class _Commands(click.Group):
                 "stopped. Please report it to the edi-precheck maintainers, "
                 "with this line and not the file"
             ) from None
+        finally:
+            if main_thread:
+                signal.signal(signal.SIGTERM, previous)
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
@@ -310,10 +344,8 @@ def check(
 
 
 def _write_ack(path: Path, text: str) -> None:
-    try:
-        path.write_text(text, encoding="ascii", errors="replace")
-    except OSError as error:
-        raise RunError(f"cannot write {path}: {error.strerror}") from None
+    with _output(path) as stream:
+        stream.write(text.encode("ascii", errors="replace").decode("ascii"))
     log.info("ack.written", path=str(path), bytes=len(text))
 
 
@@ -451,9 +483,9 @@ def split_command(
                 on_file=lambda r: _log_file("file.checked", r),
                 numbers=ControlNumbers(control_number),
             )
-        except ControlNumberError as error:
+        except (ControlNumberError, OutputError) as error:
             raise RunError(str(error)) from None
-        except OSError as error:
+        except OSError as error:  # the temporary files: a full disk, a read-only folder
             where = f" {error.filename}" if error.filename else ""
             raise RunError(f"cannot write the outputs{where}: {error.strerror}") from None
         if ack_path is not None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,13 +40,29 @@ class Source:
                 yield stream
 
 
-def expand(arguments: list[str], skip: Iterable[Path] = ()) -> list[Source]:
+def file_identity(path: Path) -> tuple[int, int] | None:
+    """The file `path` names, whatever the name (a link, a hard link, a folder's child):
+    its device and inode; None when it does not exist."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return status.st_dev, status.st_ino
+
+
+def expand(
+    arguments: list[str],
+    skip: Iterable[Path] = (),
+    on_repeat: Callable[[str, str], None] | None = None,
+) -> list[Source]:
     """Every file an argument names: a file as is, a folder's EDI files recursively.
 
     A folder search passes over `skip`, the files the run itself writes (a report.txt
-    left in the folder by yesterday's run is not an input).
+    left in the folder by yesterday's run is not an input). A file named again (twice,
+    as a file and in its folder, through a link) is read once: its claims would otherwise
+    be checked, and split, twice; `on_repeat(name, first name)` hears of each.
     """
-    skipped = {path.resolve() for path in skip}
+    skipped = {identity for path in skip if (identity := file_identity(path)) is not None}
     sources: list[Source] = []
     for argument in arguments:
         if argument == STDIN_NAME:
@@ -58,13 +75,14 @@ def expand(arguments: list[str], skip: Iterable[Path] = ()) -> list[Source]:
                 for child in path.rglob("*")
                 if child.suffix.lower() in EDI_SUFFIXES
                 and child.is_file()
-                and child.resolve() not in skipped
+                and file_identity(child) not in skipped
             )
             sources.extend(Source(str(child), child) for child in found)
         elif path.exists():
             sources.append(Source(argument, path))
         else:
             raise SourceError(f"no such file or folder: {argument}")
+    sources = _once(sources, on_repeat)
     if not sources:
         raise SourceError(
             "no 837 files to read (folders are searched for "
@@ -72,3 +90,18 @@ def expand(arguments: list[str], skip: Iterable[Path] = ()) -> list[Source]:
             + ")"
         )
     return sources
+
+
+def _once(sources: list[Source], on_repeat: Callable[[str, str], None] | None) -> list[Source]:
+    """`sources` with each file (and stdin) once, the first name kept."""
+    first: dict[object, str] = {}
+    kept = []
+    for source in sources:
+        key: object = file_identity(source.path) if source.path is not None else STDIN_NAME
+        if key in first:
+            if on_repeat is not None:
+                on_repeat(source.name, first[key])
+            continue
+        first[key] = source.name
+        kept.append(source)
+    return kept

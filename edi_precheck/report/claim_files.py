@@ -13,17 +13,17 @@ empty so that a stale file is never sent by mistake.
 
 from __future__ import annotations
 
-import os
 import pickle
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TextIO, cast
+from typing import IO, TextIO
 
 from edi_precheck.model.structure import ClaimSpan, Position, TransactionSpan
 from edi_precheck.report.control_numbers import ControlNumbers
+from edi_precheck.report.files import replaced_atomically
 from edi_precheck.x12 import Delimiters, padded
 from edi_precheck.x12.tokenizer import is_segment_tag
 
@@ -310,19 +310,7 @@ def atomic_output(path: Path, name: str, numbers: ControlNumbers) -> Iterator[_O
     `name` says which output it is in the record of control numbers."""
     folder = path.parent if str(path.parent) else Path(".")
     folder.mkdir(parents=True, exist_ok=True)  # an output folder a hook names may be new
-    with tempfile.NamedTemporaryFile(
-        "w", encoding="utf-8", newline="", dir=folder, prefix=f".{path.name}.", delete=False
-    ) as handle:
-        temporary = Path(handle.name)
-        try:
-            output = _Output(cast(TextIO, handle), name, numbers)
-            yield output
-            output.close()
-        except BaseException:
-            handle.close()
-            temporary.unlink(missing_ok=True)
-            raise
-    umask = os.umask(0)
-    os.umask(umask)
-    temporary.chmod(0o666 & ~umask)  # as an ordinary new file would be, not 0600
-    os.replace(temporary, path)
+    with replaced_atomically(path) as stream:  # whole or not at all, 0600 (report.files)
+        output = _Output(stream, name, numbers)
+        yield output
+        output.close()

@@ -1,0 +1,170 @@
+"""Outputs are written safely: never over an input however it is named, never through a
+planted link, whole or not at all, readable by their owner only; an input named twice is
+read once."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conftest import FIXTURES, log_events, run_cli
+from edi_precheck.synth import write_837p
+
+PROLIA = FIXTURES / "837p/prolia_medicare_clean.837"
+MULTI = FIXTURES / "837p/multi_st.837"
+
+
+def copy(tmp_path: Path, source: Path, name: str = "in.837") -> Path:
+    path = tmp_path / name
+    path.write_bytes(source.read_bytes())
+    return path
+
+
+def test_an_output_hard_linked_to_the_input_is_refused_and_the_input_kept(tmp_path):
+    source = copy(tmp_path, MULTI)
+    before = source.read_bytes()
+    os.link(source, tmp_path / "report.json")
+    for command in (("check", "-o"), ("check", "--ack"), ("lines", "-o")):
+        result = run_cli(*command, str(tmp_path / "report.json"), str(source))
+        assert result.exit_code == 2, command
+        assert "is an input file" in result.stderr
+    result = run_cli(
+        "split",
+        str(source),
+        "--clean",
+        str(tmp_path / "report.json"),
+        "--held",
+        str(tmp_path / "h.837"),
+    )
+    assert result.exit_code == 2 and "is an input file" in result.stderr
+    assert source.read_bytes() == before
+
+
+def test_a_link_planted_where_an_output_goes_is_replaced_not_followed(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not yours to overwrite")
+    for option, name in (("-o", "report.json"), ("--ack", "batch.999")):
+        link = tmp_path / name
+        link.symlink_to(secret)
+        result = run_cli("check", "--jobs", "1", option, str(link), str(PROLIA))
+        assert result.exit_code == 0, result.stderr
+        assert secret.read_text() == "not yours to overwrite"
+        assert not link.is_symlink() and link.stat().st_size > 0
+    link = tmp_path / "summary.json"
+    link.symlink_to(secret)
+    result = run_cli(
+        "split",
+        str(PROLIA),
+        "--clean",
+        str(tmp_path / "c.837"),
+        "--held",
+        str(tmp_path / "h.837"),
+        "--output",
+        str(link),
+    )
+    assert result.exit_code == 0 and secret.read_text() == "not yours to overwrite"
+
+
+def test_a_link_to_an_input_is_the_input(tmp_path):
+    source = copy(tmp_path, PROLIA)
+    (tmp_path / "out.json").symlink_to(source)
+    result = run_cli("check", "-o", str(tmp_path / "out.json"), str(source))
+    assert result.exit_code == 2 and "is an input file" in result.stderr
+
+
+def test_an_input_named_twice_is_read_once(tmp_path):
+    folder = tmp_path / "outbox"
+    folder.mkdir()
+    source = copy(folder, MULTI, "batch.837")
+    (tmp_path / "alias.837").symlink_to(source)
+    names = (str(source), str(folder), str(tmp_path / "alias.837"), str(source))
+    result = run_cli("check", "--no-ig", "--format", "json", *names)
+    report = json.loads(result.stdout)
+    assert [f["path"] for f in report["files"]] == [str(source)]
+    assert report["summary"]["claims"] == 8
+    repeated = [e for e in log_events(result) if e["event"] == "input.repeated"]
+    assert len(repeated) == 3 and all(e["same_as"] == str(source) for e in repeated)
+    out = tmp_path / "out"
+    result = run_cli(
+        "split",
+        "--no-ig",
+        *names,
+        "--format",
+        "json",
+        "--clean",
+        str(out / "c.837"),
+        "--held",
+        str(out / "h.837"),
+    )
+    summary = json.loads(result.stdout)
+    assert len(summary["claims"]) == 8  # a repeated input would be a duplicate submission
+
+
+def test_outputs_are_readable_by_their_owner_only_unless_told(tmp_path, monkeypatch):
+    def mode(path: Path) -> int:
+        return stat.S_IMODE(path.stat().st_mode)
+
+    run_cli(
+        "split",
+        str(PROLIA),
+        "--clean",
+        str(tmp_path / "c.837"),
+        "--held",
+        str(tmp_path / "h.837"),
+        "--output",
+        str(tmp_path / "s.json"),
+    )
+    run_cli(
+        "check",
+        "--jobs",
+        "1",
+        "--ack",
+        str(tmp_path / "a.999"),
+        "-o",
+        str(tmp_path / "r.json"),
+        str(PROLIA),
+    )
+    names = ("c.837", "h.837", "s.json", "a.999", "r.json")
+    assert {name: mode(tmp_path / name) for name in names} == dict.fromkeys(names, 0o600)
+    monkeypatch.setenv("EDI_PRECHECK_FILE_MODE", "0640")
+    run_cli("check", "--no-ig", "-o", str(tmp_path / "shared.json"), str(PROLIA))
+    assert mode(tmp_path / "shared.json") == 0o640
+    monkeypatch.setenv("EDI_PRECHECK_FILE_MODE", "rw-r")
+    result = run_cli("check", "--no-ig", "-o", str(tmp_path / "x.json"), str(PROLIA))
+    assert result.exit_code == 2 and "EDI_PRECHECK_FILE_MODE" in result.stderr
+
+
+def test_a_split_stopped_by_sigterm_leaves_no_output_and_no_temporary_file(tmp_path):
+    big = tmp_path / "big.837"
+    with big.open("wb") as out:
+        write_837p(out, 60_000, claims_per_st=2_000, drug_share=0.9)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "clean.837").write_text("yesterday's claims")
+    command = [
+        sys.executable,
+        "-m",
+        "edi_precheck",
+        "split",
+        "--no-ig",
+        str(big),
+        "--clean",
+        str(out / "clean.837"),
+        "--held",
+        str(out / "held.837"),
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not any(p.name.startswith(".") for p in out.iterdir()):  # it began writing
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 2 and b"stopped by SIGTERM" in stderr
+    assert sorted(p.name for p in out.iterdir()) == []
