@@ -6,15 +6,18 @@
         for finding in report.findings:
             print(finding.claim_id, finding.rule, finding.message)
 
-Policies, crosswalk and rules are loaded once per distinct set of options and reused, so
-call these from one thread at a time; a threaded server builds an `Engine` per thread.
+Policies, crosswalk and rules are loaded once per distinct set of options and reused (a
+few sets are kept; `today` is per call, not part of the set). Both functions are safe to
+call from many threads at once; pyx12 validation runs one transaction set at a time per
+process (a server that wants it in parallel runs worker processes).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from datetime import date
-from functools import cache
+from functools import lru_cache
 from os import PathLike
 from pathlib import Path
 
@@ -22,12 +25,20 @@ from edi_precheck.engine import Engine
 from edi_precheck.report.results import Report
 from edi_precheck.sources import Source
 
+# Engines kept for reuse, by options: bounded, so that a caller varying its options per
+# call (a policy file per practice) does not keep every engine it ever used.
+ENGINES_KEPT = 8
+_building = threading.Lock()
 
-@cache
-def _engine(
-    policies: tuple[Path, ...], crosswalk: Path | None, today: date | None, ig: bool
-) -> Engine:
-    return Engine(policies, crosswalk, today, ig=ig)
+
+@lru_cache(maxsize=ENGINES_KEPT)
+def _cached_engine(policies: tuple[Path, ...], crosswalk: Path | None, ig: bool) -> Engine:
+    return Engine(policies, crosswalk, ig=ig)
+
+
+def _engine(policies: tuple[Path, ...], crosswalk: Path | None, ig: bool) -> Engine:
+    with _building:  # two threads asking for the same options share one engine
+        return _cached_engine(policies, crosswalk, ig)
 
 
 def _key(
@@ -50,9 +61,9 @@ def check_file(
     """Check one 837 file. Raises PolicyError or CrosswalkError for unusable options;
     problems with the file itself are findings in the report, never exceptions.
     `ig=False` skips implementation-guide validation (pyx12)."""
-    engine = _engine(*_key(policies, crosswalk), today, ig)
+    engine = _engine(*_key(policies, crosswalk), ig)
     report = engine.new_report()
-    report.files.append(engine.check(Source(str(path), Path(path))))
+    report.files.append(engine.check(Source(str(path), Path(path)), today=today))
     return report
 
 
@@ -71,7 +82,7 @@ def check_bytes(
             f"check_bytes takes the file's bytes, not {type(data).__name__} "
             "(read it in binary, or encode the text as it was received)"
         )
-    engine = _engine(*_key(policies, crosswalk), today, ig)
+    engine = _engine(*_key(policies, crosswalk), ig)
     report = engine.new_report()
-    report.files.append(engine.check(Source(name, None, bytes(data))))
+    report.files.append(engine.check(Source(name, None, data), today=today))
     return report

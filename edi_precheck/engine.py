@@ -164,9 +164,15 @@ class Engine:
             ],
         )
 
-    def check(self, source: Source, sinks: Sequence[SegmentSink] = ()) -> FileResult:
-        """Check every claim of `source`; `sinks` see its segments as they are read."""
-        return self._finish(self._read(source, sinks))
+    def check(
+        self, source: Source, sinks: Sequence[SegmentSink] = (), today: date | None = None
+    ) -> FileResult:
+        """Check every claim of `source`; `sinks` see its segments as they are read;
+        `today`, when given, is the date of this check (else the engine's, else the day's).
+
+        Safe to call from several threads at once: the engine's loaded policies, rules and
+        code sets are read-only once loaded, and what loads lazily loads under a lock."""
+        return self._finish(self._read(source, sinks, today))
 
     def check_all(
         self,
@@ -187,7 +193,9 @@ class Engine:
         while waiting:
             yield self._finish(waiting.popleft())
 
-    def _read(self, source: Source, sinks: Sequence[SegmentSink] = ()) -> _ReadFile:
+    def _read(
+        self, source: Source, sinks: Sequence[SegmentSink] = (), today: date | None = None
+    ) -> _ReadFile:
         """Read and rule-check every claim of `source`; IG outcomes may still be pending."""
         read = _ReadFile(FileResult(source.name))
         if self._validator is not None:
@@ -196,7 +204,7 @@ class Engine:
             read.validation = FileValidation(source.name, self._validator, self._ack)
             sinks = (read.validation, *sinks)
         for claim in read_claims(source, read.result, sinks, self.on_bytes, self._skim_codes):
-            findings, covered = self.checker.check(claim)
+            findings, covered = self.checker.check(claim, today)
             read.result.checked_lines += covered
             read.claim_findings.extend(findings)
             if read.validation is not None:

@@ -7,9 +7,9 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 # Suffixes a folder is searched for (any case); a file named directly is read whatever
 # its name.
@@ -23,16 +23,17 @@ class SourceError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """One input: `name` is what reports show; read from `path`, from `data`, or stdin."""
+    """One input: `name` is what reports show; read from `path`, from `data`, or stdin.
+    Its repr names it and its size, never its content (claims)."""
 
     name: str
     path: Path | None
-    data: bytes | None = None
+    data: bytes | bytearray | memoryview | None = field(default=None, repr=False)
 
     @contextmanager
     def open(self) -> Iterator[BinaryIO]:
         if self.data is not None:
-            yield io.BytesIO(self.data)
+            yield cast(BinaryIO, _MemoryReader(self.data))
         elif self.path is None:
             yield sys.stdin.buffer
         else:
@@ -105,3 +106,22 @@ def _once(sources: list[Source], on_repeat: Callable[[str, str], None] | None) -
         first[key] = source.name
         kept.append(source)
     return kept
+
+
+class _MemoryReader(io.RawIOBase):
+    """Read bytes held in memory without copying them whole (io.BytesIO copies its
+    initial value): each read copies only the chunk asked for."""
+
+    def __init__(self, data: bytes | bytearray | memoryview) -> None:
+        super().__init__()
+        self._view = memoryview(data).cast("B")
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        end = len(self._view) if size is None or size < 0 else self._position + size
+        chunk = self._view[self._position : end].tobytes()
+        self._position += len(chunk)
+        return chunk

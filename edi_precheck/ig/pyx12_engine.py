@@ -21,6 +21,7 @@ import functools
 import io
 import json
 import logging
+import threading
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -58,6 +59,9 @@ class IGError:
 class IGOutcome:
     errors: list[IGError] = field(default_factory=list)
     crash: str | None = None  # exception type name when pyx12 failed
+
+
+_ONE_AT_A_TIME = threading.Lock()
 
 
 def _prepare() -> None:
@@ -135,7 +139,14 @@ def _collect(document: dict[str, Any]) -> list[IGError]:
 
 
 def validate(text: str) -> IGOutcome:
-    """Validate one interchange (ISA ... IEA) with pyx12; never raises."""
+    """Validate one interchange (ISA ... IEA) with pyx12; never raises. One at a time per
+    process: pyx12 keeps state in modules (its map cache, its logger), and a library caller
+    may call from many threads; worker processes run one each anyway."""
+    with _ONE_AT_A_TIME:
+        return _validate(text)
+
+
+def _validate(text: str) -> IGOutcome:
     _prepare()
     import pyx12.x12n_document
 

@@ -5,6 +5,7 @@ problems by policy and payer rule, and turn them into findings.
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Iterable
 from datetime import date
 from typing import Any
@@ -27,21 +28,28 @@ log = LibraryLogger("edi_precheck")
 
 
 class _LazyCodeSet:
-    """Load ICD-10-CM on first use only: most runs of a hook never need it twice."""
+    """Load ICD-10-CM on first use only: most runs of a hook never need it twice. Loaded
+    under a lock, and marked loaded only once it is: a thread that asked while another was
+    loading would otherwise find no code set and skip dx.invalid."""
 
     def __init__(self) -> None:
         self._loaded = False
         self._code_set: ICD10CM | None = None
+        self._lock = threading.Lock()
 
     def __call__(self) -> ICD10CM | None:
         if not self._loaded:
-            self._loaded = True
-            try:
-                self._code_set = ICD10CM.load()
-            except CodeSetUnavailable as error:
-                log.warning(
-                    "icd10.unavailable", reason=str(error), effect="dx.invalid is not checked"
-                )
+            with self._lock:
+                if not self._loaded:
+                    try:
+                        self._code_set = ICD10CM.load()
+                    except CodeSetUnavailable as error:
+                        log.warning(
+                            "icd10.unavailable",
+                            reason=str(error),
+                            effect="dx.invalid is not checked",
+                        )
+                    self._loaded = True
         return self._code_set
 
 
@@ -128,19 +136,21 @@ class ClaimChecker:
             return None
         return frozenset(code for policy in self.policies for code in policy.codes)
 
-    def check(self, claim: Claim) -> tuple[list[Finding], int]:
-        """The findings of one claim, in segment order, and how many lines were covered."""
+    def check(self, claim: Claim, today: date | None = None) -> tuple[list[Finding], int]:
+        """The findings of one claim, in segment order, and how many lines were covered;
+        `today`, when given, is the date future service dates are judged against (else the
+        checker's, else the day of the check)."""
         try:
-            return self._check(claim, guarded=False)
+            return self._check(claim, guarded=False, today=today)
         except Exception:
             # A defect in a rule: check the claim again with every rule guarded (slower),
             # so that the defect becomes a finding of its rule and the others still report.
-            return self._check(claim, guarded=True)
+            return self._check(claim, guarded=True, today=today)
 
-    def _check(self, claim: Claim, guarded: bool) -> tuple[list[Finding], int]:
+    def _check(self, claim: Claim, guarded: bool, today: date | None) -> tuple[list[Finding], int]:
         findings: list[Finding] = []
         covered = 0
-        today = self._today or date.today()
+        today = today or self._today or date.today()
         grading_policy = self.policies[0] if self.policies else None
         grading_drugs: list[DrugLine] = []
         for policy in self.policies:
