@@ -130,10 +130,13 @@ def _log_finding(file: str, finding: Finding) -> None:
     )
 
 
-def _log_file(event: str, result: FileResult) -> None:
-    """One event per finding and one summary event per file."""
-    for finding in result.findings:
+def _log_findings(result: FileResult, findings: list[Finding]) -> None:
+    for finding in findings:
         _log_finding(result.name, finding)
+
+
+def _log_file(event: str, result: FileResult) -> None:
+    """The summary event of one file (its findings were logged as they came)."""
     log.info(
         event,
         file=result.name,
@@ -349,16 +352,35 @@ def _write_ack(path: Path, text: str) -> None:
     log.info("ack.written", path=str(path), bytes=len(text))
 
 
+# How many findings of one file a JSON report lists; the rest are counted (findings_omitted),
+# so that the report's memory does not grow with a file's findings. JSON lines and text
+# stream every finding and keep none.
+JSON_FINDINGS_PER_FILE = 10_000
+
+
 def _run_check(
     engine: Engine, sources: list[Source], output_format: str, output: Path | None
 ) -> Report:
     report = engine.new_report()
     with _output(output) as stream:
+        writer = text.TextWriter(stream)
+
+        def on_findings(result: FileResult, findings: list[Finding]) -> None:
+            _log_findings(result, findings)
+            if output_format == "text":
+                writer.findings(result, findings)
+            elif output_format == "jsonl":
+                for finding in findings:
+                    record = {"type": "finding", "file": result.name, **finding.to_dict()}
+                    stream.write(json.dumps(record) + "\n")
+
+        engine.on_findings = on_findings
+        engine.keep_findings = JSON_FINDINGS_PER_FILE if output_format == "json" else 0
         for result in engine.check_all(sources):
             report.files.append(result)
             _log_file("file.checked", result)
             if output_format == "text":
-                text.write_file(stream, result)
+                writer.end_file(result)
             elif output_format == "jsonl":
                 _write_jsonl_file(stream, result)
         if output_format == "text":
@@ -372,10 +394,7 @@ def _run_check(
 
 
 def _write_jsonl_file(stream: TextIO, result: FileResult) -> None:
-    for finding in result.findings:
-        stream.write(
-            json.dumps({"type": "finding", "file": result.name, **finding.to_dict()}) + "\n"
-        )
+    """The file's record, after its findings (each written as it came)."""
     record = result.to_dict()
     del record["findings"]
     stream.write(json.dumps({"type": "file", **record}) + "\n")
@@ -481,6 +500,7 @@ def split_command(
                 FAIL_ON[fail_on],
                 on_route,
                 on_file=lambda r: _log_file("file.checked", r),
+                on_findings=_log_findings,
                 numbers=ControlNumbers(control_number),
             )
         except (ControlNumberError, OutputError) as error:
@@ -540,7 +560,7 @@ def _write_split_summary(
             f"not written: {text.counted(counts['not written'], 'claim')}, for the reasons above\n"
         )
     for result in outcome.report.files:  # inputs with nothing to route, not to pass unseen
-        unread = sorted({f.rule for f in result.findings if f.rule in NOT_READ_RULES})
+        unread = sorted(rule for rule in result.by_rule if rule in NOT_READ_RULES)
         if unread:
             stream.write(f"  not read    {result.name}: {', '.join(unread)}\n")
 
@@ -617,10 +637,14 @@ def lines(
                     if wanted is None or line.code.upper() in wanted:
                         result.checked_lines += 1
                         writer.write(line_record(source.name, claim, line))
-            graded = [
-                grade_file_finding(f, policies[0] if policies else None) for f in result.findings
-            ]  # as check grades them
-            result.findings = [finding for finding in graded if finding is not None]
+            graded = [  # as check grades them
+                grade_file_finding(f, policies[0] if policies else None)
+                for f in result.reader_findings
+            ]
+            kept = [finding for finding in graded if finding is not None]
+            for finding in kept:
+                result.add(finding)
+            _log_findings(result, kept)
             _log_file("file.read", result)
             report.files.append(result)
         writer.close()

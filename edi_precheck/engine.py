@@ -56,7 +56,7 @@ def read_claims(
                     reported = parser.reader.bytes_read
                 yield claim
     except OSError as error:
-        result.findings.append(
+        result.reader_findings.append(
             _unreadable(
                 f"cannot read the file: {error.strerror or type(error).__name__}",
                 "check the path and its permissions",
@@ -64,7 +64,7 @@ def read_claims(
         )
     except Exception as error:  # a defect of ours must not lose the file's other claims
         log.error("reader.internal_error", file=source.name, error=type(error).__name__)
-        result.findings.append(
+        result.reader_findings.append(
             _unreadable(
                 f"reading stopped at an internal error ({type(error).__name__}); the claims "
                 "before it were read",
@@ -79,15 +79,19 @@ def read_claims(
             result.claims = parser.claims
             result.service_lines = parser.service_lines
             result.transaction_spans = parser.envelope.transaction_spans
-            result.findings[:0] = parser.findings
+            result.reader_findings[:0] = parser.findings
 
 
 @dataclass(slots=True)
 class _ReadFile:
-    """A file whose claims are read and checked, its IG outcomes perhaps still pending."""
+    """A file whose claims are read and checked, its IG outcomes perhaps still pending.
+
+    Claim findings wait in `pending` until nothing can come before them: at once without
+    IG, else until the implementation-guide outcome of their transaction set is known, so
+    that a claim's findings are handed on together and in segment order."""
 
     result: FileResult
-    claim_findings: list[Finding] = field(default_factory=list)
+    pending: list[Finding] = field(default_factory=list)
     validation: Any = None  # ig.session.FileValidation when IG runs
 
     def validation_done(self) -> bool:
@@ -105,6 +109,10 @@ class Engine:
     same report. Raises `PolicyError` / `CrosswalkError` when they cannot be loaded: the
     run cannot proceed before any EDI is read. Close it (or use `with`) to stop worker
     processes.
+
+    Findings are handed to `on_findings(result, findings)`, when set, as soon as they are
+    final (a claim's once its transaction set is validated), for a caller that writes them
+    out as they come; each `FileResult` keeps at most `keep_findings` of them (None: all).
     """
 
     def __init__(
@@ -124,6 +132,8 @@ class Engine:
         # pyx12 pins its errors to claims, so with IG every claim is read in full.
         self._skim_codes = self.checker.skim_codes() if skim and not ig else None
         self.on_bytes: Callable[[int], None] | None = None  # progress, in bytes read
+        self.on_findings: Callable[[FileResult, list[Finding]], None] | None = None
+        self.keep_findings: int | None = None
         self._validator: Any = None
         self._ack: Any = None
         if ig:  # imported here so that a run without IG never loads pyx12
@@ -197,27 +207,62 @@ class Engine:
         self, source: Source, sinks: Sequence[SegmentSink] = (), today: date | None = None
     ) -> _ReadFile:
         """Read and rule-check every claim of `source`; IG outcomes may still be pending."""
-        read = _ReadFile(FileResult(source.name))
+        read = _ReadFile(FileResult(source.name, keep=self.keep_findings))
         if self._validator is not None:
             from edi_precheck.ig.session import FileValidation
 
-            read.validation = FileValidation(source.name, self._validator, self._ack)
+            read.validation = FileValidation(
+                source.name,
+                self._validator,
+                self._ack,
+                on_resolved=lambda se_index, found: self._resolved(read, se_index, found),
+            )
             sinks = (read.validation, *sinks)
         for claim in read_claims(source, read.result, sinks, self.on_bytes, self._skim_codes):
             findings, covered = self.checker.check(claim, today)
             read.result.checked_lines += covered
-            read.claim_findings.extend(findings)
-            if read.validation is not None:
+            if read.validation is None:
+                if findings:
+                    self._emit(read, findings)
+            else:
+                read.pending.extend(findings)
                 read.validation.claim_read(claim)
         return read
+
+    def _resolved(self, read: _ReadFile, se_index: int, found: list[Finding]) -> None:
+        """A transaction set's IG findings are in: hand them on with the claim findings
+        of the set and before it."""
+        ready = [f for f in read.pending if (f.segment_index or 0) <= se_index]
+        if ready:
+            read.pending = [f for f in read.pending if (f.segment_index or 0) > se_index]
+        graded = self._graded(found)
+        if ready or graded:
+            self._emit(read, sorted([*ready, *graded], key=_in_file_order))
+
+    def _graded(self, findings: list[Finding]) -> list[Finding]:
+        """File-level findings as the policy grades them (the first policy's grades)."""
+        policy = self.policies[0] if self.policies else None
+        graded = (grade_file_finding(f, policy) for f in findings)
+        return [f for f in graded if f is not None]
+
+    def _emit(self, read: _ReadFile, findings: list[Finding]) -> None:
+        for finding in findings:
+            read.result.add(finding)
+        if self.on_findings is not None:
+            self.on_findings(read.result, findings)
 
     def _finish(self, read: _ReadFile) -> FileResult:
         result = read.result
         if read.validation is not None:
-            result.findings.extend(read.validation.finish())
-        # x12.* findings take their severity and denial from the first policy.
-        policy = self.policies[0] if self.policies else None
-        file_findings = [grade_file_finding(f, policy) for f in result.findings]
-        result.findings = [f for f in file_findings if f is not None] + read.claim_findings
-        result.findings.sort(key=lambda f: (f.segment_index or 0, f.rule))
+            read.validation.finish()  # what is still pending comes through _resolved
+        rest = [*read.pending, *self._graded(result.reader_findings)]
+        read.pending, result.reader_findings = [], []
+        if rest:
+            self._emit(read, sorted(rest, key=_in_file_order))
+        if self.on_findings is None:  # nobody saw them stream past: kept in file order
+            result.findings.sort(key=_in_file_order)
         return result
+
+
+def _in_file_order(finding: Finding) -> tuple[int, str]:
+    return finding.segment_index or 0, finding.rule

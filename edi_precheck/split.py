@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from edi_precheck.engine import Engine
-from edi_precheck.findings import Severity
+from edi_precheck.findings import Finding, Severity
 from edi_precheck.report.claim_files import CUT_OFF, ClaimSpool, Renumbered, atomic_output
 from edi_precheck.report.control_numbers import ControlNumbers
 from edi_precheck.report.results import FileResult, Report
@@ -69,26 +69,34 @@ class SplitResult:
 
 
 class _Decisions:
-    """The held claims of one checked file, from its findings."""
+    """The held claims of one checked file, from its findings as they come."""
 
-    def __init__(self, result: FileResult, threshold: Severity | None) -> None:
+    def __init__(self, threshold: Severity | None) -> None:
+        self._threshold = threshold
         self.by_claim: dict[int, list[str]] = {}
         self.by_transaction: dict[int, list[str]] = {}
-        if threshold is None:
+        self._file_level: list[tuple[int, str]] = []  # (segment position, rule)
+
+    def add(self, findings: list[Finding]) -> None:
+        if self._threshold is None:
             return
-        starts = [start for start, _ in result.transaction_spans]
-        ends = dict(result.transaction_spans)
-        for finding in result.findings:
-            if finding.severity < threshold:
+        for finding in findings:
+            if finding.severity < self._threshold:
                 continue
             if finding.claim_index is not None:
                 self.by_claim.setdefault(finding.claim_index, []).append(finding.rule)
-                continue
-            if finding.segment_index is None:
-                continue
-            position = bisect.bisect_right(starts, finding.segment_index) - 1
-            if position >= 0 and finding.segment_index <= ends[starts[position]]:
-                reason = f"{finding.rule} in its transaction set"
+            elif finding.segment_index is not None:
+                self._file_level.append((finding.segment_index, finding.rule))
+
+    def settle(self, result: FileResult) -> None:
+        """Hold the transaction sets the file-level findings lie in (their spans are known
+        once the file is read)."""
+        starts = [start for start, _ in result.transaction_spans]
+        ends = dict(result.transaction_spans)
+        for segment_index, rule in self._file_level:
+            position = bisect.bisect_right(starts, segment_index) - 1
+            if position >= 0 and segment_index <= ends[starts[position]]:
+                reason = f"{rule} in its transaction set"
                 self.by_transaction.setdefault(starts[position], []).append(reason)
 
     def reasons(self, claim_index: int, transaction_start: int) -> tuple[str, ...]:
@@ -107,6 +115,7 @@ def split(
     on_route: Callable[[ClaimRoute], None],
     on_file: Callable[[FileResult], None] | None = None,
     numbers: ControlNumbers | None = None,
+    on_findings: Callable[[FileResult, list[Finding]], None] | None = None,
 ) -> SplitResult:
     """Check `sources` and write their claims to `clean_path` and `held_path`.
 
@@ -115,7 +124,17 @@ def split(
     """
     numbers = numbers or ControlNumbers()
     try:
-        return _split(engine, sources, clean_path, held_path, threshold, on_route, on_file, numbers)
+        return _split(
+            engine,
+            sources,
+            clean_path,
+            held_path,
+            threshold,
+            on_route,
+            on_file,
+            numbers,
+            on_findings,
+        )
     except BaseException:
         for path in (clean_path, held_path):
             with contextlib.suppress(OSError):
@@ -132,8 +151,18 @@ def _split(
     on_route: Callable[[ClaimRoute], None],
     on_file: Callable[[FileResult], None] | None,
     numbers: ControlNumbers,
+    on_findings: Callable[[FileResult, list[Finding]], None] | None,
 ) -> SplitResult:
     outcome = SplitResult(engine.new_report())
+    decisions_of: dict[int, _Decisions] = {}
+
+    def decide(result: FileResult, findings: list[Finding]) -> None:
+        decisions_of.setdefault(id(result), _Decisions(threshold)).add(findings)
+        if on_findings is not None:
+            on_findings(result, findings)
+
+    engine.on_findings = decide
+    engine.keep_findings = 0  # decided as they come: a split keeps no findings
     spools: dict[int, ClaimSpool] = {}
 
     def spool_for(source: Source) -> list[ClaimSpool]:
@@ -149,7 +178,8 @@ def _split(
             outcome.report.files.append(result)
             if on_file is not None:
                 on_file(result)
-            decisions = _Decisions(result, threshold)
+            decisions = decisions_of.pop(id(result), None) or _Decisions(threshold)
+            decisions.settle(result)
             read = 0  # claims the check read, as the spool numbers them
             for unit in spools.pop(id(source)).units():
                 if unit.ordinal is not None and unit.not_written != CUT_OFF:

@@ -277,5 +277,5 @@ def test_a_claim_cut_off_by_the_end_of_the_file_is_not_counted_as_read():
 
 def test_the_text_report_counts_in_the_singular_too():
     text = run_cli("check", "--no-ig", str(FIXTURES / "837p/prolia_medicare_clean.837")).stdout
-    assert "prolia_medicare_clean.837: 1 claim, 2 service lines, 1 drug line checked" in text
+    assert "  1 claim, 2 service lines, 1 drug line checked" in text
     assert "1 file, 1 claim (0 with errors), 1 drug line checked: 0 errors, 0 warnings" in text

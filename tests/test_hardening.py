@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import re
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -101,3 +102,75 @@ def test_a_claim_with_sixteen_thousand_drug_lines_is_checked_in_one_pass():
     assert rules == ["units.dose", "units.mue"]  # 16,001 doses of 60 on one date
     (dose,) = [f for f in report.findings if f.rule == "units.dose"]
     assert "16001 lines on 20260310 adding up to 960060 units" in dose.message
+
+
+PEAK_PROBE = """
+import atexit, runpy, sys
+def peak():
+    for line in open('/proc/self/status'):
+        if line.startswith('VmHWM'):
+            sys.stderr.write('PEAK ' + line.split()[1] + '\\n')
+atexit.register(peak)
+sys.argv = ['edi-precheck', *sys.argv[1:]]
+runpy.run_module('edi_precheck', run_name='__main__')
+"""
+
+
+def peak_kib(path, output_format: str) -> int:
+    """The high-water mark of a check's own memory (VmHWM: its own, not its parent's)."""
+    import os
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            PEAK_PROBE,
+            "check",
+            "--no-ig",
+            "--format",
+            output_format,
+            "-o",
+            os.devnull,
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("PEAK ")]
+    return int(line.split()[1])
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
+@pytest.mark.parametrize("output_format", ["jsonl", "text", "json"])
+def test_memory_does_not_grow_with_findings(tmp_path, output_format):
+    """The attack: a stream of small unbalanced claims, a finding each. Findings were all
+    held to the end (46 MiB grew to 1.3 GiB); now JSON lines and text stream them and JSON
+    lists at most 10,000 per file, counting the rest."""
+    from test_bad_catalogue import many_claims_one_st
+
+    peaks = []
+    peak_kib(FIXTURES / "837p/prolia_medicare_clean.837", output_format)  # caches ICD-10-CM
+    for claims in (20_000, 100_000):
+        path = tmp_path / f"unbalanced-{claims}.837"
+        path.write_bytes(many_claims_one_st(claims).replace(b"*1695***11", b"*1696***11"))
+        peaks.append(peak_kib(path, output_format))
+    assert peaks[1] - peaks[0] < 15 * 1024, peaks  # 80,000 more findings: not kept
+
+
+def test_a_json_report_lists_ten_thousand_findings_a_file_and_counts_the_rest(tmp_path):
+    import json
+
+    from conftest import run_cli
+    from test_bad_catalogue import many_claims_one_st
+
+    path = tmp_path / "unbalanced.837"
+    path.write_bytes(many_claims_one_st(10_500).replace(b"*1695***11", b"*1696***11"))
+    result = run_cli("check", "--no-ig", "--format", "json", str(path))
+    (file,) = json.loads(result.stdout)["files"]
+    assert len(file["findings"]) == 10_000 and file["findings_omitted"] == 500
+    assert file["errors"] == 10_500
+    lines = run_cli("check", "--no-ig", "--format", "jsonl", str(path)).stdout.splitlines()
+    assert sum(1 for line in lines if '"type": "finding"' in line) == 10_500

@@ -9,6 +9,7 @@ memory does not grow with the file.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 
 from edi_precheck.findings import Finding
 from edi_precheck.ig.ack import AckBuilder
@@ -21,17 +22,24 @@ from edi_precheck.model.structure import Position
 
 class FileValidation:
     """A segment sink (`model.structure`) that is also told of every claim read
-    (`claim_read`); then `finish()`."""
+    (`claim_read`); then `finish()`. Each set's x12.ig findings go to `on_resolved(SE
+    position, findings)` as soon as they are known, in file order."""
 
-    def __init__(self, name: str, validator: IGValidator, ack: AckBuilder | None) -> None:
+    def __init__(
+        self,
+        name: str,
+        validator: IGValidator,
+        ack: AckBuilder | None,
+        on_resolved: Callable[[int, list[Finding]], None],
+    ) -> None:
         self._name = name
         self._validator = validator
         self._ack = ack
+        self._on_resolved = on_resolved
         self._collector = TransactionCollector(self._submit)
         self._locations = ClaimLocations()
         self._pending: deque[tuple[TransactionSet, Pending]] = deque()
         self._just_completed: TransactionSet | None = None
-        self.findings: list[Finding] = []
         self._in_flight_limit = 2 * validator.jobs
 
     def segment(self, index: int, raw: str, position: Position) -> None:
@@ -49,11 +57,10 @@ class FileValidation:
         """True when every transaction set of the file has its outcome."""
         return all(pending.done() for _, pending in self._pending)
 
-    def finish(self) -> list[Finding]:
-        """Wait for every set of the file and return all x12.ig findings."""
+    def finish(self) -> None:
+        """Wait for every set of the file; their findings go to `on_resolved`."""
         self._just_completed = None
         self._resolve(wait=True)
-        return self.findings
 
     def _submit(self, transaction: TransactionSet) -> None:
         # Called at the set's SE, before the reader has handed over its last claim.
@@ -75,7 +82,9 @@ class FileValidation:
                 return
             self._pending.popleft()
             outcome = pending.result()
-            self.findings.extend(ig_findings(transaction, outcome, self._locations))
+            self._on_resolved(
+                transaction.se_index, ig_findings(transaction, outcome, self._locations)
+            )
             if self._ack is not None:
                 self._ack.add(self._name, transaction, outcome)
             following = self._pending[0][0].st_index if self._pending else transaction.se_index

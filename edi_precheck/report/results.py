@@ -14,9 +14,36 @@ from edi_precheck.findings import Finding, Severity
 SCHEMA_VERSION = 1
 
 
+class ClaimMarks:
+    """Which claims (by their 1-based index) have a mark: one bit each, so that counting
+    the claims with errors costs no memory that grows with a file's findings."""
+
+    def __init__(self) -> None:
+        self._bits = bytearray()
+
+    def mark(self, index: int) -> None:
+        byte, bit = divmod(index, 8)
+        if byte >= len(self._bits):
+            self._bits.extend(bytes(byte - len(self._bits) + 1))
+        self._bits[byte] |= 1 << bit
+
+    def count(self, up_to: int) -> int:
+        """How many claims from 1 to `up_to` are marked."""
+        whole, rest = divmod(up_to + 1, 8)
+        total = int.from_bytes(self._bits[:whole], "little").bit_count()
+        if rest and whole < len(self._bits):
+            total += (self._bits[whole] & ((1 << rest) - 1)).bit_count()
+        return total
+
+
 @dataclass(slots=True)
 class FileResult:
-    """What reading and checking one input produced, apart from the claims themselves."""
+    """What reading and checking one input produced, apart from the claims themselves.
+
+    Findings are counted as they are added (`add`); at most `keep` of them are kept (None:
+    all), the rest only counted (`omitted`): a run that streams its findings out (JSON
+    lines, text) keeps none, so that memory does not grow with them.
+    """
 
     name: str
     transaction_sets: int = 0
@@ -26,34 +53,54 @@ class FileResult:
     findings: list[Finding] = field(default_factory=list)
     # (ST position, end position) of each transaction set: where file-level findings lie
     transaction_spans: list[tuple[int, int]] = field(default_factory=list)
+    keep: int | None = None
+    omitted: int = 0
+    errors: int = 0
+    warnings: int = 0
+    by_rule: dict[str, int] = field(default_factory=dict)  # findings per rule id
+    # The reader's file-level findings, before the policy grades them (engine, lines).
+    reader_findings: list[Finding] = field(default_factory=list)
+    _with_error: ClaimMarks = field(default_factory=ClaimMarks)
+    _with_warning: ClaimMarks = field(default_factory=ClaimMarks)
+
+    def add(self, finding: Finding) -> None:
+        if finding.severity is Severity.ERROR:
+            self.errors += 1
+            marks = self._with_error
+        else:
+            self.warnings += 1
+            marks = self._with_warning
+        if finding.claim_index is not None:
+            marks.mark(finding.claim_index)
+        self.by_rule[finding.rule] = self.by_rule.get(finding.rule, 0) + 1
+        if self.keep is None or len(self.findings) < self.keep:
+            self.findings.append(finding)
+        else:
+            self.omitted += 1
 
     def count(self, severity: Severity) -> int:
-        return sum(1 for finding in self.findings if finding.severity is severity)
+        return self.errors if severity is Severity.ERROR else self.warnings
 
     def claims_with(self, severity: Severity) -> int:
         """How many of the claims read have a finding of `severity` (a claim the file
         ends inside has its finding, but was not read)."""
-        return len(
-            {
-                finding.claim_index
-                for finding in self.findings
-                if finding.severity is severity
-                and finding.claim_index is not None
-                and finding.claim_index <= self.claims
-            }
-        )
+        marks = self._with_error if severity is Severity.ERROR else self._with_warning
+        return marks.count(self.claims)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        record: dict[str, Any] = {
             "path": self.name,
             "transaction_sets": self.transaction_sets,
             "claims": self.claims,
             "service_lines": self.service_lines,
             "checked_lines": self.checked_lines,
-            "errors": self.count(Severity.ERROR),
-            "warnings": self.count(Severity.WARNING),
+            "errors": self.errors,
+            "warnings": self.warnings,
             "findings": [finding.to_dict() for finding in self.findings],
         }
+        if self.omitted:
+            record["findings_omitted"] = self.omitted
+        return record
 
 
 @dataclass(slots=True)
@@ -68,6 +115,7 @@ class Report:
 
     @property
     def findings(self) -> list[Finding]:
+        """The findings kept (every one, unless a file's were capped: see `omitted`)."""
         return [finding for result in self.files for finding in result.findings]
 
     @property
@@ -76,8 +124,11 @@ class Report:
 
     def blocks(self, threshold: Severity | None) -> bool:
         """True when a finding reaches `threshold` (None: nothing ever blocks)."""
-        return threshold is not None and any(
-            f.severity >= threshold for result in self.files for f in result.findings
+        if threshold is None:
+            return False
+        return any(
+            result.errors or (threshold is Severity.WARNING and result.warnings)
+            for result in self.files
         )
 
     def summary(self) -> dict[str, int]:

@@ -1,15 +1,15 @@
 """The terminal report: per file, per claim, each finding with what to fix, then a summary.
 
-fixtures/demo/demo.837: 6 claims, 12 service lines, 6 drug lines checked
+fixtures/demo/demo.837
   claim DEMO0002 (claim 2)
     error    units.dose           line 1, SV1 segment 44
              J0897 billed with 1 unit; Prolia is given as 60 units (1 unit = 1 mg)
              fix: bill 60 units for a full dose  [likely denial: CARC 16]
+  6 claims, 12 service lines, 6 drug lines checked
 """
 
 from __future__ import annotations
 
-from itertools import groupby
 from typing import TextIO
 
 from edi_precheck.findings import Finding
@@ -42,29 +42,46 @@ def _write_finding(stream: TextIO, finding: Finding, indent: str) -> None:
         stream.write(f"{indent}{'':<9}{'  '.join(part for part in (fix, denial) if part)}\n")
 
 
-def write_file(stream: TextIO, result: FileResult) -> None:
-    stream.write(
-        f"{result.name}: {counted(result.claims, 'claim')}, "
-        f"{counted(result.service_lines, 'service line')}, "
-        f"{counted(result.checked_lines, 'drug line')} checked\n"
-    )
-    if not result.findings:
-        stream.write("  no findings\n")
-        return
-    file_level = [f for f in result.findings if f.claim_index is None]
-    if file_level:
-        stream.write("  file\n")
-        for finding in file_level:
-            _write_finding(stream, finding, "    ")
-    by_claim = sorted(
-        (f for f in result.findings if f.claim_index is not None),
-        key=lambda f: (f.claim_index, f.segment_index or 0),
-    )
-    for claim_index, group in groupby(by_claim, key=lambda f: f.claim_index):
-        findings = list(group)
-        stream.write(f"  claim {findings[0].claim_id} (claim {claim_index})\n")
+class TextWriter:
+    """The readable report of each file, written as its findings come (`findings`) and
+    closed by its counts (`end_file`), so that a run keeps none of them in memory.
+
+    A file's name comes first; each claim's findings under `claim <CLM01> (claim <n>)`,
+    file-level findings under `file`, in the order they are final (a claim's findings come
+    together, once its transaction set is checked); the file's counts last."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._file: str | None = None
+        self._group: object = None
+        self._written = 0
+
+    def findings(self, result: FileResult, findings: list[Finding]) -> None:
+        self._start(result)
         for finding in findings:
-            _write_finding(stream, finding, "    ")
+            group = finding.claim_index if finding.claim_index is not None else "file"
+            if group != self._group:
+                self._group = group
+                heading = "file" if group == "file" else f"claim {finding.claim_id} (claim {group})"
+                self._stream.write(f"  {heading}\n")
+            _write_finding(self._stream, finding, "    ")
+            self._written += 1
+
+    def end_file(self, result: FileResult) -> None:
+        self._start(result)
+        if not self._written:
+            self._stream.write("  no findings\n")
+        self._stream.write(
+            f"  {counted(result.claims, 'claim')}, "
+            f"{counted(result.service_lines, 'service line')}, "
+            f"{counted(result.checked_lines, 'drug line')} checked\n"
+        )
+        self._file = None
+
+    def _start(self, result: FileResult) -> None:
+        if self._file != result.name:
+            self._file, self._group, self._written = result.name, None, 0
+            self._stream.write(f"{result.name}\n")
 
 
 def write_summary(stream: TextIO, report: Report) -> None:
