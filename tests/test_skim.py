@@ -276,3 +276,12 @@ def test_a_bare_two_letter_tag_reads_the_same_skimmed(tag: str, monkeypatch: pyt
         for found in list(re.finditer(f"~{tag}\\*[^~]*", text))[:3]:
             bare = text[: found.start()] + f"~{tag}" + text[found.end() :]
             assert_same_report(bare.encode(), monkeypatch, tokenizer.CHUNK_SIZE)
+
+
+@pytest.mark.parametrize("delimiter", ["*", ":", "~"], ids=["element", "component", "segment"])
+def test_a_nul_delimiter_reads_the_same_with_either_skim(delimiter: str, monkeypatch):
+    """NUL as a delimiter: the compiled skim raised ('embedded null character') and the
+    file became an internal error with 0 claims, while the Python skim read it."""
+    data = (FIXTURES / "837p/multi_st.837").read_bytes().replace(delimiter.encode(), b"\x00")
+    assert_same_report(data, monkeypatch, tokenizer.CHUNK_SIZE)
+    assert report(SKIMMING, data)["claims"] == 8

@@ -74,6 +74,11 @@ class ClaimSkimmer:
         self._terminator = delimiters.segment
         self._separator = delimiters.element
         self._component = delimiters.component
+        # The compiled scan takes its delimiters as C strings: a NUL delimiter (legal in
+        # X12, if odd) cannot be one, so such a file is skimmed here, in Python.
+        self._compiled_takes_delimiters = "\x00" not in (
+            delimiters.segment + delimiters.element + delimiters.component
+        )
         self._codes = covered_codes
         self._carry: tuple[str, int, str] | None = None
         # HL units handed over only before a unit that is read: under skipped claims they
@@ -85,7 +90,7 @@ class ClaimSkimmer:
     def skim(self, first: int, text: str) -> list[UnitEvent] | None:
         """The unit events of the block `text`, whose first segment is number `first`; None
         when the block must be read segment by segment (a malformed tag)."""
-        if _compiled is not None and text.isascii():
+        if _compiled is not None and self._compiled_takes_delimiters and text.isascii():
             carried_over = self._carry is not None
             if self._carry is not None:
                 _, scan_first, carried = self._carry
