@@ -19,7 +19,7 @@ import structlog
 
 from edi_precheck import __version__, logs
 from edi_precheck.engine import Engine, read_claims
-from edi_precheck.findings import Finding, Severity
+from edi_precheck.findings import Finding, Severity, escaped, shown
 from edi_precheck.policy import (
     CrosswalkError,
     PolicyError,
@@ -48,9 +48,13 @@ log = structlog.get_logger("edi_precheck")
 
 
 class RunError(click.ClickException):
-    """The run itself cannot proceed (bad path, bad policy): message and exit 2."""
+    """The run itself cannot proceed (bad path, bad policy): message and exit 2. The message
+    names paths and values as given, with control characters escaped."""
 
     exit_code = EXIT_RUN_FAILED
+
+    def __init__(self, message: str) -> None:
+        super().__init__(escaped(message))
 
 
 @contextmanager
@@ -542,8 +546,8 @@ def _write_split_summary(
         )
         stream.write("\n")
         return
-    stream.write(f"clean: {text.counted(counts['clean'], 'claim')} -> {clean}\n")
-    stream.write(f"held:  {text.counted(counts['held'], 'claim')} -> {held}\n")
+    stream.write(f"clean: {text.counted(counts['clean'], 'claim')} -> {escaped(str(clean))}\n")
+    stream.write(f"held:  {text.counted(counts['held'], 'claim')} -> {escaped(str(held))}\n")
     for route in routes:
         if route["output"] != "clean":
             where = (
@@ -552,8 +556,8 @@ def _write_split_summary(
                 else f"CLM segment {route['segment_index']}"
             )
             stream.write(
-                f"  {route['output']:<11} {route['file']} {where}"
-                f" ({route['claim_id']}): {', '.join(route['reasons'])}\n"
+                f"  {route['output']:<11} {escaped(route['file'])} {where}"
+                f" ({shown(route['claim_id'])}): {', '.join(route['reasons'])}\n"
             )
     if counts["not written"]:
         stream.write(
@@ -562,7 +566,7 @@ def _write_split_summary(
     for result in outcome.report.files:  # inputs with nothing to route, not to pass unseen
         unread = sorted(rule for rule in result.by_rule if rule in NOT_READ_RULES)
         if unread:
-            stream.write(f"  not read    {result.name}: {', '.join(unread)}\n")
+            stream.write(f"  not read    {escaped(result.name)}: {', '.join(unread)}\n")
 
 
 # -- lines ----------------------------------------------------------------------------------

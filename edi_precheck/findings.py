@@ -15,15 +15,24 @@ from typing import Any
 QUOTE_LIMIT = 40
 
 
+def escaped(value: str) -> str:
+    """`value` with every control (non-printable) character written as an escape, so that
+    no file name or element can move a terminal's cursor, recolour it or hide a line."""
+    if value.isprintable():
+        return value
+    return "".join(ch if ch.isprintable() else _escape(ord(ch)) for ch in value)
+
+
+def _escape(code_point: int) -> str:
+    return f"\\x{code_point:02x}" if code_point < 0x100 else f"\\u{code_point:04x}"
+
+
 def shown(value: str) -> str:
     """An element's value as a message may show it: control characters escaped, and cut
     at QUOTE_LIMIT characters with its length said."""
-    clean = "".join(
-        ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in value[: QUOTE_LIMIT + 1]
-    )
     if len(value) > QUOTE_LIMIT:
-        return f"{clean[:QUOTE_LIMIT]}... ({len(value):,} characters)"
-    return clean
+        return f"{escaped(value[:QUOTE_LIMIT])}... ({len(value):,} characters)"
+    return escaped(value)
 
 
 def quoted(value: str) -> str:

@@ -14,6 +14,8 @@ from typing import Any, TextIO
 import structlog
 from structlog.typing import EventDict, WrappedLogger
 
+from edi_precheck.findings import escaped
+
 # Keys that would carry patient or subscriber data; no event may have them.
 PHI_KEYS = frozenset(
     {
@@ -46,6 +48,15 @@ def drop_phi_keys(logger: WrappedLogger, method_name: str, event_dict: EventDict
     return event_dict
 
 
+def escape_controls(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
+    """On a terminal, a file name or value with control characters is written escaped: a
+    log line must not drive the terminal that shows it. (JSON lines escape them already.)"""
+    for key, value in event_dict.items():
+        if isinstance(value, str) and not value.isprintable():
+            event_dict[key] = escaped(value)
+    return event_dict
+
+
 def configure(log_format: str = "auto", level: str = "info", stream: TextIO | None = None) -> None:
     """Log to stderr: JSON lines unless stderr is a terminal (or `log_format` says)."""
     stream = stream or sys.stderr
@@ -61,6 +72,7 @@ def configure(log_format: str = "auto", level: str = "info", stream: TextIO | No
             drop_phi_keys,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
+            *([] if as_json else [escape_controls]),
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(

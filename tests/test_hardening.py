@@ -17,6 +17,7 @@ from edi_precheck import check_bytes
 from edi_precheck.model.claim import X12_DECIMAL, to_decimal
 from edi_precheck.model.skim import ClaimSkimmer
 from edi_precheck.policy.crosswalk import normalize_ndc
+from edi_precheck.report.lines import _PLAIN_NUMBER
 from edi_precheck.rules._registry import RULE_ID
 from edi_precheck.rules.modifier.invalid import MODIFIER
 from edi_precheck.x12 import Delimiters, SegmentReader
@@ -51,6 +52,7 @@ def patterns() -> list[re.Pattern[str]]:
         X12_DECIMAL,
         MODIFIER,
         RULE_ID,
+        _PLAIN_NUMBER,
         skimmer._segments,
         skimmer._bad_tag,
         _segment_start("IEA*", "~", " \t\r\n"),

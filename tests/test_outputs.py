@@ -4,6 +4,8 @@ read once."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import signal
@@ -13,8 +15,12 @@ import sys
 import time
 from pathlib import Path
 
+from click.testing import CliRunner
+
 from conftest import FIXTURES, log_events, run_cli
+from edi_precheck.cli import main
 from edi_precheck.synth import write_837p
+from test_rule_cases import recount_se
 
 PROLIA = FIXTURES / "837p/prolia_medicare_clean.837"
 MULTI = FIXTURES / "837p/multi_st.837"
@@ -168,3 +174,62 @@ def test_a_split_stopped_by_sigterm_leaves_no_output_and_no_temporary_file(tmp_p
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 2 and b"stopped by SIGTERM" in stderr
     assert sorted(p.name for p in out.iterdir()) == []
+
+
+ESC = "\x1b"
+
+
+def test_control_characters_from_the_input_never_reach_the_terminal(tmp_path):
+    """A claim id, an element and a file name carrying terminal escapes (clear the
+    screen, recolour) are printed escaped by the text report, split and the logs."""
+    text = PROLIA.read_text()
+    text = text.replace("CLM*PMC0001*", f"CLM*{ESC}[2J{ESC}[31mPMC0001*")
+    text = text.replace("SV1*HC:J0897:JZ*1650*UN*60", f"SV1*HC:J0897:J{ESC}Z*1650*UN*1")
+    path = tmp_path / f"batch{ESC}[8m.837"
+    path.write_text(text)
+
+    checked = run_cli("check", str(path))
+    split = run_cli(
+        "split",
+        str(path),
+        "--clean",
+        str(tmp_path / "clean.837"),
+        "--held",
+        str(tmp_path / "held.837"),
+    )
+    console = CliRunner().invoke(main, ["--log-format", "console", "check", str(path)])
+
+    for result in (checked, split, console):
+        assert ESC not in result.stdout + result.stderr
+    assert "\\x1b[2J\\x1b[31mPMC0001" in checked.stdout  # the claim, still recognisable
+    assert "batch\\x1b[8m.837" in checked.stdout
+    assert "modifier.invalid" in checked.stdout and "units.dose" in checked.stdout
+    assert "\\x1b[2J\\x1b[31mPMC0001" in split.stdout
+    assert "batch\\x1b[8m.837" in console.stderr
+
+
+def test_a_listing_opened_in_a_spreadsheet_runs_no_formula(tmp_path):
+    """`lines --format csv`: cells that would start a formula are text (a leading
+    apostrophe), amounts keep their sign, control characters are escaped."""
+    text = PROLIA.read_text()
+    text = text.replace("CLM*PMC0001*", 'CLM*=HYPERLINK("http://x.test")*')
+    text = text.replace("NM1*PR*2*MEDICARE B NORIDIAN*****PI*01112", "NM1*PR*2*M*****PI*@SUM(A1)")
+    text = text.replace("SV1*HC:96372*45*", "SV1*HC:96372*-45*")
+    text = text.replace("~HI*ABK:M810", f"~REF*G1*+1{ESC}-2~HI*ABK:M810")
+    path = tmp_path / "in.837"
+    path.write_text(recount_se(text))
+
+    result = run_cli("lines", "--all", "--format", "csv", str(path))
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+
+    assert len(rows) == 2
+    assert {row["claim_id"] for row in rows} == {'\'=HYPERLINK("http://x.test")'}
+    assert {row["payer_id"] for row in rows} == {"'@SUM(A1)"}
+    assert [row["charge"] for row in rows] == ["1650", "-45"]
+    assert {row["prior_authorization"] for row in rows} == {"'+1\\x1b-2"}
+    assert ESC not in result.stdout
+    for row in rows:
+        for cell in row.values():
+            assert (
+                not cell.startswith(("=", "+", "@")) or cell.lstrip("+-").replace(".", "").isdigit()
+            )

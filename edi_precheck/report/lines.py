@@ -1,15 +1,25 @@
 """Records for `edi-precheck lines`: one flat row per service line, in CSV, JSON or JSONL.
 
-Rows are written as they come, so a listing of a huge file never sits in memory.
+Rows are written as they come, so a listing of a huge file never sits in memory. CSV is
+opened in spreadsheets: a cell that would start a formula is written as text (see
+`spreadsheet_safe`), and control characters are escaped. JSON escapes them itself.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import re
 from typing import Any, TextIO
 
+from edi_precheck.findings import escaped
 from edi_precheck.model import Claim, ServiceLine
+
+# First characters that make a spreadsheet read a cell as a formula (OWASP, "CSV
+# Injection"): `=HYPERLINK(...)` in a claim id would run when a biller opens the listing.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A signed amount ("-12.50") is read as the number it is, not a formula; it stays as is.
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 
 LINE_FIELDS = (
     "file",
@@ -73,6 +83,17 @@ def line_record(file: str, claim: Claim, line: ServiceLine) -> dict[str, Any]:
     }
 
 
+def spreadsheet_safe(value: Any) -> Any:
+    """A CSV cell that a spreadsheet shows as the text it is: strings that start like a
+    formula get a leading apostrophe, control characters are escaped. Numbers pass,
+    signed ones too."""
+    if not isinstance(value, str):
+        return value
+    if value.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(value):
+        value = "'" + value
+    return escaped(value)
+
+
 class LineWriter:
     """Write line records to a text stream in one of the listing formats."""
 
@@ -91,7 +112,7 @@ class LineWriter:
         if self._csv is not None:
             self._csv.writerow(
                 {
-                    key: " ".join(value) if isinstance(value, list) else value
+                    key: spreadsheet_safe(" ".join(value) if isinstance(value, list) else value)
                     for key, value in record.items()
                 }
             )

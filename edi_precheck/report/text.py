@@ -1,5 +1,8 @@
 """The terminal report: per file, per claim, each finding with what to fix, then a summary.
 
+Everything that comes from the input (file names, claim ids, values in messages) is written
+with its control characters escaped: a report is printed to terminals.
+
 fixtures/demo/demo.837
   claim DEMO0002 (claim 2)
     error    units.dose           line 1, SV1 segment 44
@@ -12,7 +15,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from edi_precheck.findings import Finding
+from edi_precheck.findings import Finding, escaped, shown
 from edi_precheck.report.results import FileResult, Report
 
 
@@ -29,14 +32,14 @@ def _where(finding: Finding) -> str:
         named = f"{finding.segment} " if finding.segment else ""
         parts.append(f"{named}segment {finding.segment_index}")
     if finding.element:
-        parts.append(finding.element)
+        parts.append(escaped(finding.element))
     return ", ".join(parts)
 
 
 def _write_finding(stream: TextIO, finding: Finding, indent: str) -> None:
     stream.write(f"{indent}{finding.severity!s:<8} {finding.rule:<24} {_where(finding)}\n")
-    stream.write(f"{indent}{'':<9}{finding.message}\n")
-    fix = f"fix: {finding.hint}" if finding.hint else ""
+    stream.write(f"{indent}{'':<9}{escaped(finding.message)}\n")
+    fix = f"fix: {escaped(finding.hint)}" if finding.hint else ""
     denial = f"[likely denial: {finding.denial}]" if finding.denial else ""
     if fix or denial:
         stream.write(f"{indent}{'':<9}{'  '.join(part for part in (fix, denial) if part)}\n")
@@ -62,7 +65,11 @@ class TextWriter:
             group = finding.claim_index if finding.claim_index is not None else "file"
             if group != self._group:
                 self._group = group
-                heading = "file" if group == "file" else f"claim {finding.claim_id} (claim {group})"
+                heading = (
+                    "file"
+                    if group == "file"
+                    else f"claim {shown(finding.claim_id or '')} (claim {group})"
+                )
                 self._stream.write(f"  {heading}\n")
             _write_finding(self._stream, finding, "    ")
             self._written += 1
@@ -81,7 +88,7 @@ class TextWriter:
     def _start(self, result: FileResult) -> None:
         if self._file != result.name:
             self._file, self._group, self._written = result.name, None, 0
-            self._stream.write(f"{result.name}\n")
+            self._stream.write(f"{escaped(result.name)}\n")
 
 
 def write_summary(stream: TextIO, report: Report) -> None:
