@@ -3,17 +3,19 @@
 The code set comes from the simple-icd-10-cm package, which parses its XML at import (about
 2.3 s measured here): too slow for a pre-submit hook that runs once per file. So the first
 use derives a compact list (billable codes on one line, the other codes on the next) and
-caches it on disk, keyed by the package's data file; later runs read it in milliseconds.
+caches it on disk, keyed by the package's data file and checked by its hash; later runs
+read it in milliseconds.
 Nothing is loaded unless a diagnosis rule runs.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import warnings
 from pathlib import Path
 
-from edi_precheck.policy.cache import cache_dir, write_atomically
+from edi_precheck.policy.cache import read_entry, write_entry
 
 MODULE = "simple_icd_10_cm"
 
@@ -34,6 +36,28 @@ def _release() -> str:
     return f"{files[-1].stem}-{files[-1].stat().st_size}"
 
 
+# The cached list is about 0.7 MB; anything much larger was not written by us.
+CACHE_LIMIT = 16 * 1024 * 1024
+_HEADER = "edi-precheck icd10cm"
+
+
+def _entry(release: str, billable: str, other: str) -> str:
+    """The cache entry: a header naming the release and the hash of the two code lines."""
+    body = billable + "\n" + other
+    return f"{_HEADER} {release} {hashlib.sha256(body.encode()).hexdigest()}\n{body}"
+
+
+def _from_entry(text: str | None, release: str) -> tuple[str, str] | None:
+    """The two code lines of a cache entry, when it is one of this release and whole."""
+    if text is None:
+        return None
+    header, _, body = text.partition("\n")
+    if header != f"{_HEADER} {release} {hashlib.sha256(body.encode()).hexdigest()}":
+        return None
+    billable, _, other = body.partition("\n")
+    return billable, other
+
+
 class ICD10CM:
     """Every ICD-10-CM code (no dots) and whether it is billable."""
 
@@ -52,14 +76,15 @@ class ICD10CM:
 
     @classmethod
     def load(cls) -> ICD10CM:
-        """From the cache when present, else derived from the package (and cached)."""
+        """From the cache when present and whole, else derived from the package (and
+        cached)."""
         release = _release()
-        path = cache_dir() / f"icd10cm-{release}.txt"
-        try:
-            billable, _, other = path.read_text("ascii").partition("\n")
-        except OSError:
-            billable, other = cls._derive()
-            write_atomically(path, billable + "\n" + other)
+        name = f"icd10cm-{release}.txt"
+        cached = _from_entry(read_entry("", name, CACHE_LIMIT), release)
+        if cached is None:
+            cached = cls._derive()
+            write_entry("", name, _entry(release, *cached))
+        billable, other = cached
         return cls(frozenset(billable.split()), frozenset(other.split()), release)
 
     @staticmethod

@@ -28,7 +28,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from edi_precheck.policy.cache import cache_dir, write_atomically
+from edi_precheck.policy.cache import read_entry, write_entry
 from edi_precheck.policy.layers import (
     NAMED_SECTIONS,
     Layer,
@@ -212,14 +212,24 @@ def _cited(resolved: Resolved, problems: list[tuple[list[Any], str]]) -> list[st
     return cited
 
 
-def _stamp(resolved: Resolved) -> Path:
-    """The cache file whose presence says the family's layers passed this version's schema."""
+# The cache entries that say a family's layers passed this version's schema: named by, and
+# holding, the hash of the tool version, the schema and the layers' texts. An entry counts
+# only when what it holds is that hash: an empty, cut or foreign file never skips validation.
+STAMPS = "valid-policies"
+
+
+def _stamp(resolved: Resolved) -> str:
+    """The hash that a validation stamp of these layers is named by and holds."""
     from edi_precheck import __version__
 
     digest = hashlib.sha256()
     for part in (__version__, _schema_text("policy"), *(layer.text for layer in resolved.chain)):
         digest.update(part.encode("utf-8") + b"\0")
-    return cache_dir() / "valid-policies" / digest.hexdigest()
+    return digest.hexdigest()
+
+
+def _stamped(stamp: str) -> bool:
+    return read_entry(STAMPS, stamp, len(stamp)) == stamp
 
 
 def _read_layer(source: str, text: str) -> Layer:
@@ -262,7 +272,7 @@ def _check(resolved: Resolved, known_rules: Collection[str]) -> list[str]:
     if resolved.problems:
         return resolved.problems
     stamp = _stamp(resolved)
-    if not stamp.exists():
+    if not _stamped(stamp):
         problems = [
             f"{layer.source}:{pointer(path)}: {message}"
             for layer in resolved.chain
@@ -275,7 +285,7 @@ def _check(resolved: Resolved, known_rules: Collection[str]) -> list[str]:
             return _cited(resolved, schema_problems)
         references = _cited(resolved, _reference_problems(resolved.document, known_rules))
         if not references:
-            write_atomically(stamp, "")
+            write_entry(STAMPS, stamp, stamp)
         return references
     return _cited(resolved, _reference_problems(resolved.document, known_rules))
 

@@ -13,13 +13,19 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from edi_precheck.private_files import UntrustedPath, private_folder
+
 STATE_ENV = "EDI_PRECHECK_STATE"
 COUNTERS_FILE = "control-numbers.json"
 LARGEST = 999_999_999  # ISA13 is nine digits; after it the count starts again at 1
+
+
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # a FIFO planted as the file must not hang the run
 
 
 class ControlNumberError(Exception):
@@ -35,15 +41,25 @@ def state_dir() -> Path:
 
 @contextlib.contextmanager
 def _locked(path: Path) -> Iterator[IO[str]]:
-    """The counters file, open for update under an exclusive lock."""
+    """The counters file, open for update under an exclusive lock. It must be a plain file
+    of this user's in a folder no one else can write to (private_files): numbers drawn
+    from a counter someone else can set could repeat."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle = path.open("a+", encoding="utf-8")
-    except OSError as error:
+        private_folder(path.parent)
+        descriptor = os.open(
+            path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | _NONBLOCK, 0o600
+        )
+    except (UntrustedPath, OSError) as error:
+        reason = str(error) if isinstance(error, UntrustedPath) else error.strerror
         raise ControlNumberError(
-            f"cannot keep control numbers in {path}: {error.strerror}; set {STATE_ENV} to a "
-            "folder you can write"
+            f"cannot keep control numbers in {path}: {reason}; set {STATE_ENV} to a "
+            "folder of your own"
         ) from None
+    status = os.fstat(descriptor)
+    if not stat.S_ISREG(status.st_mode) or (hasattr(os, "getuid") and status.st_uid != os.getuid()):
+        os.close(descriptor)
+        raise ControlNumberError(f"{path} is not a file of this user's; move it aside")
+    handle = os.fdopen(descriptor, "r+", encoding="utf-8")
     with handle:
         try:
             import fcntl
