@@ -13,7 +13,10 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES, run_cli
+from edi_precheck.engine import read_claims
 from edi_precheck.logs import drop_phi_keys
+from edi_precheck.report.results import FileResult
+from edi_precheck.sources import Source
 
 PERSON_LOOPS = {"IL", "QC"}  # subscriber, patient
 
@@ -197,3 +200,29 @@ def test_no_fragment_of_phi_in_reports_logs_or_999_of_a_damaged_file(tmp_path, d
     assert '"x12.ig"' in outputs[0]  # the guide checks ran and found the damage
     leaked = sorted(fragment for fragment in fragments() if fragment in everything)
     assert leaked == []
+
+
+@pytest.mark.parametrize("path", all_837_files(), ids=lambda p: p.name[-40:])
+def test_no_phi_in_the_repr_of_a_source_or_claim(path: Path):
+    """What a caller's own logging or a debugger prints of our objects: the claim model
+    keeps no patient data, and a source does not show its bytes."""
+    data = path.read_bytes()
+    source = Source(str(path), None, data)
+    shown = repr(source) + "".join(
+        repr(claim) for claim in read_claims(source, FileResult(str(path)))
+    )
+    # A claim keeps its providers' NPIs; a sample file that reuses one as a member id
+    # (imsweb's 1234567890) does not make the NPI patient data.
+    assert set(leaked_values(path, shown)) <= provider_ids(path)
+
+
+def provider_ids(path: Path) -> set[str]:
+    """The NM109 ids of the non-person NM1 loops (providers, payers) of `path`."""
+    text = path.read_bytes().decode("latin-1")
+    start = text.index("ISA")
+    element, terminator = text[start + 3], text[start + 105]
+    return {
+        fields[9]
+        for fields in (raw.strip().split(element) for raw in text.split(terminator))
+        if fields[0] == "NM1" and len(fields) > 9 and fields[1] not in PERSON_LOOPS
+    }
