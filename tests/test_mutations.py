@@ -1,7 +1,9 @@
 """Property tests: damaged copies of real and fixture files never break the checker.
 
 Mutations are what transfers and hand edits do to files: flipped bits, cut and doubled
-segments, truncation. Whatever the damage: no exception escapes, the file is reported, and
+segments, truncation; and the shapes an attacker uses to make a linear reader quadratic:
+an element grown to a long run of digits, a claim grown to thousands of service lines,
+separator-free junk. Whatever the damage: no exception escapes, the file is reported, and
 no more claims are read than the damaged bytes hold CLM segments, and the JSON report is
 still valid against its schema.
 """
@@ -44,7 +46,11 @@ def terminator(data: bytes) -> bytes:
 def damaged(draw: st.DrawFn) -> bytes:
     data = bytearray(DATA[draw(st.sampled_from(sorted(DATA)))])
     for _ in range(draw(st.integers(1, 4))):
-        kind = draw(st.sampled_from(["flip", "cut", "double", "truncate", "splice"]))
+        kind = draw(
+            st.sampled_from(
+                ["flip", "cut", "double", "truncate", "splice", "digits", "lines", "junk"]
+            )
+        )
         if not data:
             break
         if kind == "flip":
@@ -60,10 +66,60 @@ def damaged(draw: st.DrawFn) -> bytes:
             parts.insert(at, parts[at])
         elif kind == "splice":
             parts.insert(at, draw(st.binary(max_size=40)))
+        elif kind in GROWN:
+            parts = GROWN[kind](draw, parts, at, term)
         else:
             parts = parts[:at]
         data = bytearray(term.join(parts))
     return bytes(data)
+
+
+# The grown shapes: large enough that a quadratic pass over them would stall the suite
+# (tens of seconds each), small enough that the linear one costs milliseconds.
+LONG = 60_000
+MANY_LINES = 1_500
+
+
+def _element_separator(parts: list[bytes]) -> bytes:
+    first = parts[0] if parts else b""
+    start = first.find(b"ISA")
+    return first[start + 3 : start + 4] if start >= 0 and len(first) > start + 3 else b"*"
+
+
+def _grow_digits(draw: st.DrawFn, parts: list[bytes], at: int, term: bytes) -> list[bytes]:
+    """One element of segment `at` becomes a long run of digits, maybe with a tail that
+    makes it no number (the amount pattern once backtracked over such runs)."""
+    separator = _element_separator(parts)
+    elements = parts[at].split(separator)
+    which = draw(st.integers(0, max(len(elements) - 1, 0)))
+    tail = draw(st.sampled_from([b"", b"A", b".1.", b"-"]))
+    elements[which] = b"9" * draw(st.integers(1, LONG)) + tail
+    return [*parts[:at], separator.join(elements), *parts[at + 1 :]]
+
+
+def _grow_lines(draw: st.DrawFn, parts: list[bytes], at: int, term: bytes) -> list[bytes]:
+    """The service line at or after `at` (LX and what follows it up to the next LX or
+    CLM) repeated up to MANY_LINES times in its claim."""
+    starts = [i for i, part in enumerate(parts) if part.lstrip().startswith(b"LX")]
+    if not starts:
+        return parts
+    first = next((i for i in starts if i >= at), starts[0])
+    end = first + 1
+    while end < len(parts) and not parts[end].lstrip().startswith((b"LX", b"CLM", b"SE")):
+        end += 1
+    line = parts[first:end]
+    copies = draw(st.integers(2, MANY_LINES))
+    return [*parts[:first], *(line * copies), *parts[end:]]
+
+
+def _grow_junk(draw: st.DrawFn, parts: list[bytes], at: int, term: bytes) -> list[bytes]:
+    """Separator-free junk, or text full of envelope tags with no terminator."""
+    unit = draw(st.sampled_from([b"A", b"IEA*", b"xIEA*", b" ", b"1"]))
+    junk = unit * (draw(st.integers(1, LONG)) // len(unit) + 1)
+    return [*parts[:at], junk, *parts[at:]]
+
+
+GROWN = {"digits": _grow_digits, "lines": _grow_lines, "junk": _grow_junk}
 
 
 def clm_segments_bound(data: bytes) -> int:
