@@ -335,19 +335,31 @@ def check(
     PATHS are files, folders (searched recursively for .837 .x12 .edi .txt .dat) or - for
     stdin. Exit 0: nothing at or above --fail-on; 1: findings; 2: the run failed.
     """
-    if ack_path is not None and not ig:
-        raise RunError("--ack needs implementation-guide validation; drop --no-ig")
+    _ack_needs_ig(ack_path, ig)
     sources = _sources(paths, {"--output": output, "--ack": ack_path})
-    try:
-        engine = Engine(policy_paths, crosswalk, ig=ig, jobs=jobs, acknowledge=ack_path is not None)
-    except (PolicyError, CrosswalkError) as error:
-        raise RunError(str(error)) from None
+    engine = _engine(policy_paths, crosswalk, ig, jobs, ack_path)
     with engine, _progress(sources) as on_bytes:
         engine.on_bytes = on_bytes
         report = _run_check(engine, sources, output_format, output)
         if ack_path is not None:
             _write_ack(ack_path, engine.ack_text())
     sys.exit(EXIT_FINDINGS if report.blocks(FAIL_ON[fail_on]) else EXIT_CLEAN)
+
+
+def _ack_needs_ig(ack: Path | None, ig: bool) -> None:
+    if ack is not None and not ig:
+        raise RunError("--ack needs implementation-guide validation; drop --no-ig")
+
+
+def _engine(
+    policy_paths: tuple[Path, ...], crosswalk: Path | None, ig: bool, jobs: int, ack: Path | None
+) -> Engine:
+    """The engine check and split run, its policies and crosswalk loaded (exit 2 when they
+    cannot be)."""
+    try:
+        return Engine(policy_paths, crosswalk, ig=ig, jobs=jobs, acknowledge=ack is not None)
+    except (PolicyError, CrosswalkError) as error:
+        raise RunError(str(error)) from None
 
 
 def _write_ack(path: Path, text: str) -> None:
@@ -472,14 +484,10 @@ def split_command(
     from edi_precheck.report.control_numbers import ControlNumberError, ControlNumbers
     from edi_precheck.split import split
 
-    if ack_path is not None and not ig:
-        raise RunError("--ack needs implementation-guide validation; drop --no-ig")
+    _ack_needs_ig(ack_path, ig)
     outputs = {"--clean": clean_path, "--held": held_path, "--output": output, "--ack": ack_path}
     sources = _sources(paths, outputs, make_folders=True)
-    try:
-        engine = Engine(policy_paths, crosswalk, ig=ig, jobs=jobs, acknowledge=ack_path is not None)
-    except (PolicyError, CrosswalkError) as error:
-        raise RunError(str(error)) from None
+    engine = _engine(policy_paths, crosswalk, ig, jobs, ack_path)
     routes: list[dict[str, Any]] = []
 
     def on_route(route: Any) -> None:

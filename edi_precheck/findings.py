@@ -96,8 +96,10 @@ class Finding:
         return record
 
 
-# The file-level rules (about the file, not a claim's content) and their SNIP types; the
-# rule catalog declares the same (a test keeps them one).
+# The file-level rules (about the file, not a claim's content) and their SNIP types, and
+# those whose default severity is a warning (the others are errors). The layers that find
+# them make their findings from here, and the rule catalog declares them from here too
+# (rules/x12/), so that the two cannot disagree.
 FILE_RULES = {
     "x12.unreadable": 1,
     "x12.envelope": 1,
@@ -106,6 +108,12 @@ FILE_RULES = {
     "x12.version": 1,
     "x12.ig": 2,
 }
+FILE_RULE_WARNINGS = frozenset({"x12.version"})
+
+
+def file_rule_severity(rule: str) -> Severity:
+    """The catalog's default severity of file-level rule `rule`."""
+    return Severity.WARNING if rule in FILE_RULE_WARNINGS else Severity.ERROR
 
 
 def file_finding(
@@ -116,7 +124,6 @@ def file_finding(
     segment: str | None = None,
     segment_index: int | None = None,
     element: str | None = None,
-    severity: Severity = Severity.ERROR,
     claim_id: str | None = None,
     claim_index: int | None = None,
     line: int | None = None,
@@ -129,7 +136,7 @@ def file_finding(
     for every command."""
     return Finding(
         rule=rule,
-        severity=severity,
+        severity=file_rule_severity(rule),
         snip=FILE_RULES[rule],
         message=message,
         hint=hint,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -106,6 +106,19 @@ class _Decisions:
         return tuple(dict.fromkeys(reasons))
 
 
+@contextlib.contextmanager
+def _removed_on_failure(*paths: Path) -> Iterator[None]:
+    """Remove `paths` when the block fails, whatever the reason (a signal too): an earlier
+    run's clean file left in place could be sent by mistake."""
+    try:
+        yield
+    except BaseException:
+        for path in paths:
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
+        raise
+
+
 def split(
     engine: Engine,
     sources: list[Source],
@@ -117,42 +130,9 @@ def split(
     numbers: ControlNumbers | None = None,
     on_findings: Callable[[FileResult, list[Finding]], None] | None = None,
 ) -> SplitResult:
-    """Check `sources` and write their claims to `clean_path` and `held_path`.
-
-    A run that fails part-way removes both outputs: an earlier run's clean file left in
-    place could be sent by mistake.
-    """
+    """Check `sources` and write their claims to `clean_path` and `held_path`. A run that
+    fails part-way removes both outputs."""
     numbers = numbers or ControlNumbers()
-    try:
-        return _split(
-            engine,
-            sources,
-            clean_path,
-            held_path,
-            threshold,
-            on_route,
-            on_file,
-            numbers,
-            on_findings,
-        )
-    except BaseException:
-        for path in (clean_path, held_path):
-            with contextlib.suppress(OSError):
-                path.unlink(missing_ok=True)
-        raise
-
-
-def _split(
-    engine: Engine,
-    sources: list[Source],
-    clean_path: Path,
-    held_path: Path,
-    threshold: Severity | None,
-    on_route: Callable[[ClaimRoute], None],
-    on_file: Callable[[FileResult], None] | None,
-    numbers: ControlNumbers,
-    on_findings: Callable[[FileResult, list[Finding]], None] | None,
-) -> SplitResult:
     outcome = SplitResult(engine.new_report())
     decisions_of: dict[int, _Decisions] = {}
 
@@ -170,6 +150,7 @@ def _split(
         return [spools[id(source)]]
 
     with (
+        _removed_on_failure(clean_path, held_path),
         atomic_output(clean_path, CLEAN, numbers) as clean,
         atomic_output(held_path, HELD, numbers) as held,
     ):

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import BinaryIO
 
-from edi_precheck.findings import Finding, Severity, file_finding
+from edi_precheck.findings import Finding, file_finding
 from edi_precheck.model.claim import (
     Claim,
     Diagnosis,
@@ -118,11 +118,7 @@ class ClaimParser:
         self.claims = 0
         self.service_lines = 0
         self._component = ":"
-        self._interchange_control = ""
-        self._group_control = ""
-        self._group_version = ""
-        self._transaction: Transaction | None = None
-        self._skipping_transaction = False
+        self._transaction: Transaction | None = None  # the set being read; None: none is
         self._billing = Provider("billing")
         self._payer = Payer()
         self._in_patient_loop = False
@@ -329,8 +325,7 @@ class ClaimParser:
         delimiters = self.reader.delimiters
         assert delimiters is not None
         self._component = delimiters.component
-        self._interchange_control = _padded(fields, 14)[13].strip()
-        self._group_control = self._group_version = ""
+        _padded(fields, 14)
         self._leave_transaction(envelope=Envelope(list(fields), index, delimiters))
         return finished
 
@@ -338,8 +333,6 @@ class ClaimParser:
         self.envelope.on_envelope(index, fields)
         finished = self._finish_claim(index)
         _padded(fields, 9)
-        self._group_control = fields[6]
-        self._group_version = fields[8]
         isa = self.position.envelope
         self._leave_transaction(
             envelope=Envelope(isa.isa, isa.isa_index, isa.delimiters, list(fields), index)
@@ -352,7 +345,6 @@ class ClaimParser:
         """An envelope segment ends any set still open (its SE is missing): claims after
         it belong to no set until the next ST, and are not read."""
         self._transaction = None
-        self._skipping_transaction = False
         position = self.position
         position.envelope, position.transaction, position.claim = envelope, None, None
         position.loops = []
@@ -364,39 +356,38 @@ class ClaimParser:
         self._billing = Provider("billing")
         self._payer = Payer()
         _padded(fields, 4)
-        envelope = self.position.envelope
-        gs = envelope.gs if envelope is not None and envelope.gs is not None else []
+        envelope = self.position.envelope  # ISA padded to 14 elements, GS to 9
+        isa = envelope.isa if envelope is not None else _padded([], 14)
+        gs = envelope.gs if envelope is not None and envelope.gs is not None else _padded([], 9)
         version = declared_version(gs, fields)
         kind = claim_kind(fields, version)
-        self._skipping_transaction = kind is None
         span = TransactionSpan(index, list(fields), envelope, version, kind)
         self.position.transaction, self.position.claim = span, None
         self.position.loops = []
-        if fields[3] and self._group_version and fields[3] != self._group_version:
-            self._report_versions(index, fields)
+        if fields[3] and gs[8] and fields[3] != gs[8]:
+            self._report_versions(index, fields, gs[8])
         if kind is None:
             span.not_read = self._report_unsupported(index, fields, version)
         else:
             self._transaction = Transaction(
                 kind=kind,
                 version=version,
-                interchange_control=self._interchange_control,
-                group_control=self._group_control,
+                interchange_control=isa[13].strip(),
+                group_control=gs[6],
                 control=fields[2],
                 segment_index=index,
             )
         return finished
 
-    def _report_versions(self, index: int, fields: list[str]) -> None:
+    def _report_versions(self, index: int, fields: list[str], group_version: str) -> None:
         self._findings.append(
             file_finding(
                 "x12.version",
                 (
                     f"transaction set {fields[2]} declares {fields[3]} (ST03), its group "
-                    f"{self._group_version} (GS08); the set is read as ST03 says"
+                    f"{group_version} (GS08); the set is read as ST03 says"
                 ),
                 "make GS08 and ST03 name the same implementation guide",
-                severity=Severity.WARNING,
                 segment="ST",
                 segment_index=index,
                 element="ST03",
@@ -435,7 +426,6 @@ class ClaimParser:
         position.claim = None
         if fields[0] == "SE":
             self._transaction = None
-            self._skipping_transaction = False
             if position.transaction is not None and not position.transaction.end:
                 position.transaction.end = index  # it stays the position of its SE
         else:
@@ -479,7 +469,7 @@ class ClaimParser:
         if claim is None:
             if entity == "85":
                 self._billing = Provider("billing", self._npi(fields), self._billing.taxonomy)
-            elif entity == "PR" and not self._skipping_transaction:
+            elif entity == "PR" and self._transaction is not None:
                 payer = self._payer
                 self._payer = Payer(
                     payer.filing_indicator, payer.responsibility, fields[9], fields[3]

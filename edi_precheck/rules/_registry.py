@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from edi_precheck.findings import Severity
+from edi_precheck.findings import FILE_RULES, Severity, file_rule_severity
 
 if TYPE_CHECKING:
     from edi_precheck.rules.context import ClaimContext, DrugLine, Problem
@@ -119,16 +119,15 @@ def rule(
     return register
 
 
-def declare(
-    module_name: str, rule_id: str, *, snip: int, severity: Severity = Severity.ERROR
-) -> None:
-    """Register a file-level rule whose findings the X12 reader or pyx12 produce."""
+def declare(module_name: str, rule_id: str) -> None:
+    """Register a file-level rule whose findings the X12 reader or pyx12 produce, with the
+    SNIP type and default severity they are made with (`findings.FILE_RULES`)."""
     _register(
         module_name,
         rule_id,
-        snip=snip,
+        snip=FILE_RULES[rule_id],
         scope="file",
-        severity=severity,
+        severity=file_rule_severity(rule_id),
         all_claims=False,
         check=None,
     )

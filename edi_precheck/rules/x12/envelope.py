@@ -25,4 +25,4 @@ ASC X12 control segments ISA/IEA, GS/GE, ST/SE; SNIP type 1.
 
 from edi_precheck.rules._registry import declare
 
-declare(__name__, "x12.envelope", snip=1)
+declare(__name__, "x12.envelope")

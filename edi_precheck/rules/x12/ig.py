@@ -28,4 +28,4 @@ ASC X12 005010X222A1 / 005010X223A2; 999 (005010X231A1); SNIP types 1 and 2.
 
 from edi_precheck.rules._registry import declare
 
-declare(__name__, "x12.ig", snip=2)
+declare(__name__, "x12.ig")

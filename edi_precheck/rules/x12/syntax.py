@@ -24,4 +24,4 @@ ASC X12 syntax (delimiters, ISA fixed length); SNIP type 1.
 
 from edi_precheck.rules._registry import declare
 
-declare(__name__, "x12.syntax", snip=1)
+declare(__name__, "x12.syntax")

@@ -22,4 +22,4 @@ ASC X12 interchange control structure (ISA); SNIP type 1.
 
 from edi_precheck.rules._registry import declare
 
-declare(__name__, "x12.unreadable", snip=1)
+declare(__name__, "x12.unreadable")

@@ -23,4 +23,4 @@ GS08 version / release / industry identifier code; SNIP type 1.
 
 from edi_precheck.rules._registry import declare
 
-declare(__name__, "x12.unsupported", snip=1)
+declare(__name__, "x12.unsupported")

@@ -24,7 +24,6 @@ One group per guide: `GS*...*005010X223A2~ST*837*0001*005010X223A2~`
 ASC X12 ST03 implementation convention reference; GS08; SNIP type 1.
 """
 
-from edi_precheck.findings import Severity
 from edi_precheck.rules._registry import declare
 
-declare(__name__, "x12.version", snip=1, severity=Severity.WARNING)
+declare(__name__, "x12.version")
