@@ -51,6 +51,8 @@ class Indication:
     diagnoses: tuple[str, ...]
     with_any: tuple[str, ...] = ()
     basis: str = "label"  # label, or compendia (paid by some payers beyond the label)
+    group: str = ""  # the policy's name of its group of indications
+    confirmed: bool = True  # whether a source confirms the group's diagnosis codes
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +237,8 @@ class Policy:
                     tuple(item["diagnoses"]),
                     tuple(item.get("with", ())),
                     group["basis"],
+                    name,
+                    group.get("status", "confirmed") == "confirmed",
                 )
                 for item in group["any"].values()
             )

@@ -12,7 +12,10 @@ pay compendia uses (systemic mastocytosis for Xgeva in one BCBS policy).
 The classic denosumab medical-necessity denial (CARC 50, RARC N115): an Xgeva dose for
 plain osteoporosis, Prolia for bone metastases. Medicare pays the label and the MAC's
 article, so there it is an error; other plans differ, so by default a warning that an
-overlay can make an error.
+overlay can make an error. A diagnosis that is another product's indication (bone
+metastases on a Prolia line) is outside the label for certain; one that no list of the
+policy names is outside only if the product's lists are complete, so while a policy marks
+them UNCONFIRMED that finding is a warning at most.
 
 ## Example
 Xgeva `LIN**N4*55513073001~` on a Medicare line pointing at `HI*ABK:M810~`.
@@ -73,8 +76,13 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
             "point the line at a diagnosis of the drug's label, or ask the payer before billing",
             segment=drug.service_segment,
             segment_index=drug.line.segment_index,
+            # The use is not a label use by its own basis; what rests on is its list.
+            unconfirmed=""
+            if unpaid.confirmed
+            else f"the diagnosis list of indications '{unpaid.group}'",
         )
         return
+    unconfirmed = _resting_on(indications, codes, ctx)
     payable = [indication for indication in indications if paid(indication)]
     labels = sorted({indication.label for indication in payable or indications})
     if drug.decided_by == "dose":
@@ -88,4 +96,22 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
         f"point the line at the diagnosis the drug was given for, or {check}",
         segment=drug.service_segment,
         segment_index=drug.line.segment_index,
+        unconfirmed=unconfirmed,
     )
+
+
+def _resting_on(indications: list[Indication], codes: list[str], ctx: ClaimContext) -> str:
+    """The unconfirmed fact a 'not covered' finding rests on, or "". A diagnosis that is
+    the indication of another product of the family (bone metastases on a Prolia line) is
+    outside this product's label whatever its code lists hold; a diagnosis no list names
+    is outside only if the product's lists are complete, which a policy may not confirm."""
+    own = set(indications)
+    for product in ctx.policy.products.values():
+        for indication in product.indications:
+            if indication not in own and any(
+                matches_icd10(code, indication.diagnoses) for code in codes
+            ):
+                return ""
+    groups = sorted({indication.group for indication in indications if not indication.confirmed})
+    named = " and ".join(f"'{group}'" for group in groups)
+    return f"the diagnosis list of indications {named}" if groups else ""
