@@ -233,3 +233,29 @@ def test_a_listing_opened_in_a_spreadsheet_runs_no_formula(tmp_path):
             assert (
                 not cell.startswith(("=", "+", "@")) or cell.lstrip("+-").replace(".", "").isdigit()
             )
+
+
+def test_no_message_carries_an_input_value_raw():
+    """Values the rules and envelope checks quote (a service date, a taxonomy, a diagnosis,
+    a control number, a filing indicator) are cut and escaped wherever a message names
+    them, as `findings.shown` does: one escape sequence or megabyte anywhere in a claim
+    never reaches a report, a log or a terminal whole."""
+    from edi_precheck import check_bytes
+
+    junk = ESC + "[2J" + "9" * 5_000
+    text = PROLIA.read_text()
+    for old, new in [
+        ("DTP*472*D8*20260310~LIN", f"DTP*472*D8*2026{junk}~LIN"),  # no admin line that day
+        ("SE*31*0001", f"SE*31*0001{junk}"),
+        ("GE*1*101", f"GE*1*{junk}"),
+        ("PRV*PE*PXC*207RE0101X", f"PRV*PE*PXC*207Q{junk}"),
+        ("HI*ABK:M810", f"HI*ABK:M80{junk}"),
+        ("*******MB~", f"*******M{junk}~"),
+    ]:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    report = check_bytes(text.encode(), name="raw.837", ig=False)
+    assert len(report.findings) >= 4
+    for finding in report.findings:
+        shown = finding.message + finding.hint
+        assert ESC not in shown and "9" * 100 not in shown, (finding.rule, shown[:200])

@@ -9,7 +9,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass, field
 
-from edi_precheck.findings import Finding, file_finding
+from edi_precheck.findings import Finding, file_finding, shown
 from edi_precheck.ig.pyx12_engine import IGError, IGOutcome
 from edi_precheck.ig.segment_ids import UNRECOGNISED, printable_segment_id
 from edi_precheck.ig.transactions import TransactionSet
@@ -197,7 +197,7 @@ def ig_findings(
     if transaction.map_version != transaction.version:
         note = (
             f" (checked against pyx12's {transaction.map_version} map: it has none for "
-            f"{transaction.version or 'this version'})"
+            f"{shown(transaction.version) or 'this version'})"
         )
     if outcome.crash is not None:
         return [
@@ -205,7 +205,7 @@ def ig_findings(
                 "x12.ig",
                 (
                     f"pyx12 stopped with {outcome.crash} on transaction set "
-                    f"{transaction.control}, so it was not checked against the "
+                    f"{shown(transaction.control)}, so it was not checked against the "
                     f"implementation guide{note}; the drug-line checks still ran"
                 ),
                 (

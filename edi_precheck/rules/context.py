@@ -11,6 +11,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import TypedDict
 
+from edi_precheck.findings import shown
 from edi_precheck.model import Claim, ServiceLine
 from edi_precheck.policy import (
     ICD10CM,
@@ -147,11 +148,17 @@ class LineGroup:
 LineGroups = dict[tuple[str, str], LineGroup]
 
 
+def group_key(line: ServiceLine, claim: Claim) -> tuple[str, str]:
+    """The lines billed together: the same code (as the policy spells it: upper case) on
+    the same date of service."""
+    return line.code.upper(), claim.line_date(line)
+
+
 def line_groups(claim: Claim, waste_modifier: str) -> LineGroups:
     """The claim's lines grouped by code and date of service, in one pass."""
     groups: LineGroups = {}
     for line in claim.lines:
-        group = groups.get(key := (line.code, claim.line_date(line)))
+        group = groups.get(key := group_key(line, claim))
         if group is None:
             group = groups[key] = LineGroup()
         group.lines.append(line)
@@ -179,6 +186,10 @@ class ClaimContext:
         """The date a line was given: its DTP*472, else the claim's."""
         return self.claim.line_date(line)
 
+    def date_text(self, line: ServiceLine) -> str:
+        """The line's date as a message shows it."""
+        return shown(self.line_date(line)) or "the claim date"
+
     def own_codes(self, products: tuple[Product, ...], day: date | None) -> list[CodeEntry]:
         """The policy's specific codes for `products` in effect on `day` (any day when it
         is unknown), in policy order."""
@@ -186,8 +197,11 @@ class ClaimContext:
         return [e for e in entries.values() if day is None or e.in_effect(day)]
 
     def group(self, line: ServiceLine) -> LineGroup:
-        """The claim's lines billing `line`'s code on its date, `line` included."""
-        return self.groups[(line.code, self.line_date(line))]
+        """The claim's lines billing `line`'s code on its date, `line` included (grouped
+        on first use when the context was made without them)."""
+        if not self.groups:
+            self.groups = line_groups(self.claim, self.policy.billing.waste_modifier)
+        return self.groups[group_key(line, self.claim)]
 
 
 def build_drug_line(
@@ -229,7 +243,7 @@ def build_drug_line(
         product, decided_by = candidates[0], "code"
     elif product is None and not line.ndc:
         # The dose may name the product: J0897 at 120 units is Xgeva, not Prolia.
-        dose = _dose_billed(groups[(line.code, claim.line_date(line))])
+        dose = _dose_billed(groups[group_key(line, claim)])
         at_dose = tuple(p for p in candidates if dose in p.dose_units)
         if len(at_dose) == 1:
             product, decided_by = at_dose[0], "dose"
@@ -288,7 +302,8 @@ def _evidence(line: ServiceLine, claim: Claim, products: tuple[Product, ...]) ->
     )
     if codes and all(matches_icd10(code, patterns) for code in codes):
         names = " or ".join(product.name for product in products)
-        return f"its diagnoses ({', '.join(codes)}) are all indications of {names}"
+        listed = ", ".join(shown(code) for code in codes)
+        return f"its diagnoses ({listed}) are all indications of {names}"
     return ""
 
 

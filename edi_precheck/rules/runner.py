@@ -19,6 +19,7 @@ from edi_precheck.rules._registry import Rule
 from edi_precheck.rules.context import (
     ClaimContext,
     DrugLine,
+    LineGroups,
     Problem,
     build_drug_line,
     line_groups,
@@ -153,6 +154,7 @@ class ClaimChecker:
         today = today or self._today or date.today()
         grading_policy = self.policies[0] if self.policies else None
         grading_drugs: list[DrugLine] = []
+        grading_groups: LineGroups = {}  # none when no line is covered: made on demand
         for policy in self.policies:
             if not any(line.code.upper() in policy.codes for line in claim.lines):
                 continue
@@ -166,7 +168,7 @@ class ClaimChecker:
             if not drugs:
                 continue
             if covered == 0:
-                grading_policy, grading_drugs = policy, drugs
+                grading_policy, grading_drugs, grading_groups = policy, drugs, groups
             covered += len(drugs)
             ctx = ClaimContext(claim, policy, self.crosswalk, self.icd10, today, drugs, groups)
             for rule in self._covered_claim_rules:
@@ -178,7 +180,13 @@ class ClaimChecker:
                         findings.extend(self._finding(rule, problem, ctx, drug))
         if grading_policy is not None and self._every_claim_rules:
             ctx = ClaimContext(
-                claim, grading_policy, self.crosswalk, self.icd10, today, grading_drugs
+                claim,
+                grading_policy,
+                self.crosswalk,
+                self.icd10,
+                today,
+                grading_drugs,
+                grading_groups,
             )  # whose payer rules grade what they find
             for rule in self._every_claim_rules:
                 for problem in _guarded(rule, ctx) if guarded else rule.check(ctx):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from edi_precheck.findings import Finding, file_finding
+from edi_precheck.findings import Finding, file_finding, quoted, shown
 
 
 @dataclass(slots=True)
@@ -156,7 +156,7 @@ class EnvelopeChecker:
             st,
             ("SE", "ST02"),
             index - st.index + 1,
-            f"segments, but transaction set {st.control} has",
+            f"segments, but transaction set {shown(st.control)} has",
             " (ST to SE inclusive)",
         )
 
@@ -179,7 +179,7 @@ class EnvelopeChecker:
             gs,
             ("GE", "GS06"),
             gs.children,
-            f"transaction sets, but group {gs.control} has",
+            f"transaction sets, but group {shown(gs.control)} has",
         )
 
     def _on_iea(self, index: int, fields: list[str]) -> None:
@@ -198,7 +198,7 @@ class EnvelopeChecker:
             isa,
             ("IEA", "ISA13"),
             isa.children,
-            f"functional groups, but interchange {isa.control} has",
+            f"functional groups, but interchange {shown(isa.control)} has",
         )
 
     def _compare(
@@ -216,7 +216,7 @@ class EnvelopeChecker:
         declared = _element(fields, 1)
         if declared != str(counted):
             self._report(
-                f"{trailer}01 says {declared or 'nothing'} {counting} {counted}{note}",
+                f"{trailer}01 says {shown(declared) or 'nothing'} {counting} {counted}{note}",
                 f"set {trailer}01 to {counted}",
                 index,
                 trailer,
@@ -225,9 +225,9 @@ class EnvelopeChecker:
         control = _element(fields, 2)
         if control != opened.control:
             self._report(
-                f"{trailer}02 control number '{control}' does not match {header_element} "
-                f"'{opened.control}'",
-                f"set {trailer}02 to {opened.control}",
+                f"{trailer}02 control number {quoted(control)} does not match "
+                f"{header_element} {quoted(opened.control)}",
+                f"set {trailer}02 to {shown(opened.control)}",
                 index,
                 trailer,
                 f"{trailer}02",
@@ -246,9 +246,9 @@ class EnvelopeChecker:
             return
         header = {"SE": "ST", "GE": "GS", "IEA": "ISA"}[trailer]
         self._report(
-            f"{header} {opened.control} (segment {opened.index}) has no {trailer} before "
-            f"segment {index}",
-            f"close {header} {opened.control} with its {trailer}",
+            f"{header} {shown(opened.control)} (segment {opened.index}) has no {trailer} "
+            f"before segment {index}",
+            f"close {header} {shown(opened.control)} with its {trailer}",
             index,
             trailer,
         )
@@ -273,7 +273,7 @@ class EnvelopeChecker:
             if header == "ST":
                 self.transaction_spans.append((opened.index, last_index))
             self._report(
-                f"the file ends inside {header} {opened.control} (opened at segment "
+                f"the file ends inside {header} {shown(opened.control)} (opened at segment "
                 f"{opened.index}) with no {trailer}: it looks truncated",
                 "resend the complete file",
                 last_index or None,

@@ -51,7 +51,7 @@ def check(ctx: ClaimContext) -> Iterator[Problem]:
             continue
         yield Problem(
             f"{drug.code} ({drug.describe_product()}) on "
-            f"{ctx.line_date(line) or 'the claim date'} has no administration line "
+            f"{ctx.date_text(line)} has no administration line "
             f"({' or '.join(codes)}) for the same date",
             f"bill the injection on its own line (e.g. {codes[0]}) with the same date",
             line=line,

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from edi_precheck.findings import shown
 from edi_precheck.rules._registry import rule
 from edi_precheck.rules.context import ClaimContext, DrugLine, Problem
 
@@ -39,7 +40,7 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
     payer_rule = next(rule.id for rule in drug.payer_rules if rule.require_ndc)
     yield Problem(
         f"{drug.code} line has no NDC, and payer rule '{payer_rule}' requires one for "
-        f"{ctx.claim.payer.filing_indicator or 'this payer'}",
+        f"{shown(ctx.claim.payer.filing_indicator) or 'this payer'}",
         f"add LIN**N4*<11-digit NDC>{example} and CTP with the quantity given",
         segment=drug.service_segment,
         segment_index=drug.line.segment_index,

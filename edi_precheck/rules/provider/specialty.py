@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from edi_precheck.findings import Severity
+from edi_precheck.findings import Severity, shown
 from edi_precheck.rules._registry import rule
 from edi_precheck.rules.context import ClaimContext, DrugLine, Problem
 
@@ -56,7 +56,7 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
     if required.intersection(taxonomies):
         return
     payer_rule = next(r.id for r in drug.payer_rules if r.specialist_taxonomies)
-    found = ", ".join(taxonomies) if taxonomies else "no provider taxonomy"
+    found = ", ".join(shown(t) for t in taxonomies) if taxonomies else "no provider taxonomy"
     yield Problem(
         f"{drug.code} ({drug.describe_product()}): payer rule '{payer_rule}' asks for a "
         f"provider of taxonomy {', '.join(sorted(required))}; the claim has {found}",

@@ -48,7 +48,7 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
         return
     if len(given_lines) > 1:
         billed = (
-            f"{len(given_lines)} lines on {ctx.line_date(line) or 'the claim date'} "
+            f"{len(given_lines)} lines on {ctx.date_text(line)} "
             f"adding up to {decimal_text(given)} units"
         )
     else:

@@ -35,7 +35,7 @@ def check(ctx: ClaimContext) -> Iterator[Problem]:
     groups: dict[tuple[str, str], list[DrugLine]] = {}
     for drug in ctx.drug_lines:
         groups.setdefault((drug.entry.code, ctx.line_date(drug.line)), []).append(drug)
-    for (code, day), drugs in groups.items():
+    for (code, _day), drugs in groups.items():
         entry = drugs[0].entry
         limit = entry.mue_units_per_day
         if limit is None:
@@ -44,7 +44,7 @@ def check(ctx: ClaimContext) -> Iterator[Problem]:
         if total > limit:
             first = drugs[0].line
             yield Problem(
-                f"{code} has {decimal_text(total)} units on {day or 'the claim date'} over "
+                f"{code} has {decimal_text(total)} units on {ctx.date_text(first)} over "
                 f"{len(drugs)} line(s); the MUE allows {decimal_text(limit)} per day",
                 "bill the dose actually given that day once; check for a duplicated line",
                 line=first,
