@@ -21,7 +21,7 @@ from edi_precheck.report.lines import _PLAIN_NUMBER
 from edi_precheck.rules._registry import RULE_ID
 from edi_precheck.rules.modifier.invalid import MODIFIER
 from edi_precheck.x12 import Delimiters, SegmentReader
-from edi_precheck.x12.tokenizer import _segment_start
+from edi_precheck.x12.tokenizer import _segment_first, _segment_start
 from test_rule_cases import recount_se
 
 TODAY = date(2026, 11, 27)
@@ -56,6 +56,7 @@ def patterns() -> list[re.Pattern[str]]:
         skimmer._segments,
         skimmer._bad_tag,
         _segment_start("IEA*", "~", " \t\r\n"),
+        _segment_first("IEA*", " \t\r\n"),
     ]
 
 

@@ -376,3 +376,42 @@ def test_data_cannot_forge_the_999(tmp_path):
     assert len(answers) == 2 and answers[0].startswith("IK5*R*") and answers[1] == "AK9*R*1*1*0"
     assert "TESTPATIENT" not in ack.read_text()
     assert validate(ack.read_text()).errors == []
+
+
+def test_a_mispadded_isa_is_still_validated_and_never_acknowledged_as_clean(tmp_path):
+    """An ISA two characters short is read, with an x12.syntax finding; pyx12 refuses such
+    an ISA whole, and its silence once read as 'no errors': the PWK error went unreported
+    and the 999 accepted the set."""
+    text = with_line_pwk("PWK*XX*AD").replace("*ZZ*TESTSUBMITTER  *", "*ZZ*TESTSUBMITTER*", 1)
+    path = tmp_path / "short-isa.837"
+    path.write_text(text)
+    ack = tmp_path / "out.999"
+    found, code, _ = findings(str(path), "--ack", str(ack))
+    assert code == 1
+    assert [f["segment"] for f in found if f["rule"] == "x12.ig"] == ["PWK"]
+    assert "x12.syntax" in {f["rule"] for f in found}
+    segments = [s.strip() for s in ack.read_text().split("~") if s.strip()]
+    assert "AK9*R*1*1*0" in segments
+    assert len(segments[0]) == 105  # the 999's own ISA, fixed width (106 with its '~')
+    assert validate(ack.read_text()).errors == []
+
+
+def test_envelope_values_the_999_repeats_cannot_make_its_segments(tmp_path):
+    """With a newline terminator, '~' is data: a GS06 of '101~IK5' and a '~' as the
+    repetition separator (ISA11) were copied into the 999, splitting it into segments of
+    the sender's making."""
+    text = CLEAN_P.read_text().replace("~", "\n")
+    text = text.replace("*^*00501*", "*~*00501*", 1)
+    text = text.replace("*0930*101*X*", "*0930*101~IK5*X*", 1).replace("GE*1*101", "GE*1*101~IK5")
+    path = tmp_path / "echo.837"
+    path.write_text(text)
+    ack = tmp_path / "out.999"
+    found, _, _ = findings(str(path), "--ack", str(ack))
+    assert not [f for f in found if f["rule"] == "x12.unreadable"]
+    segments = [s.strip() for s in ack.read_text().split("~") if s.strip()]
+    tags = [s.split("*")[0] for s in segments]
+    assert tags[:4] == ["ISA", "GS", "ST", "AK1"] and tags[-3:] == ["SE", "GE", "IEA"]
+    assert "IK5" not in tags or all(s.startswith(("IK5*A", "IK5*R")) for s in segments[4:])
+    ak1 = segments[3].split("*")
+    assert segments[0].split("*")[11] == "^" and len(ak1) == 4 and ak1[2].isdigit()
+    assert validate(ack.read_text()).errors == []

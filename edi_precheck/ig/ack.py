@@ -20,6 +20,7 @@ from edi_precheck.ig.findings import SEGMENT_CODES
 from edi_precheck.ig.pyx12_engine import IGError, IGOutcome
 from edi_precheck.ig.segment_ids import UNRECOGNISED, printable_segment_id
 from edi_precheck.ig.transactions import TransactionSet
+from edi_precheck.x12 import fixed_width_isa
 
 # IK304 for a segment whose elements are in error.
 SEGMENT_HAS_ELEMENT_ERRORS = "8"
@@ -36,35 +37,43 @@ class _Group:
     accepted: int = 0
 
 
+def _echo(value: str) -> str:
+    """An input's value as the 999 may repeat it: letters, digits, spaces and a little
+    punctuation only. A delimiter or control character inside it would make segments of
+    the 999 (a GS06 of '101~IK5' would), so whatever else it holds is left out."""
+    return "".join(ch for ch in value if ch.isascii() and (ch.isalnum() or ch in " .-_/"))
+
+
 def _answering(isa: list[str], gs: list[str]) -> tuple[list[str], list[str]]:
     """An ISA and GS for a 999 answering the input's: receiver and sender swapped, dated
-    now."""
+    now, at the ISA's fixed widths, with the 999's own separators (ISA11, ISA16)."""
     now = datetime.now()
-    ack_isa = list(isa)
-    ack_isa[5:9] = isa[7:9] + isa[5:7]
-    ack_isa[9:11] = [now.strftime("%y%m%d"), now.strftime("%H%M")]
+    ack_isa = [isa[0], *(_echo(value) for value in isa[1:])]
+    ack_isa[5:9] = ack_isa[7:9] + ack_isa[5:7]
+    ack_isa[9:12] = [now.strftime("%y%m%d"), now.strftime("%H%M"), "^"]
     ack_isa[13:15] = ["000000001", "0"]
+    ack_isa[16] = ":"
     ack_gs = [
         "GS",
         "FA",
-        gs[3],
-        gs[2],
+        _echo(gs[3]),
+        _echo(gs[2]),
         now.strftime("%Y%m%d"),
         now.strftime("%H%M"),
         "1",
         "X",
         "005010X231A1",
     ]
-    return ack_isa, ack_gs
+    return fixed_width_isa(ack_isa), ack_gs
 
 
 def _ak2(transaction: TransactionSet) -> tuple[list[str], bool]:
     """The set's AK2, and whether its ST02 could be echoed (4 to 9 letters or digits)."""
     control = transaction.control
     if 4 <= len(control) <= 9 and control.isalnum():
-        return ["AK2", "837", control, transaction.version], True
+        return ["AK2", "837", control, _echo(transaction.version)], True
     echoed = "".join(ch for ch in control if ch.isalnum())[:9].ljust(4, "0")
-    return ["AK2", "837", echoed, transaction.version], False
+    return ["AK2", "837", echoed, _echo(transaction.version)], False
 
 
 def _segment_errors(errors: list[IGError]) -> list[list[str]]:
@@ -122,7 +131,13 @@ class AckBuilder:
         group = self._groups.get(group_key)
         if group is None:  # AK1 names the group as the input's GS does
             group = self._groups[group_key] = _Group(
-                ["AK1", transaction.gs[1], transaction.gs[6], transaction.version]
+                [
+                    "AK1",
+                    _echo(transaction.gs[1]),
+                    # GS06 is a number (N0, 1 to 9 digits): nothing else of it is repeated.
+                    "".join(ch for ch in transaction.gs[6] if ch.isdigit())[:9] or "0",
+                    _echo(transaction.version),
+                ]
             )
         if self._input_envelope is None:
             self._input_envelope = (transaction.isa, transaction.gs)

@@ -58,7 +58,7 @@ class IGError:
 @dataclass(slots=True)
 class IGOutcome:
     errors: list[IGError] = field(default_factory=list)
-    crash: str | None = None  # exception type name when pyx12 failed
+    crash: str | None = None  # exception type name when pyx12 failed, or NOT_READ
 
 
 _ONE_AT_A_TIME = threading.Lock()
@@ -138,6 +138,11 @@ def _collect(document: dict[str, Any]) -> list[IGError]:
     return errors
 
 
+# What `IGOutcome.crash` says when pyx12 wrote no word on a text: it was not validated,
+# which must never read as "no errors".
+NOT_READ = "a refusal to read the interchange"
+
+
 def validate(text: str) -> IGOutcome:
     """Validate one interchange (ISA ... IEA) with pyx12; never raises. One at a time per
     process: pyx12 keeps state in modules (its map cache, its logger), and a library caller
@@ -157,8 +162,10 @@ def _validate(text: str) -> IGOutcome:
         )
     except Exception as error:  # pyx12 defects must become findings, not tracebacks
         return IGOutcome(crash=type(error).__name__)
+    if not errors_json.getvalue().strip():  # it refused the text before reading a segment
+        return IGOutcome(crash=NOT_READ)
     try:
-        document = json.loads(errors_json.getvalue() or "{}")
+        document = json.loads(errors_json.getvalue())
     except json.JSONDecodeError:
         return IGOutcome(crash="JSONDecodeError")
     # pyx12's own 999 text is not kept: ack.AckBuilder answers from the errors, as data.

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from edi_precheck.model.structure import Position, TransactionSpan
-from edi_precheck.x12 import padded
+from edi_precheck.x12 import fixed_width_isa, padded
 
 # The implementation guides pyx12 has maps for, by the GS08 prefix they serve. A file
 # declaring another release of the same guide (005010X222A2, or 005010X222 alone) is
@@ -100,7 +100,7 @@ class TransactionCollector:
             return
         delimiters = span.envelope.delimiters
         separator, terminator = delimiters.element, delimiters.segment
-        isa = list(transaction.isa)
+        isa = fixed_width_isa(transaction.isa)  # pyx12 refuses a mispadded one whole
         isa[12] = "00501"  # the control version the 5010 guides are written for
         gs = list(transaction.gs)
         gs[8] = transaction.map_version  # the guide of the set (ST03 governs), as pyx12 maps it

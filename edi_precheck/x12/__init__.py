@@ -5,6 +5,6 @@ a plain split and drop the last loop of a truncated file (README, "Why our own r
 """
 
 from edi_precheck.x12.envelope import EnvelopeChecker
-from edi_precheck.x12.tokenizer import Delimiters, SegmentReader, padded
+from edi_precheck.x12.tokenizer import Delimiters, SegmentReader, fixed_width_isa, padded
 
-__all__ = ["Delimiters", "EnvelopeChecker", "SegmentReader", "padded"]
+__all__ = ["Delimiters", "EnvelopeChecker", "SegmentReader", "fixed_width_isa", "padded"]

@@ -15,13 +15,15 @@ from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from edi_precheck.findings import Finding, file_finding
+from edi_precheck.findings import Finding, file_finding, shown
 
 CHUNK_SIZE = 1 << 20
 # No 837 element comes near this; a longer "segment" is a wrong terminator or junk, and
 # holding it would let memory grow with the file.
 MAX_SEGMENT_CHARS = 1 << 20
 ISA_LENGTH = 106
+# The widths of ISA01 ... ISA16: every element is fixed, which makes the ISA 106 characters.
+ISA_WIDTHS = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1)
 # Enough text to hold an ISA even with padding mistakes.
 ISA_WINDOW = 512
 _BOM = b"\xef\xbb\xbf"
@@ -49,6 +51,24 @@ def _finding(
     return file_finding(rule, message, hint, segment=segment, segment_index=index)
 
 
+def _claim_id(clm: list[str]) -> str:
+    """CLM01 of text that could not be read, as a summary may name it: it may be junk of
+    any length, so cut and escaped (findings.shown)."""
+    return shown(clm[1]) if len(clm) > 1 else ""
+
+
+def fixed_width_isa(isa: list[str]) -> list[str]:
+    """A copy of an ISA's fields at the widths X12 fixes (a mispadded ISA, which this reader
+    accepts with a finding, is refused whole by stricter readers such as pyx12): text cut
+    or padded with spaces, the control number (ISA13) with leading zeros."""
+    fields = padded(isa, 17)
+    fixed = [fields[0]]
+    for number, width in enumerate(ISA_WIDTHS, start=1):
+        value = fields[number][:width]
+        fixed.append(value.strip().rjust(width, "0") if number == 13 else value.ljust(width))
+    return fixed
+
+
 def padded(fields: list[str], length: int) -> list[str]:
     """A copy of a segment's `fields` with at least `length` entries: a segment cut short
     in transfer can still have its elements read and set by position."""
@@ -61,17 +81,28 @@ def is_segment_tag(tag: str) -> bool:
 
 
 def _segment_start(prefix: str, terminator: str, strip_chars: str) -> re.Pattern[str]:
-    """A pattern that finds a segment starting with `prefix` (its tag and separator): at the
-    start of the text or after a terminator, with only layout whitespace between. It cannot
-    backtrack, so text full of near misses is searched in linear time."""
-    layout = f"[{re.escape(strip_chars)}]*" if strip_chars else ""
-    return re.compile(f"(?:\\A|{re.escape(terminator)}){layout}{re.escape(prefix)}")
+    """A pattern that finds a segment starting with `prefix` (its tag and separator) after a
+    terminator, with only layout whitespace between. It starts with a literal, which the
+    regex engine scans for quickly, and cannot backtrack, so text full of near misses is
+    searched in linear time. (At the very start of a text: `_segment_first`.)"""
+    return re.compile(f"{re.escape(terminator)}{_layout(strip_chars)}{re.escape(prefix)}")
 
 
-def _find_segment(text: str, start_pattern: re.Pattern[str], terminator: str) -> int:
-    """Where the first segment `start_pattern` finds ends in `text` (past its terminator),
-    or -1."""
-    match = start_pattern.search(text)
+def _segment_first(prefix: str, strip_chars: str) -> re.Pattern[str]:
+    """A pattern that matches a text that begins with the segment `prefix` starts."""
+    return re.compile(f"{_layout(strip_chars)}{re.escape(prefix)}")
+
+
+def _layout(strip_chars: str) -> str:
+    return f"[{re.escape(strip_chars)}]*" if strip_chars else ""
+
+
+def _find_segment(
+    text: str, first: re.Pattern[str], after: re.Pattern[str], terminator: str
+) -> int:
+    """Where the first segment `first` (at the start) or `after` (later) finds ends in
+    `text`, past its terminator, or -1."""
+    match = first.match(text) or after.search(text)
     if match is None:
         return -1
     end = text.find(terminator, match.end())
@@ -289,7 +320,8 @@ class SegmentReader:
             if ch not in (self.delimiters.element, self.delimiters.component, terminator)
         )
         always_strip = terminator in LAYOUT_WHITESPACE
-        iea_start = _segment_start(iea, terminator, strip_chars)
+        iea_first = _segment_first(iea, strip_chars)
+        iea_after = _segment_start(iea, terminator, strip_chars)
         doubled = terminator * 2
         skipping = False
         while True:
@@ -300,7 +332,7 @@ class SegmentReader:
                 else:
                     buffer, skipping = buffer[cut + 1 :], False
             if not skipping:
-                end = _find_segment(buffer, iea_start, terminator)
+                end = _find_segment(buffer, iea_first, iea_after, terminator)
                 if end >= 0:
                     body, tail = buffer[: end - 1], ""
                 else:
@@ -381,7 +413,7 @@ class SegmentReader:
                 index += 1
                 fields = raw.strip(LAYOUT_WHITESPACE).split(separator, 2)
                 if fields[0] == "CLM":
-                    self.unread_claims.append((index, fields[1] if len(fields) > 1 else ""))
+                    self.unread_claims.append((index, _claim_id(fields)))
             chunk = next(chunks, None)
             if chunk is None:
                 break
@@ -390,7 +422,7 @@ class SegmentReader:
                 tail = tail[-MAX_SEGMENT_CHARS:]
         fields = tail.strip(LAYOUT_WHITESPACE + TRANSFER_PADDING).split(separator, 2)
         if fields[0] == "CLM":
-            self.unread_claims.append((index + 1, fields[1] if len(fields) > 1 else ""))
+            self.unread_claims.append((index + 1, _claim_id(fields)))
         if self.unread_claims:  # the finding that says the rest was not read says how much
             count = len(self.unread_claims)
             last = self.findings[-1]
