@@ -577,3 +577,23 @@ def test_a_split_whose_claims_disagree_with_the_check_stops_and_sends_nothing(
     )
     assert result.exit_code == 2 and "SplitMismatch" in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "content", [b"[]", b'{"a": "x"}', b'{"a": 1e400}', b"\xff\xfe{", b"not json"]
+)
+def test_a_counter_file_not_of_our_making_stops_the_split_with_a_message(
+    tmp_path, monkeypatch, content
+):
+    state = tmp_path / "state"
+    state.mkdir(mode=0o700)
+    (state / "control-numbers.json").write_bytes(content)
+    monkeypatch.setenv("EDI_PRECHECK_STATE", str(state))
+    result = run_cli(
+        "split", str(FIXTURES / "demo/demo.837"),
+        "--clean", str(tmp_path / "c.837"), "--held", str(tmp_path / "h.837"),
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "is not the control-number file this tool writes" in result.stderr
+    assert "internal error" not in result.stderr
+    assert (state / "control-numbers.json").read_bytes() == content  # left for a person

@@ -81,10 +81,14 @@ class ControlNumbers:
 
     def next(self, sender: str) -> int:
         with _locked(self._path) as handle:
-            text = handle.read()
             try:
+                text = handle.read()
                 counters = json.loads(text) if text.strip() else {}
-            except json.JSONDecodeError:
+                if not isinstance(counters, dict) or not all(
+                    type(value) is int for value in counters.values()
+                ):
+                    raise ValueError("not counters")
+            except ValueError:  # not UTF-8, not JSON, or not {sender: number}
                 raise ControlNumberError(
                     f"{self._path} is not the control-number file this tool writes; move it "
                     "aside only if you are sure no number it holds will be reused"
