@@ -15,12 +15,24 @@ import os
 import stat
 from pathlib import Path
 
+STATE_ENV = "EDI_PRECHECK_STATE"
+
 # Written by group or others: anyone with that access could plant what we believe.
 _OTHERS_WRITE = stat.S_IWGRP | stat.S_IWOTH
 
 
 class UntrustedPath(Exception):
     """A folder or file that someone else controls, or that is not a plain file."""
+
+
+def state_dir() -> Path:
+    """Where state that must outlive a run is kept (control-number counters, the history's
+    site key): $EDI_PRECHECK_STATE, else $XDG_STATE_HOME/edi-precheck, else
+    ~/.local/state/edi-precheck."""
+    if os.environ.get(STATE_ENV):
+        return Path(os.environ[STATE_ENV])
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "edi-precheck"
 
 
 def _owner_problem(status: os.stat_result) -> str | None:
@@ -45,20 +57,35 @@ def private_folder(path: Path) -> Path:
     return path
 
 
+def open_private(path: Path, create: bool = False) -> int:
+    """A descriptor of `path` open for reading (and writing, made 0600 when missing, with
+    `create`), after checking that it is a regular file of this user's that others cannot
+    write to. Never follows a link, never blocks on a FIFO. Raises UntrustedPath, or
+    OSError when it cannot be opened."""
+    flags = os.O_RDWR | os.O_CREAT if create else os.O_RDONLY
+    flags |= getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    descriptor = os.open(path, flags, 0o600)
+    status = os.fstat(descriptor)
+    problem = None
+    if not stat.S_ISREG(status.st_mode):
+        problem = "is not a file of this user's but a FIFO, a device or a folder"
+    problem = problem or _owner_problem(status)
+    if problem:
+        os.close(descriptor)
+        raise UntrustedPath(f"{path} {problem}")
+    return descriptor
+
+
 def read_private(path: Path, limit: int) -> str | None:
-    """The text of `path` when it is a trusted regular file of at most `limit` bytes,
-    else None: missing, a link, a FIFO or device, someone else's, writable by others,
-    too large, or not UTF-8. Never blocks, never reads more than `limit` bytes."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    """The text of `path` when it is a trusted regular file (`open_private`) of at most
+    `limit` bytes, else None: missing, a link, a FIFO or device, someone else's, writable
+    by others, too large, or not UTF-8. Never blocks, never reads more than `limit` bytes."""
     try:
-        descriptor = os.open(path, flags)
-    except OSError:
+        descriptor = open_private(path)
+    except (UntrustedPath, OSError):
         return None
     with os.fdopen(descriptor, "rb") as handle:
-        status = os.fstat(descriptor)
-        if not stat.S_ISREG(status.st_mode) or status.st_size > limit:
-            return None
-        if _owner_problem(status):
+        if os.fstat(descriptor).st_size > limit:
             return None
         data = handle.read(limit + 1)
     if len(data) > limit:  # grew while read

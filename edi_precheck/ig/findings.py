@@ -139,48 +139,39 @@ def _element_id(error: IGError) -> str | None:
 def _describe(error: IGError) -> tuple[str, dict[str, str]]:
     """The message of one error and the 999 elements it corresponds to. A segment id the
     maps do not define is never shown (it can be a patient's text), nor are the names
-    pyx12 guessed for such a segment."""
+    pyx12 guessed for such a segment: it is 'an unrecognised segment', UNK in the 999."""
     segment_id = printable_segment_id(error.segment_id)
-    if error.level in ("element", "segment") and segment_id is None:
-        position = f"segment {error.position} of the transaction set"
-        if error.level == "element":
-            what = ELEMENT_CODES.get(error.code, f"element error {error.code}")
-        else:
-            what = SEGMENT_CODES.get(error.code) or f"segment error {error.code}"
-        return f"an unrecognised segment ({position}): {what}", {
-            "IK301": UNRECOGNISED,
+    if segment_id is None:
+        where = f"an unrecognised segment (segment {error.position} of the transaction set)"
+        location = {"IK301": UNRECOGNISED, "IK302": str(error.position or "")}
+    else:
+        where = ""
+        location = {
+            "IK301": segment_id,
             "IK302": str(error.position or ""),
-            "IK304" if error.level == "segment" else "IK403": error.code,
+            "IK303": error.loop_id,
         }
     if error.level == "element":
         what = ELEMENT_CODES.get(error.code, f"element error {error.code}")
-        name = error.element_name or "data element"
         ack = {
-            "IK301": error.segment_id,
-            "IK302": str(error.position or ""),
-            "IK303": error.loop_id,
+            **location,
             "IK401": ":".join(
                 str(p) for p in (error.element_position, error.component_position) if p
             ),
             "IK402": error.element_reference,
             "IK403": error.code,
         }
-        return f"{name} ({_element_id(error)}): {what}", ack
+        name = f"{error.element_name or 'data element'} ({_element_id(error)})"
+        return f"{where or name}: {what}", ack
     if error.level == "segment":
         what = (
             SEGMENT_CODES.get(error.code)
             or PYX12_SEGMENT_CODES.get(error.code)
             or f"segment error {error.code}"
         )
-        name = error.segment_name or "segment"
         code_key = "IK304" if error.code in SEGMENT_CODES else "pyx12_code"
-        ack = {
-            "IK301": error.segment_id,
-            "IK302": str(error.position or ""),
-            "IK303": error.loop_id,
-            code_key: error.code,
-        }
-        return f"{name} ({segment_id}): {what}", ack
+        name = f"{error.segment_name or 'segment'} ({segment_id})"
+        return f"{where or name}: {what}", {**location, code_key: error.code}
     if error.level == "transaction":
         what = TRANSACTION_CODES.get(error.code, f"transaction set error {error.code}")
         return f"transaction set: {what}", {"IK502": error.code}

@@ -269,6 +269,9 @@ def shipped_layers() -> list[Layer]:
 
 
 def _check(resolved: Resolved, known_rules: Collection[str]) -> list[str]:
+    """Every problem of a merged family: its layers and the whole against the schema (once
+    for the same texts: the stamp remembers it), then its references, always (they depend
+    on the rule catalog too)."""
     if resolved.problems:
         return resolved.problems
     stamp = _stamp(resolved)
@@ -277,16 +280,10 @@ def _check(resolved: Resolved, known_rules: Collection[str]) -> list[str]:
             f"{layer.source}:{pointer(path)}: {message}"
             for layer in resolved.chain
             for path, message in _schema_problems(_without_nulls(layer.document), "layer")
-        ]
+        ] or _cited(resolved, _schema_problems(resolved.document, "full"))
         if problems:
             return problems
-        schema_problems = _schema_problems(resolved.document, "full")
-        if schema_problems:
-            return _cited(resolved, schema_problems)
-        references = _cited(resolved, _reference_problems(resolved.document, known_rules))
-        if not references:
-            write_entry(STAMPS, stamp, stamp)
-        return references
+        write_entry(STAMPS, stamp, stamp)
     return _cited(resolved, _reference_problems(resolved.document, known_rules))
 
 

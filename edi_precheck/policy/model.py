@@ -141,7 +141,6 @@ class RuleSetting:
 @dataclass(frozen=True, slots=True)
 class PayerRule:
     id: str
-    pointer: str  # JSON pointer of the rule in its policy, for findings to cite
     description: str
     filing_indicators: frozenset[str]
     payer_ids: frozenset[str]
@@ -343,7 +342,6 @@ def _payer_rule(name: str, rule: dict[str, Any]) -> PayerRule:
     match, require = rule["match"], rule.get("require", {})
     return PayerRule(
         id=name,
-        pointer=f"/payer_rules/{name}",
         description=rule.get("description", ""),
         filing_indicators=frozenset(match.get("filing_indicators", ())),
         payer_ids=frozenset(match.get("payer_ids", ())),

@@ -13,30 +13,24 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from edi_precheck.private_files import UntrustedPath, private_folder
+from edi_precheck.private_files import (
+    STATE_ENV,
+    UntrustedPath,
+    open_private,
+    private_folder,
+    state_dir,
+)
 
-STATE_ENV = "EDI_PRECHECK_STATE"
 COUNTERS_FILE = "control-numbers.json"
 LARGEST = 999_999_999  # ISA13 is nine digits; after it the count starts again at 1
 
 
-_NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # a FIFO planted as the file must not hang the run
-
-
 class ControlNumberError(Exception):
     """The counter cannot be kept: the run must not write numbers it may reuse."""
-
-
-def state_dir() -> Path:
-    if os.environ.get(STATE_ENV):
-        return Path(os.environ[STATE_ENV])
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "edi-precheck"
 
 
 @contextlib.contextmanager
@@ -46,19 +40,13 @@ def _locked(path: Path) -> Iterator[IO[str]]:
     from a counter someone else can set could repeat."""
     try:
         private_folder(path.parent)
-        descriptor = os.open(
-            path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | _NONBLOCK, 0o600
-        )
+        descriptor = open_private(path, create=True)
     except (UntrustedPath, OSError) as error:
         reason = str(error) if isinstance(error, UntrustedPath) else error.strerror
         raise ControlNumberError(
             f"cannot keep control numbers in {path}: {reason}; set {STATE_ENV} to a "
-            "folder of your own"
+            "folder of your own, or move the file aside"
         ) from None
-    status = os.fstat(descriptor)
-    if not stat.S_ISREG(status.st_mode) or (hasattr(os, "getuid") and status.st_uid != os.getuid()):
-        os.close(descriptor)
-        raise ControlNumberError(f"{path} is not a file of this user's; move it aside")
     handle = os.fdopen(descriptor, "r+", encoding="utf-8")
     with handle:
         try:
