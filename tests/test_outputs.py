@@ -77,6 +77,26 @@ def test_a_link_planted_where_an_output_goes_is_replaced_not_followed(tmp_path):
     assert result.exit_code == 0 and secret.read_text() == "not yours to overwrite"
 
 
+def test_an_output_that_is_a_device_or_a_pipe_is_written_to_not_replaced(tmp_path):
+    """`-o /dev/null` (and a named pipe a pipeline reads from) stay what they are: renaming a
+    file over them would take /dev/null away from the whole machine when run as root."""
+    import threading
+
+    result = run_cli("check", "--no-ig", "--format", "json", "-o", os.devnull, str(PROLIA))
+    assert result.exit_code == 0, result.output
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
+    pipe = tmp_path / "report.pipe"
+    os.mkfifo(pipe)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(pipe.read_bytes()))
+    reader.start()
+    result = run_cli("check", "--no-ig", "--format", "json", "-o", str(pipe), str(PROLIA))
+    reader.join(timeout=30)
+    assert result.exit_code == 0, result.output
+    assert stat.S_ISFIFO(os.lstat(pipe).st_mode)
+    assert json.loads(received[0])["summary"]["claims"] == 1
+
+
 def test_a_link_to_an_input_is_the_input(tmp_path):
     source = copy(tmp_path, PROLIA)
     (tmp_path / "out.json").symlink_to(source)

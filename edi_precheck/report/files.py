@@ -8,6 +8,9 @@ so:
   goes is replaced, not followed (writing through it would overwrite whatever it names);
 - it is created with mode 0600 unless `$EDI_PRECHECK_FILE_MODE` (octal, e.g. 0640) says
   otherwise;
+- an output that is a stream, not a file (`/dev/null`, `/dev/stdout`, a named pipe), is
+  written straight to it: replacing it with a file would take the device away from every
+  other program (as root, /dev/null itself);
 - a run killed by SIGTERM or Ctrl-C removes its temporary files (the CLI turns SIGTERM into
   an exception that unwinds through here); a `kill -9` can leave one, named
   `.<output name>.<random>` beside the output.
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,10 +53,28 @@ def file_mode() -> int:
     return mode
 
 
+def _is_stream(path: Path) -> bool:
+    """Whether `path` is (or links to) a character device or a FIFO."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return False
+    return stat.S_ISCHR(status.st_mode) or stat.S_ISFIFO(status.st_mode)
+
+
 @contextlib.contextmanager
 def replaced_atomically(path: Path) -> Iterator[TextIO]:
     """A text stream whose content replaces `path` when the block ends without error; on
-    any error (a kill included) the temporary file is removed and `path` left as it was."""
+    any error (a kill included) the temporary file is removed and `path` left as it was.
+    A device or FIFO (`/dev/null`) is written to as it is."""
+    if _is_stream(path):
+        try:
+            stream = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115
+        except OSError as error:
+            raise OutputError(f"cannot write {path}: {error.strerror}") from None
+        with stream:
+            yield stream
+        return
     mode = file_mode()
     folder = path.parent if str(path.parent) else Path(".")
     try:
