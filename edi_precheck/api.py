@@ -22,6 +22,9 @@ from os import PathLike
 from pathlib import Path
 
 from edi_precheck.engine import Engine
+from edi_precheck.history.keys import site_key
+from edi_precheck.history.store import HistoryStore
+from edi_precheck.model.patient import PatientKeyer
 from edi_precheck.report.results import Report
 from edi_precheck.sources import Source
 
@@ -86,3 +89,14 @@ def check_bytes(
     report = engine.new_report()
     report.files.append(engine.check(Source(name, None, data), today=today))
     return report
+
+
+def open_history(
+    url: str, *, key_file: str | PathLike[str] | None = None, create: bool = False
+) -> HistoryStore:
+    """The history store at `url` (sqlite:///path.db, postgresql://...), its patients hashed
+    with the site key (as the command line finds it, or from `key_file`), for
+    `Engine(history=...)`. `create` makes a store that does not exist yet. Raises
+    HistoryError when it cannot be used."""
+    keyer = PatientKeyer(site_key(Path(key_file) if key_file is not None else None))
+    return HistoryStore.open(url, keyer, create=create)

@@ -20,6 +20,11 @@ import structlog
 from edi_precheck import __version__, logs
 from edi_precheck.engine import Engine, read_claims
 from edi_precheck.findings import Finding, Severity, escaped, shown
+from edi_precheck.history.errors import HistoryError
+from edi_precheck.history.keys import site_key
+from edi_precheck.history.run import RunHistory
+from edi_precheck.history.store import HISTORY_ENV, HistoryStore
+from edi_precheck.model.patient import PatientKeyer
 from edi_precheck.policy import (
     CrosswalkError,
     PolicyError,
@@ -223,6 +228,38 @@ def _ig_options(function: Any) -> Any:
     )(function)
 
 
+def _history_options(function: Any) -> Any:
+    """--history and --history-key-file, as check, split and history take them."""
+    function = click.option(
+        "--history-key-file",
+        "key_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="File with the site key patients are hashed with (made on first use). Default: "
+        "$EDI_PRECHECK_HISTORY_KEY, else $EDI_PRECHECK_HISTORY_KEY_FILE, else history.key "
+        "in the state folder.",
+    )(function)
+    return click.option(
+        "--history",
+        "history_url",
+        envvar=HISTORY_ENV,
+        metavar="URL",
+        help="History store of the claims sent: sqlite:///path.db or "
+        f"postgresql://user@host:port/db (also ${HISTORY_ENV}).",
+    )(function)
+
+
+def _open_history(url: str | None, key_file: Path | None, create: bool) -> HistoryStore | None:
+    """The history store at `url` (None without one); exit 2 when it cannot be used."""
+    if not url:
+        return None
+    try:
+        store = HistoryStore.open(url, PatientKeyer(site_key(key_file)), create=create)
+        log.info("history.opened", store=store.url)
+    except HistoryError as error:
+        raise RunError(str(error)) from None
+    return store
+
+
 def _fail_on_option(function: Any) -> Any:
     return click.option(
         "--fail-on",
@@ -318,6 +355,7 @@ def main(log_format: str, log_level: str) -> None:
 )
 @_ig_options
 @_ack_option
+@_history_options
 @_fail_on_option
 def check(
     paths: tuple[str, ...],
@@ -328,19 +366,27 @@ def check(
     ig: bool,
     jobs: int,
     ack_path: Path | None,
+    history_url: str | None,
+    key_file: Path | None,
     fail_on: str,
 ) -> None:
     """Check the drug lines, envelopes and implementation-guide rules of 837 files.
 
     PATHS are files, folders (searched recursively for .837 .x12 .edi .txt .dat) or - for
-    stdin. Exit 0: nothing at or above --fail-on; 1: findings; 2: the run failed.
+    stdin. Claims are compared with those read before them (units.frequency,
+    claim.duplicate), and with --history, with the claims on record there (read only).
+    Exit 0: nothing at or above --fail-on; 1: findings; 2: the run failed.
     """
     _ack_needs_ig(ack_path, ig)
     sources = _sources(paths, {"--output": output, "--ack": ack_path})
-    engine = _engine(policy_paths, crosswalk, ig, jobs, ack_path)
+    store = _open_history(history_url, key_file, create=False)
+    engine = _engine(policy_paths, crosswalk, ig, jobs, ack_path, store)
     with engine, _progress(sources) as on_bytes:
         engine.on_bytes = on_bytes
-        report = _run_check(engine, sources, output_format, output)
+        try:
+            report = _run_check(engine, sources, output_format, output)
+        except HistoryError as error:
+            raise RunError(f"{error}; the check stopped") from None
         if ack_path is not None:
             _write_ack(ack_path, engine.ack_text())
     sys.exit(EXIT_FINDINGS if report.blocks(FAIL_ON[fail_on]) else EXIT_CLEAN)
@@ -352,13 +398,27 @@ def _ack_needs_ig(ack: Path | None, ig: bool) -> None:
 
 
 def _engine(
-    policy_paths: tuple[Path, ...], crosswalk: Path | None, ig: bool, jobs: int, ack: Path | None
+    policy_paths: tuple[Path, ...],
+    crosswalk: Path | None,
+    ig: bool,
+    jobs: int,
+    ack: Path | None,
+    history: HistoryStore | None = None,
 ) -> Engine:
     """The engine check and split run, its policies and crosswalk loaded (exit 2 when they
-    cannot be)."""
+    cannot be); it closes the history store when it is closed."""
     try:
-        return Engine(policy_paths, crosswalk, ig=ig, jobs=jobs, acknowledge=ack is not None)
+        return Engine(
+            policy_paths,
+            crosswalk,
+            ig=ig,
+            jobs=jobs,
+            acknowledge=ack is not None,
+            history=history,
+        )
     except (PolicyError, CrosswalkError) as error:
+        if history is not None:
+            history.close()
         raise RunError(str(error)) from None
 
 
@@ -458,6 +518,7 @@ def _write_jsonl_file(stream: TextIO, result: FileResult) -> None:
     help="First interchange control number (ISA13) to write; by default each sender's "
     "next, from the counter kept between runs.",
 )
+@_history_options
 @_fail_on_option
 def split_command(
     paths: tuple[str, ...],
@@ -472,14 +533,18 @@ def split_command(
     fail_on: str,
     control_number: int | None,
     ack_path: Path | None,
+    history_url: str | None,
+    key_file: Path | None,
 ) -> None:
     """Write every claim of PATHS to one of two new 837 files: clean or held.
 
     Clean claims have no finding at or above --fail-on; held claims have, or sit in a
     transaction set with such a file-level finding. Both outputs are valid 837 files with
-    rebuilt envelopes. Exit 0: everything clean; 1: some claims held or not written, or a
-    file-level finding at or above --fail-on (an input that could not be read); 2: the run
-    failed (a run that fails once writing began leaves neither output).
+    rebuilt envelopes. With --history, the clean claims are recorded there as sent (and a
+    claim already on record is held as claim.duplicate); splits sharing a store take turns.
+    Exit 0: everything clean; 1: some claims held or not written, or a file-level finding at
+    or above --fail-on (an input that could not be read); 2: the run failed (a run that
+    fails once writing began leaves neither output, and records nothing).
     """
     from edi_precheck.report.control_numbers import ControlNumberError, ControlNumbers
     from edi_precheck.split import split
@@ -487,7 +552,8 @@ def split_command(
     _ack_needs_ig(ack_path, ig)
     outputs = {"--clean": clean_path, "--held": held_path, "--output": output, "--ack": ack_path}
     sources = _sources(paths, outputs, make_folders=True)
-    engine = _engine(policy_paths, crosswalk, ig, jobs, ack_path)
+    store = _open_history(history_url, key_file, create=True)
+    engine = _engine(policy_paths, crosswalk, ig, jobs, ack_path, store)
     routes: list[dict[str, Any]] = []
 
     def on_route(route: Any) -> None:
@@ -515,7 +581,7 @@ def split_command(
                 on_findings=_log_findings,
                 numbers=ControlNumbers(control_number),
             )
-        except (ControlNumberError, OutputError) as error:
+        except (ControlNumberError, OutputError, HistoryError) as error:
             raise RunError(str(error)) from None
         except OSError as error:  # the temporary files: a full disk, a read-only folder
             where = f" {error.filename}" if error.filename else ""
@@ -523,7 +589,15 @@ def split_command(
         if ack_path is not None:
             _write_ack(ack_path, engine.ack_text())
     with _output(output) as stream:
-        _write_split_summary(stream, output_format, outcome, routes, clean_path, held_path)
+        _write_split_summary(
+            stream,
+            output_format,
+            outcome,
+            routes,
+            clean_path,
+            held_path,
+            store.url if store is not None else None,
+        )
     held_any = outcome.counts["held"] or outcome.counts["not written"]
     # A file that could not be read holds no claim to hold, but must not pass as clean.
     blocked = held_any or outcome.report.blocks(FAIL_ON[fail_on])
@@ -537,8 +611,10 @@ def _write_split_summary(
     routes: list[dict[str, Any]],
     clean: Path,
     held: Path,
+    store_url: str | None,
 ) -> None:
     counts = outcome.counts
+    history = {"store": store_url, "recorded": outcome.recorded} if store_url else None
     if output_format == "json":
         json.dump(
             {
@@ -547,6 +623,7 @@ def _write_split_summary(
                 "not_written": counts["not written"],
                 "claims": routes,
                 "control_numbers": [record.to_dict() for record in outcome.renumbered],
+                "history": history,
                 "summary": outcome.report.summary(),
             },
             stream,
@@ -575,6 +652,11 @@ def _write_split_summary(
         unread = sorted(rule for rule in result.by_rule if rule in NOT_READ_RULES)
         if unread:
             stream.write(f"  not read    {escaped(result.name)}: {', '.join(unread)}\n")
+    if history is not None:
+        stream.write(
+            f"history: {text.counted(outcome.recorded, 'service')} of the clean claims "
+            f"recorded in {escaped(str(store_url))}\n"
+        )
 
 
 # -- lines ----------------------------------------------------------------------------------
@@ -738,3 +820,135 @@ def policy_show(files: tuple[Path, ...]) -> None:
         for _, merged in resolved
     ]
     click.echo(json.dumps(documents, indent=2, ensure_ascii=False))
+
+
+# -- history --------------------------------------------------------------------------------
+
+
+@main.group()
+def history() -> None:
+    """Keep the history of claims sent, for units.frequency and claim.duplicate.
+
+    The store (--history URL or $EDI_PRECHECK_HISTORY) holds each drug line sent: patient as
+    a keyed hash, payer id, code, date of service, units. `split --history` records what it
+    sends; these commands record and remove what was sent some other way.
+    """
+
+
+def _history_store(url: str | None, key_file: Path | None, create: bool) -> HistoryStore:
+    store = _open_history(url, key_file, create)
+    if store is None:
+        raise RunError(f"no history store: give --history URL or set {HISTORY_ENV}")
+    return store
+
+
+def _read_into(
+    store: HistoryStore,
+    paths: tuple[str, ...],
+    policy_paths: tuple[Path, ...],
+    crosswalk: Path | None,
+) -> tuple[RunHistory, list[FileResult]]:
+    """Read the claims of `paths` as `check` would (no IG), noting their drug lines."""
+    sources = _sources(paths, {})
+    engine = _engine(policy_paths, crosswalk, ig=False, jobs=1, ack=None)
+    engine.keyer = store.keyer  # hashed as the store's patients are
+    engine.keep_findings = 0
+    run = RunHistory()
+    with engine:
+        results = list(engine.check_all(sources, run=run))
+    for result in results:
+        _log_file("file.read", result)
+    return run, results
+
+
+def _unread(results: list[FileResult]) -> list[str]:
+    return [
+        escaped(result.name)
+        for result in results
+        if any(rule in NOT_READ_RULES for rule in result.by_rule)
+    ]
+
+
+@history.command("record")
+@click.argument("paths", nargs=-1, required=True)
+@_history_options
+@_policy_options
+def history_record(
+    paths: tuple[str, ...],
+    history_url: str | None,
+    key_file: Path | None,
+    policy_paths: tuple[Path, ...],
+    crosswalk: Path | None,
+) -> None:
+    """Record the drug lines of PATHS as sent (files sent without `split --history`, or
+    past claims to back-load). Recording a claim twice changes nothing; a replacement or
+    void (CLM05-3 7 or 8 with REF*F8) takes the place of what it corrects. Exit 1 when a
+    file could not be read, 2 when the run failed."""
+    store = _history_store(history_url, key_file, create=True)
+    with store:
+        run, results = _read_into(store, paths, policy_paths, crosswalk)
+        claims = services = added = 0
+        try:
+            with store.writing():
+                for claim_services, correction in run.claims():
+                    claims += 1
+                    services += len(claim_services)
+                    added += store.record(claim_services, correction)
+        except HistoryError as error:
+            raise RunError(f"{error}; nothing was recorded") from None
+        finally:
+            run.close()
+    click.echo(
+        f"recorded {text.counted(added, 'new service')} of "
+        f"{text.counted(claims, 'claim')} with drug lines "
+        f"({services - added} already on record or replaced) in {escaped(store.url)}"
+    )
+    unread = _unread(results)
+    for name in unread:
+        click.echo(f"  not read: {name}")
+    log.info("history.recorded", store=store.url, claims=claims, services=added)
+    sys.exit(EXIT_FINDINGS if unread else EXIT_CLEAN)
+
+
+@history.command("forget")
+@click.argument("paths", nargs=-1)
+@click.option(
+    "--before",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Remove every service given before this date (YYYY-MM-DD).",
+)
+@_history_options
+@_policy_options
+def history_forget(
+    paths: tuple[str, ...],
+    before: Any,
+    history_url: str | None,
+    key_file: Path | None,
+    policy_paths: tuple[Path, ...],
+    crosswalk: Path | None,
+) -> None:
+    """Remove from the history the drug lines of PATHS (a batch the receiver rejected,
+    which never reached the payer), or with --before every service given before a date
+    (retention). Exit 2 when the run failed."""
+    if not paths and before is None:
+        raise RunError("say what to forget: files, --before DATE, or both")
+    store = _history_store(history_url, key_file, create=False)
+    removed = 0
+    with store:
+        run = None
+        if paths:
+            run, _ = _read_into(store, paths, policy_paths, crosswalk)
+        try:
+            with store.writing():
+                if run is not None:
+                    for claim_services, _ in run.claims():
+                        removed += store.forget(service.key for service in claim_services)
+                if before is not None:
+                    removed += store.forget_before(before.date())
+        except HistoryError as error:
+            raise RunError(f"{error}; nothing was removed") from None
+        finally:
+            if run is not None:
+                run.close()
+    click.echo(f"removed {text.counted(removed, 'service')} from {escaped(store.url)}")
+    log.info("history.forgotten", store=store.url, services=removed)

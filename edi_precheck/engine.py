@@ -6,6 +6,7 @@ own parser, becomes a finding on that file; the claims read before it are kept a
 
 from __future__ import annotations
 
+import secrets
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -15,8 +16,11 @@ from typing import Any
 
 from edi_precheck import __version__
 from edi_precheck.findings import Finding, file_finding
+from edi_precheck.history.run import RunHistory
+from edi_precheck.history.store import HistoryStore
 from edi_precheck.logs import LibraryLogger
 from edi_precheck.model import Claim, ClaimParser
+from edi_precheck.model.patient import PatientKeyer
 from edi_precheck.model.structure import SegmentSink
 from edi_precheck.policy import Crosswalk, Policy, load_policies
 from edi_precheck.report.results import FileResult, Report
@@ -37,19 +41,20 @@ def read_claims(
     sinks: Sequence[SegmentSink] = (),
     on_bytes: Callable[[int], None] | None = None,
     skim_codes: frozenset[str] | None = None,
+    keyer: PatientKeyer | None = None,
 ) -> Iterator[Claim]:
     """Yield the claims of `source`; counts and file-level findings land in `result`.
 
     `sinks` are handed every segment with its place in the structure (`model.structure`).
     `on_bytes` hears how many more bytes were read, for a progress bar. With `skim_codes`
     (and no sinks), claims that bill none of them and balance are counted but not yielded
-    (`model.skim`).
+    (`model.skim`). With `keyer`, each claim knows its patient as a keyed hash.
     """
     parser: ClaimParser | None = None
     reported = 0
     try:
         with source.open() as stream:
-            parser = ClaimParser(stream, sinks, skim_codes)
+            parser = ClaimParser(stream, sinks, skim_codes, keyer)
             for claim in parser:
                 if on_bytes is not None and parser.reader.bytes_read != reported:
                     on_bytes(parser.reader.bytes_read - reported)
@@ -113,6 +118,11 @@ class Engine:
     Findings are handed to `on_findings(result, findings)`, when set, as soon as they are
     final (a claim's once its transaction set is validated), for a caller that writes them
     out as they come; each `FileResult` keeps at most `keep_findings` of them (None: all).
+
+    Each claim is compared with those read before it in the same run (one `check_all` or
+    `check` call) and, with `history`, with the services on record there
+    (`units.frequency`, `claim.duplicate`). Patients are hashed with the store's site key,
+    else with a key made for this engine and never kept.
     """
 
     def __init__(
@@ -124,7 +134,10 @@ class Engine:
         jobs: int = 1,
         skim: bool = True,
         acknowledge: bool = False,
+        history: HistoryStore | None = None,
     ) -> None:
+        self.history = history
+        self.keyer = history.keyer if history is not None else PatientKeyer(secrets.token_bytes(32))
         self.policies: list[Policy] = load_policies(policy_paths, catalog().keys())
         self.crosswalk = Crosswalk.load(crosswalk_path)
         self.checker = ClaimChecker(self.policies, self.crosswalk, today)
@@ -154,6 +167,8 @@ class Engine:
     def close(self) -> None:
         if self._validator is not None:
             self._validator.close()
+        if self.history is not None:
+            self.history.close()
 
     def __enter__(self) -> Engine:
         return self
@@ -182,31 +197,51 @@ class Engine:
 
         Safe to call from several threads at once: the engine's loaded policies, rules and
         code sets are read-only once loaded, and what loads lazily loads under a lock."""
-        return self._finish(self._read(source, sinks, today))
+        run = RunHistory(self.history)
+        try:
+            return self._finish(self._read(source, run, 0, sinks, today))
+        finally:
+            run.close()
 
     def check_all(
         self,
         sources: Iterable[Source],
         sinks_for: Callable[[Source], Sequence[SegmentSink]] | None = None,
+        run: RunHistory | None = None,
     ) -> Iterator[FileResult]:
         """Check `sources` in order, reading the next file while pyx12 validates the last.
 
         Results come in input order; at most `jobs` files wait for validation at once.
-        `sinks_for(source)` names the sinks that see a file's segments as it is read.
+        `sinks_for(source)` names the sinks that see a file's segments as it is read. The
+        claims are compared across the files; `run` is what they are noted in (its file
+        numbers count the sources from 0), for a caller that acts on them afterwards.
         """
         window = self._validator.jobs if self._validator is not None else 0
         waiting: deque[_ReadFile] = deque()
-        for source in sources:
-            waiting.append(self._read(source, sinks_for(source) if sinks_for else ()))
-            while waiting and (len(waiting) > window or waiting[0].validation_done()):
+        own_run = run is None
+        run = run if run is not None else RunHistory(self.history)
+        try:
+            for number, source in enumerate(sources):
+                sinks = sinks_for(source) if sinks_for else ()
+                waiting.append(self._read(source, run, number, sinks))
+                while waiting and (len(waiting) > window or waiting[0].validation_done()):
+                    yield self._finish(waiting.popleft())
+            while waiting:
                 yield self._finish(waiting.popleft())
-        while waiting:
-            yield self._finish(waiting.popleft())
+        finally:
+            if own_run:
+                run.close()
 
     def _read(
-        self, source: Source, sinks: Sequence[SegmentSink] = (), today: date | None = None
+        self,
+        source: Source,
+        run: RunHistory,
+        number: int,
+        sinks: Sequence[SegmentSink] = (),
+        today: date | None = None,
     ) -> _ReadFile:
-        """Read and rule-check every claim of `source`; IG outcomes may still be pending."""
+        """Read and rule-check every claim of `source` (file `number` of `run`); IG outcomes
+        may still be pending."""
         read = _ReadFile(FileResult(source.name, keep=self.keep_findings))
         if self._validator is not None:
             from edi_precheck.ig.session import FileValidation
@@ -218,8 +253,13 @@ class Engine:
                 on_resolved=lambda se_index, found: self._resolved(read, se_index, found),
             )
             sinks = (read.validation, *sinks)
-        for claim in read_claims(source, read.result, sinks, self.on_bytes, self._skim_codes):
-            findings, covered = self.checker.check(claim, today)
+        claims = read_claims(
+            source, read.result, sinks, self.on_bytes, self._skim_codes, self.keyer
+        )
+        for claim in claims:
+            findings, covered, services = self.checker.check(claim, today, run)
+            if services:
+                run.note(number, source.name, claim, services)
             read.result.checked_lines += covered
             if read.validation is None:
                 if findings:

@@ -9,6 +9,10 @@ transfer) lies in its transaction set: those claims cannot be vouched for. A cla
 valid 837 can be written for (one the file ends inside, one in a transaction set that is not
 read, one outside any set) is not written, and the summary says why: every CLM of the input
 is clean, held or not written.
+
+With a history store (the engine's), the whole split is the store's one writer: the clean
+claims' services are recorded as they are written, and committed only once both outputs
+are in place; a split that fails records nothing.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import Any
 
 from edi_precheck.engine import Engine
 from edi_precheck.findings import Finding, Severity
+from edi_precheck.history.run import RunHistory
 from edi_precheck.report.claim_files import CUT_OFF, ClaimSpool, Renumbered, atomic_output
 from edi_precheck.report.control_numbers import ControlNumbers
 from edi_precheck.report.results import FileResult, Report
@@ -66,6 +71,7 @@ class SplitResult:
     report: Report
     counts: dict[str, int] = field(default_factory=lambda: {CLEAN: 0, HELD: 0, NOT_WRITTEN: 0})
     renumbered: list[Renumbered] = field(default_factory=list)  # each output set's numbers
+    recorded: int = 0  # services of clean claims newly on record in the history store
 
 
 class _Decisions:
@@ -149,13 +155,16 @@ def split(
         spools[id(source)] = ClaimSpool()
         return [spools[id(source)]]
 
+    store = engine.history
+    run = RunHistory(store)
     with (
         _removed_on_failure(clean_path, held_path),
+        store.writing() if store is not None else contextlib.nullcontext(),
         atomic_output(clean_path, CLEAN, numbers) as clean,
         atomic_output(held_path, HELD, numbers) as held,
     ):
-        results = engine.check_all(sources, sinks_for=spool_for)
-        for source, result in zip(sources, results, strict=True):
+        results = engine.check_all(sources, sinks_for=spool_for, run=run)
+        for number, (source, result) in enumerate(zip(sources, results, strict=True)):
             outcome.report.files.append(result)
             if on_file is not None:
                 on_file(result)
@@ -176,6 +185,10 @@ def split(
                     name, target = (HELD, held) if reasons else (CLEAN, clean)
                 if target is not None:
                     target.add(source.name, unit)
+                if name == CLEAN and store is not None and unit.ordinal is not None:
+                    services, correction = run.of_claim(number, unit.ordinal)
+                    if services:
+                        outcome.recorded += store.record(services, correction)
                 outcome.counts[name] += 1
                 on_route(
                     ClaimRoute(
@@ -184,5 +197,6 @@ def split(
                 )
             if read != result.claims:
                 raise SplitMismatch(source.name, None)
+    run.close()
     outcome.renumbered = clean.renumbered + held.renumbered
     return outcome

@@ -66,14 +66,16 @@ def _recount(data: bytes) -> bytes:
 
 
 def many_claims_one_st(claims: int) -> bytes:
-    """One ST holding `claims` copies of the Prolia claim, each with its own CLM01."""
+    """One ST holding `claims` copies of the Prolia claim, each with its own CLM01 and its
+    own patient (the same patient's dose `claims` times would be a duplicate)."""
     text = PROLIA.decode()
     head, rest = text.split("HL*2*1*22*0~", 1)
     subscriber_and_claim, tail = rest.split("SE*", 1)
     body = []
     for n in range(claims):
         hl = f"HL*{n + 2}*1*22*0~"
-        body.append(hl + subscriber_and_claim.replace("PMC0001", f"PMC{n:06d}"))
+        copy = subscriber_and_claim.replace("PMC0001", f"PMC{n:06d}")
+        body.append(hl + copy.replace("MI*5TW7HK3CN22", f"MI*5TW7HK{n:05d}"))
     trailer = "SE*" + tail
     return _recount(("".join([head, *body, trailer])).encode())
 

@@ -13,7 +13,7 @@ README = (ROOT / "README.md").read_text()
 
 
 def test_python_example_runs_and_prints_what_it_says(monkeypatch):
-    (code,) = re.findall(r"```python\n(.*?)```", README, re.S)
+    code = re.findall(r"```python\n(.*?)```", README, re.S)[0]
     printed = io.StringIO()
     monkeypatch.chdir(ROOT)
     with contextlib.redirect_stdout(printed):
@@ -21,6 +21,18 @@ def test_python_example_runs_and_prints_what_it_says(monkeypatch):
     lines = printed.getvalue().splitlines()
     (said,) = re.findall(r'claims_with_errors"\]\)\s+# (\d+)', code)  # what the README says
     assert lines[0] == "True" and lines[-2] == said and lines[-1] == "[]"
+
+
+def test_history_example_runs_and_prints_what_it_says(monkeypatch, tmp_path):
+    """The second Python example, after the first (it checks the first one's upload)."""
+    _, second = re.findall(r"```python\n(.*?)```", README, re.S)
+    monkeypatch.chdir(tmp_path)  # its store is made in the working folder
+    namespace = {"upload": (ROOT / "fixtures/837p/prolia_medicare_clean.837").read_bytes()}
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(second, "README.md", "exec"), namespace)
+    assert printed.getvalue().splitlines() == ["[]"]
+    assert (tmp_path / "history.db").exists()
 
 
 def test_demo_output_in_readme_is_current(monkeypatch):

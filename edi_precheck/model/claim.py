@@ -1,7 +1,8 @@
 """The claim model: what an 837 says about a claim and its service lines, minus the patient.
 
 Patient and subscriber names, member ids, birth dates and addresses are never read into
-these objects, so nothing built from them (reports, logs, errors) can leak them.
+these objects, so nothing built from them (reports, logs, errors) can leak them. A claim
+knows its patient only as a keyed hash (`model.patient`), for the checks across claims.
 
 Values are kept as the text the file carries (an empty string when absent) so that a
 finding can quote exactly what was sent; the properties turn them into numbers on demand.
@@ -176,6 +177,14 @@ class Claim:
     service_date_end: str = ""
     lines: list[ServiceLine] = field(default_factory=list)
     patient_loop: bool = False  # a 2000C loop: the patient is not the subscriber
+    patient: str = ""  # keyed hash of member id and birth date; "" when not known
+    original_reference: str = ""  # 2300 REF*F8: the payer's number of the claim replaced
+
+    @property
+    def replaces_another(self) -> bool:
+        """A replacement (CLM05-3 7) or void (8) naming the claim it corrects (REF*F8):
+        it is sent again on purpose, not a duplicate."""
+        return self.frequency_code in ("7", "8") and bool(self.original_reference.strip())
 
     @property
     def kind(self) -> str:

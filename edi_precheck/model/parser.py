@@ -1,10 +1,13 @@
 """The 837 parser: raw segments in, one finished `Claim` at a time out.
 
 It follows the 837 loop structure only as far as claims need: billing provider (2000A),
-subscriber and payer (2000B), patient (2000C, noted but not read), claim (2300) with its
+subscriber and payer (2000B), patient (2000C), claim (2300) with its
 providers (2310) and other-payer loops (2320/2330, skipped), and service lines (2400) with
 drug identification (2410) and line providers (2420). Anything else is passed over without
 being split into elements: on a large file that is most of the work saved.
+
+Who the patient is (member id, birth date) is read only when the caller gives a
+`PatientKeyer`, and only to be hashed with it (`model.patient`): the claim carries the hash.
 
 A claim is yielded when the segment that follows it proves it complete (next CLM, HL, SE or
 envelope segment). A claim the file ends inside is reported, not yielded.
@@ -35,6 +38,7 @@ from edi_precheck.model.claim import (
     ServiceLine,
     Transaction,
 )
+from edi_precheck.model.patient import PatientKeyer
 from edi_precheck.model.skim import SKIPPED, ClaimSkimmer, UnitEvent
 from edi_precheck.model.structure import (
     ClaimSpan,
@@ -102,8 +106,10 @@ class ClaimParser:
         stream: BinaryIO,
         sinks: Sequence[SegmentSink] = (),
         skim_codes: frozenset[str] | None = None,
+        keyer: PatientKeyer | None = None,
     ) -> None:
         self.reader = SegmentReader(stream)
+        self._keyer = keyer
         self._skim_codes = skim_codes if not sinks else None
         self._skimmer: ClaimSkimmer | None = None
         self._unskimmed_blocks = 0  # blocks still to read segment by segment
@@ -122,6 +128,10 @@ class ClaimParser:
         self._billing = Provider("billing")
         self._payer = Payer()
         self._in_patient_loop = False
+        # PHI, held only until the claims under the loop are hashed (and only with a keyer).
+        self._member_id = ""  # 2010BA NM109
+        self._birth_dates = ["", ""]  # DMG02 of the subscriber (2010BA), the patient (2010CA)
+        self._person = -1  # whose DMG comes next: 0 subscriber, 1 patient, -1 nobody's
         self._claim: Claim | None = None
         self._line: ServiceLine | None = None
         self._in_other_payer = False  # 2320/2330: later NM1/SBR belong to another payer
@@ -142,6 +152,7 @@ class ClaimParser:
             "REF": self._on_ref,
             "DTP": self._on_dtp,
             "PWK": self._on_pwk,
+            "DMG": self._on_dmg,
             "LX": self._on_lx,
             "SV1": self._on_sv1,
             "SV2": self._on_sv2,
@@ -355,6 +366,7 @@ class ClaimParser:
         self._transaction = None
         self._billing = Provider("billing")
         self._payer = Payer()
+        self._member_id, self._birth_dates, self._person = "", ["", ""], -1
         _padded(fields, 4)
         envelope = self.position.envelope  # ISA padded to 14 elements, GS to 9
         isa = envelope.isa if envelope is not None else _padded([], 14)
@@ -443,15 +455,16 @@ class ClaimParser:
         position.loops = [
             loop for loop in position.loops if LOOP_RANKS.get(loop.level, len(LOOP_RANKS)) < rank
         ] + [LoopSpan(index, level)]
-        if level == "20":
-            self._billing = Provider("billing")
+        self._person = -1
+        if level in ("20", "22"):
+            if level == "20":
+                self._billing = Provider("billing")
             self._payer = Payer()
             self._in_patient_loop = False
-        elif level == "22":
-            self._payer = Payer()
-            self._in_patient_loop = False
+            self._member_id, self._birth_dates = "", ["", ""]
         elif level == "23":
             self._in_patient_loop = True
+            self._birth_dates[1] = ""
         return finished
 
     def _on_sbr(self, index: int, fields: list[str]) -> None:
@@ -467,6 +480,7 @@ class ClaimParser:
         entity = fields[1]
         claim = self._claim
         if claim is None:
+            self._person = -1
             if entity == "85":
                 self._billing = Provider("billing", self._npi(fields), self._billing.taxonomy)
             elif entity == "PR" and self._transaction is not None:
@@ -474,7 +488,11 @@ class ClaimParser:
                 self._payer = Payer(
                     payer.filing_indicator, payer.responsibility, fields[9], fields[3]
                 )
-            # NM1*IL (subscriber) and NM1*QC (patient) are PHI: never read.
+            elif entity in ("IL", "QC") and self._keyer is not None:
+                # PHI: kept only until the claim is hashed, and only when it is to be.
+                self._person = 0 if entity == "IL" else 1
+                if entity == "IL":
+                    self._member_id = fields[9]
             return
         if self._in_other_payer:
             return
@@ -513,6 +531,18 @@ class ClaimParser:
                 providers[position].role, providers[position].npi, taxonomy
             )
 
+    def _on_dmg(self, index: int, fields: list[str]) -> None:
+        if self._claim is None and self._person >= 0:
+            self._birth_dates[self._person] = _padded(fields, 3)[2]
+        self._person = -1
+
+    def _patient(self) -> str:
+        """The keyed hash of the patient the next claim is for ("" without a keyer)."""
+        if self._keyer is None:
+            return ""
+        birth_date = self._birth_dates[1 if self._in_patient_loop else 0]
+        return self._keyer.patient(self._member_id, birth_date)
+
     # -- claim ----------------------------------------------------------------------------
 
     def _on_clm(self, index: int, fields: list[str]) -> Claim | None:
@@ -550,6 +580,7 @@ class ClaimParser:
             facility_qualifier=facility[1],
             frequency_code=facility[2],
             patient_loop=self._in_patient_loop,
+            patient=self._patient(),
         )
         return finished
 
@@ -563,7 +594,12 @@ class ClaimParser:
                 claim.diagnoses.append(Diagnosis(parts[0], parts[1]))
 
     def _on_ref(self, index: int, fields: list[str]) -> None:
-        if self._claim is None or self._in_other_payer or fields[1:2] != ["G1"]:
+        if self._claim is None or self._in_other_payer:
+            return
+        qualifier = fields[1] if len(fields) > 1 else ""
+        if qualifier == "F8" and self._line is None:
+            self._claim.original_reference = _padded(fields, 3)[2]
+        if qualifier != "G1":
             return
         number = _padded(fields, 3)[2]
         if self._line is not None:

@@ -139,6 +139,19 @@ def _reference_problems(
             "indications",
             "indication group",
         )
+        keys = {
+            key
+            for group in spec["indications"]
+            for key in document["indications"].get(group, {}).get("any", {})
+        }
+        for index, key in enumerate(spec.get("loading_doses", {}).get("indications", ())):
+            if key not in keys:
+                problems.append(
+                    (
+                        ["products", name, "loading_doses", "indications", index],
+                        f"no indication '{key}' in the product's indication groups",
+                    )
+                )
         reference = spec.get("biosimilar_of")
         if reference is not None and reference not in products:
             problems.append(

@@ -2,15 +2,16 @@
 
 The JSON policy is the source of every fact; these classes only give the checks names to
 reach them by and do the parsing (decimals, dates, sets) once instead of per line. Facts no
-check reads (a product's ingredient, its dosing interval, sources) stay in the JSON for the
-people who maintain it.
+check reads (a product's ingredient, its form, sources) stay in the JSON for the people who
+maintain it.
 """
 
 from __future__ import annotations
 
+from calendar import monthrange
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +54,35 @@ class Indication:
     basis: str = "label"  # label, or compendia (paid by some payers beyond the label)
     group: str = ""  # the policy's name of its group of indications
     confirmed: bool = True  # whether a source confirms the group's diagnosis codes
+    key: str = ""  # its name within the group (giant_cell_tumor)
+
+
+@dataclass(frozen=True, slots=True)
+class Dosing:
+    """How often a product is given: the least interval from one dose to the next."""
+
+    days: int = 0
+    months: int = 0  # counts over days when set: 'every 6 months'
+    loading_indications: frozenset[str] = frozenset()  # indication keys with loading doses
+    loading_days: int = 0  # the least interval while loading
+
+    def next_dose(self, given: date, loading: bool = False) -> date:
+        """The first day the next dose is due after one given on `given`."""
+        if loading and self.loading_days:
+            return given + timedelta(days=self.loading_days)
+        if self.months:
+            month = given.month - 1 + self.months
+            year, month = given.year + month // 12, month % 12 + 1
+            return date(year, month, min(given.day, monthrange(year, month)[1]))
+        return given + timedelta(days=self.days)
+
+    def describe(self, loading: bool = False) -> str:
+        """'once every 6 months', 'at most every 7 days while loading'."""
+        if loading and self.loading_days:
+            return f"at least {self.loading_days} days apart during its loading doses"
+        if self.months:
+            return f"once every {self.months} months"
+        return f"once every {self.days} days"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +96,7 @@ class Product:
     ndc_unit: str  # the NCPDP billing unit CTP05 carries; "" when the policy does not say
     administration_codes: frozenset[str]
     indications: tuple[Indication, ...]
+    dosing: Dosing = field(default_factory=Dosing)
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,8 +269,9 @@ class Policy:
                     group["basis"],
                     name,
                     group.get("status", "confirmed") == "confirmed",
+                    key,
                 )
-                for item in group["any"].values()
+                for key, item in group["any"].items()
             )
             for name, group in document["indications"].items()
         }
@@ -260,6 +292,7 @@ class Policy:
                 indications=tuple(
                     indication for group in spec["indications"] for indication in groups[group]
                 ),
+                dosing=_dosing(spec),
             )
             for name, spec in document["products"].items()
         }
@@ -311,6 +344,16 @@ class Policy:
             product_by_ndc={ndc: product for product in products.values() for ndc in product.ndcs},
             _setting_by_place=by_place,
         )
+
+
+def _dosing(spec: dict[str, Any]) -> Dosing:
+    loading = spec.get("loading_doses", {})
+    return Dosing(
+        days=spec.get("dosing_interval_days", 0),
+        months=spec.get("dosing_interval_months", 0),
+        loading_indications=frozenset(loading.get("indications", ())),
+        loading_days=loading.get("min_interval_days", 0),
+    )
 
 
 def _fact(spec: dict[str, Any] | None) -> Fact | None:

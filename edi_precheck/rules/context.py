@@ -4,6 +4,7 @@ and the policy, crosswalk and code sets. Rules are pure functions of this contex
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -12,6 +13,7 @@ from functools import lru_cache
 from typing import TypedDict
 
 from edi_precheck.findings import shown
+from edi_precheck.history.services import Service, ServiceHistory
 from edi_precheck.model import Claim, ServiceLine
 from edi_precheck.policy import (
     ICD10CM,
@@ -181,6 +183,57 @@ class ClaimContext:
     today: date
     drug_lines: list[DrugLine] = field(default_factory=list)
     groups: LineGroups = field(default_factory=dict)  # line_groups(claim, the waste modifier)
+    # The services sent or read before this claim (history.run): None when claims are
+    # checked one by one, with nothing to compare across them.
+    history: ServiceHistory | None = None
+    _services: list[Service] | None = None
+    _knows_patient: bool | None = None
+    _dose_days: list[tuple[date, Service]] | None = None
+
+    def services(self) -> list[Service]:
+        """What the history keeps of this claim's drug lines: those with a patient, a
+        date and units (made once a context)."""
+        if self._services is not None:
+            return self._services
+        patient = self.claim.patient
+        services: list[Service] = []
+        waste_modifier = self.policy.billing.waste_modifier
+        for drug in self.drug_lines if patient else ():
+            day = parse_date(self.line_date(drug.line))
+            units = drug.line.units_value
+            if day is None or units is None:
+                continue
+            services.append(
+                Service(
+                    patient=patient,
+                    payer=self.claim.payer.payer_id,
+                    family=self.policy.id,
+                    product=drug.product.name if drug.product else "",
+                    code=drug.entry.code,
+                    day=day,
+                    units=decimal_text(units),
+                    waste=waste_modifier in drug.line.modifiers,
+                )
+            )
+        self._services = services
+        return services
+
+    def history_of_patient(self) -> ServiceHistory | None:
+        """The history, when it may know this claim's patient (asked once a context)."""
+        if self._knows_patient is None:
+            patient = self.claim.patient
+            self._knows_patient = bool(
+                patient and self.history is not None and self.history.may_know(patient)
+            )
+        return self.history if self._knows_patient else None
+
+    def dose_before(self, day: date) -> Service | None:
+        """This claim's latest dose (not a wasted amount) on a date before `day`."""
+        if self._dose_days is None:
+            doses = {s.day: s for s in reversed(self.services()) if not s.waste}
+            self._dose_days = sorted(doses.items())
+        position = bisect.bisect_left(self._dose_days, (day,))
+        return self._dose_days[position - 1][1] if position else None
 
     def line_date(self, line: ServiceLine) -> str:
         """The date a line was given: its DTP*472, else the claim's."""

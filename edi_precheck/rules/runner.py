@@ -11,6 +11,8 @@ from datetime import date
 from typing import Any
 
 from edi_precheck.findings import Finding, Severity
+from edi_precheck.history.errors import HistoryError
+from edi_precheck.history.services import Service, ServiceHistory
 from edi_precheck.logs import LibraryLogger
 from edi_precheck.model import Claim, whole_number
 from edi_precheck.policy import ICD10CM, CodeSetUnavailable, Crosswalk, PayerRule, Policy
@@ -80,6 +82,8 @@ def _guarded(rule: Rule, *subject: Any) -> list[Problem]:
     are checked."""
     try:
         return list(rule.check(*subject))
+    except HistoryError:
+        raise  # the store failed, not the rule: the run stops
     except Exception as error:
         log.error("rule.internal_error", rule=rule.id, error=type(error).__name__)
         return [
@@ -137,19 +141,34 @@ class ClaimChecker:
             return None
         return frozenset(code for policy in self.policies for code in policy.codes)
 
-    def check(self, claim: Claim, today: date | None = None) -> tuple[list[Finding], int]:
-        """The findings of one claim, in segment order, and how many lines were covered;
-        `today`, when given, is the date future service dates are judged against (else the
-        checker's, else the day of the check)."""
+    def check(
+        self,
+        claim: Claim,
+        today: date | None = None,
+        history: ServiceHistory | None = None,
+    ) -> tuple[list[Finding], int, list[Service]]:
+        """The findings of one claim, in segment order, how many lines were covered, and
+        the services its covered lines are for (`history`). `today`, when given, is the date
+        future service dates are judged against (else the checker's, else the day of the
+        check); `history` what was sent or read before."""
         try:
-            return self._check(claim, guarded=False, today=today)
+            return self._check(claim, False, today, history)
+        except HistoryError:
+            raise  # the store failed, not a rule: the run stops (exit 2)
         except Exception:
             # A defect in a rule: check the claim again with every rule guarded (slower),
             # so that the defect becomes a finding of its rule and the others still report.
-            return self._check(claim, guarded=True, today=today)
+            return self._check(claim, True, today, history)
 
-    def _check(self, claim: Claim, guarded: bool, today: date | None) -> tuple[list[Finding], int]:
+    def _check(
+        self,
+        claim: Claim,
+        guarded: bool,
+        today: date | None,
+        history: ServiceHistory | None,
+    ) -> tuple[list[Finding], int, list[Service]]:
         findings: list[Finding] = []
+        services: list[Service] = []
         covered = 0
         today = today or self._today or date.today()
         grading_policy = self.policies[0] if self.policies else None
@@ -170,7 +189,10 @@ class ClaimChecker:
             if covered == 0:
                 grading_policy, grading_drugs, grading_groups = policy, drugs, groups
             covered += len(drugs)
-            ctx = ClaimContext(claim, policy, self.crosswalk, self.icd10, today, drugs, groups)
+            ctx = ClaimContext(
+                claim, policy, self.crosswalk, self.icd10, today, drugs, groups, history
+            )
+            services += ctx.services()
             for rule in self._covered_claim_rules:
                 for problem in _guarded(rule, ctx) if guarded else rule.check(ctx):
                     findings.extend(self._finding(rule, problem, ctx, None))
@@ -192,7 +214,7 @@ class ClaimChecker:
                 for problem in _guarded(rule, ctx) if guarded else rule.check(ctx):
                     findings.extend(self._finding(rule, problem, ctx, None))
         findings.sort(key=lambda f: (f.segment_index or 0, f.rule))
-        return findings, covered
+        return findings, covered, services
 
     def _finding(
         self, rule: Rule, problem: Problem, ctx: ClaimContext, drug: DrugLine | None

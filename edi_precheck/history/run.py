@@ -1,0 +1,265 @@
+"""What one run knows before each claim: the services on record, and those read earlier.
+
+A run (one `check`, `split` or `history` command; one library call) compares every claim
+with the claims read before it, in any of its files, with or without a store. What it has
+read is kept in a ledger: dictionaries while the run is small, then a private temporary
+SQLite database, so that memory stays flat however many claims a run reads. A bit filter of
+the patients seen answers "never seen" (most patients of a batch) without asking the
+database, and inserts go in batches. The ledger also remembers which claim each service
+came from, for `split` to record the claims it sends and `history record|forget` to act on
+every claim.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+from edi_precheck.history.services import Service, ServiceKey, nearer
+from edi_precheck.history.store import Correction, HistoryStore
+from edi_precheck.model import Claim
+
+# Services kept in dictionaries before the ledger moves to a temporary database (about
+# 250 bytes each), and inserts held back before they are written to it.
+IN_MEMORY_SERVICES = 20_000
+INSERT_BATCH = 2_000
+# The filter of patients seen: 2^23 bits (1 MiB), three bits a patient; with a million
+# patients in a run, under 3% of new patients are taken for seen (and merely asked for).
+_FILTER_BITS = 1 << 23
+
+_LEDGER = (
+    "CREATE TABLE ledger (file INTEGER, claim INTEGER, correction TEXT, patient TEXT,"
+    " payer TEXT, family TEXT, product TEXT, code TEXT, service_date TEXT, units TEXT,"
+    " waste INTEGER)",
+    "CREATE INDEX ledger_by_key ON ledger (patient, payer, code, service_date, units, waste)",
+    "CREATE INDEX ledger_by_dose ON ledger (patient, family, service_date)",
+    "CREATE INDEX ledger_by_claim ON ledger (file, claim)",
+)
+_INSERT = "INSERT INTO ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_Entry = tuple[int, int, Correction, Service]  # file number, claim index, correction, service
+
+
+def correction_of(claim: Claim) -> Correction:
+    """What a claim does to the services on record: a replacement or void names the claim
+    it corrects (REF*F8); anything else adds."""
+    if not claim.replaces_another:
+        return ""
+    return "void" if claim.frequency_code == "8" else "replacement"
+
+
+class RunHistory:
+    """The services sent (`store`, when given) or read earlier in this run."""
+
+    def __init__(self, store: HistoryStore | None = None) -> None:
+        self.store = store
+        self._files: dict[int, str] = {}
+        self._seen = bytearray(_FILTER_BITS // 8)
+        self._count = 0
+        # While small: entries by patient and by claim.
+        self._by_patient: dict[str, list[_Entry]] = {}
+        self._by_claim: dict[tuple[int, int], list[_Entry]] = {}
+        # Then: the database, and the inserts not yet written to it.
+        self._ledger: sqlite3.Connection | None = None
+        self._pending: list[tuple[Any, ...]] = []
+
+    # -- what the rules ask (history.services.ServiceHistory) ------------------------------
+
+    def may_know(self, patient: str) -> bool:
+        """Whether the store or this run may hold something of `patient`."""
+        return self.store is not None or self._may_have_seen(patient)
+
+    def same_service(self, key: ServiceKey) -> Service | None:
+        """A service with this key on record, else read earlier in the run."""
+        found = self.store.same_service(key) if self.store is not None else None
+        if found is not None or not self._may_have_seen(key[0]):
+            return found
+        if self._ledger is None:
+            for entry in self._by_patient.get(key[0], ()):
+                if entry[3].key == key:
+                    return self._with_origin(entry)
+            return None
+        row = (
+            self._database()
+            .execute(
+                "SELECT * FROM ledger WHERE patient = ? AND payer = ? AND code = ? "
+                "AND service_date = ? AND units = ? AND waste = ? LIMIT 1",
+                (*key[:5], int(key[5])),
+            )
+            .fetchone()
+        )
+        return self._with_origin(_entry(row)) if row is not None else None
+
+    def nearest_doses(
+        self, patient: str, family: str, day: date
+    ) -> tuple[Service | None, Service | None]:
+        """The patient's doses of the family nearest to `day`, on record or in the run."""
+        here: tuple[Service | None, Service | None] = (None, None)
+        if self._may_have_seen(patient):
+            here = self._nearest_read(patient, family, day)
+        if self.store is None:
+            return here
+        return nearer(self.store.nearest_doses(patient, family, day), here)
+
+    def _nearest_read(
+        self, patient: str, family: str, day: date
+    ) -> tuple[Service | None, Service | None]:
+        if self._ledger is None:
+            earlier: _Entry | None = None
+            later: _Entry | None = None
+            for entry in self._by_patient.get(patient, ()):
+                dose = entry[3]
+                if dose.family != family or dose.waste:
+                    continue
+                if dose.day < day and (earlier is None or dose.day > earlier[3].day):
+                    earlier = entry
+                elif dose.day > day and (later is None or dose.day < later[3].day):
+                    later = entry
+            return (
+                self._with_origin(earlier) if earlier else None,
+                self._with_origin(later) if later else None,
+            )
+        found: list[Service | None] = []
+        for comparison, order in (("<", "DESC"), (">", "ASC")):
+            row = (
+                self._database()
+                .execute(
+                    "SELECT * FROM ledger WHERE patient = ? AND family = ? AND waste = 0 "
+                    f"AND service_date {comparison} ? ORDER BY service_date {order} LIMIT 1",
+                    (patient, family, day.isoformat()),
+                )
+                .fetchone()
+            )
+            found.append(self._with_origin(_entry(row)) if row is not None else None)
+        return found[0], found[1]
+
+    # -- what the engine tells, and split and history ask ----------------------------------
+
+    def note(self, file_number: int, file_name: str, claim: Claim, services: list[Service]) -> None:
+        """The services of a claim just read: later claims are compared with them."""
+        self._files.setdefault(file_number, file_name)
+        correction = correction_of(claim)
+        for service in services:
+            self._mark_seen(service.patient)
+        entries = [(file_number, claim.index, correction, service) for service in services]
+        self._count += len(entries)
+        if self._ledger is None and self._count <= IN_MEMORY_SERVICES:
+            self._by_claim.setdefault((file_number, claim.index), []).extend(entries)
+            for entry in entries:
+                self._by_patient.setdefault(entry[3].patient, []).append(entry)
+            return
+        if self._ledger is None:
+            self._move_to_database()
+        self._pending += [_row(entry) for entry in entries]
+        if len(self._pending) >= INSERT_BATCH:
+            self._database()
+
+    def of_claim(self, file_number: int, claim_index: int) -> tuple[list[Service], Correction]:
+        """The services of one claim read in this run, and what it does to the record."""
+        if self._ledger is None:
+            entries = self._by_claim.get((file_number, claim_index), [])
+        else:
+            rows = (
+                self._database()
+                .execute(
+                    "SELECT * FROM ledger WHERE file = ? AND claim = ?", (file_number, claim_index)
+                )
+                .fetchall()
+            )
+            entries = [_entry(row) for row in rows]
+        correction: Correction = entries[0][2] if entries else ""
+        return [entry[3] for entry in entries], correction
+
+    def claims(self) -> Iterator[tuple[list[Service], Correction]]:
+        """Every claim read in this run with services, in reading order."""
+        if self._ledger is None:
+            for entries in list(self._by_claim.values()):
+                yield [entry[3] for entry in entries], entries[0][2]
+            return
+        cursor = self._database().execute("SELECT * FROM ledger ORDER BY file, claim, rowid")
+        claim: tuple[int, int] | None = None
+        services: list[Service] = []
+        correction: Correction = ""
+        for file_number, claim_index, entry_correction, service in map(_entry, cursor):
+            if (file_number, claim_index) != claim:
+                if services:
+                    yield services, correction
+                claim, services, correction = (file_number, claim_index), [], entry_correction
+            services.append(service)
+        if services:
+            yield services, correction
+
+    def close(self) -> None:
+        if self._ledger is not None:
+            self._ledger.close()
+            self._ledger = None
+        self._by_patient, self._by_claim, self._pending = {}, {}, []
+
+    # -- the ledger's parts -----------------------------------------------------------------
+
+    def _with_origin(self, entry: _Entry) -> Service:
+        """The service of an entry, saying where in this run it was read."""
+        file_number, claim_index, _, service = entry
+        origin = f"claim {claim_index} of {self._files.get(file_number, '?')}"
+        return dataclasses.replace(service, origin=origin)
+
+    def _bits(self, patient: str) -> tuple[int, int, int]:
+        value = hash(patient) & ((1 << 64) - 1)
+        mask = _FILTER_BITS - 1
+        return value & mask, (value >> 21) & mask, (value >> 42) & mask
+
+    def _mark_seen(self, patient: str) -> None:
+        for bit in self._bits(patient):
+            self._seen[bit >> 3] |= 1 << (bit & 7)
+
+    def _may_have_seen(self, patient: str) -> bool:
+        return all(self._seen[bit >> 3] & (1 << (bit & 7)) for bit in self._bits(patient))
+
+    def _move_to_database(self) -> None:
+        # "": a private temporary database, in memory while small, on disk beyond its page
+        # cache, removed when closed.
+        ledger = sqlite3.connect("", isolation_level=None, check_same_thread=False)
+        ledger.execute("PRAGMA journal_mode=OFF")
+        ledger.execute("PRAGMA synchronous=OFF")
+        for statement in _LEDGER:
+            ledger.execute(statement)
+        ledger.executemany(
+            _INSERT, (_row(entry) for entries in self._by_claim.values() for entry in entries)
+        )
+        self._ledger, self._by_patient, self._by_claim = ledger, {}, {}
+
+    def _database(self) -> sqlite3.Connection:
+        """The ledger's database with every insert written (before any question)."""
+        assert self._ledger is not None
+        if self._pending:
+            self._ledger.executemany(_INSERT, self._pending)
+            self._pending = []
+        return self._ledger
+
+
+def _row(entry: _Entry) -> tuple[Any, ...]:
+    file_number, claim_index, correction, s = entry
+    return (
+        file_number,
+        claim_index,
+        correction,
+        s.patient,
+        s.payer,
+        s.family,
+        s.product,
+        s.code,
+        s.day.isoformat(),
+        s.units,
+        int(s.waste),
+    )
+
+
+def _entry(row: tuple[Any, ...]) -> _Entry:
+    file_number, claim_index, correction, patient, payer, family, product, code, *rest = row
+    day, units, waste = rest
+    service = Service(
+        patient, payer, family, product, code, date.fromisoformat(day), units, bool(waste)
+    )
+    return file_number, claim_index, correction, service

@@ -1,0 +1,440 @@
+"""The history store: the drug lines sent before, on SQLite (a file) or PostgreSQL (shared).
+
+Addressed by a URL: `sqlite:///relative/path.db`, `sqlite:////absolute/path.db`, or
+`postgresql://user@host:port/db` (psycopg 3, the `[postgres]` extra). The tool creates and
+migrates its own tables and refuses a store written by a newer version or under another
+site key (its patient hashes would match nothing).
+
+Writers take the store one at a time (SQLite's write lock; a PostgreSQL advisory lock),
+for the whole of a `split`: a second split waits, then sees what the first sent, so two
+hooks never send the same service. Readers (`check`) never wait for a writer. A store that
+cannot be reached, or stays busy longer than `$EDI_PRECHECK_HISTORY_WAIT` seconds (60), is a
+`HistoryError`: the run stops before it writes anything.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from edi_precheck.history.errors import HistoryError
+from edi_precheck.history.services import Service, ServiceKey
+from edi_precheck.model.patient import PatientKeyer
+
+HISTORY_ENV = "EDI_PRECHECK_HISTORY"
+WAIT_ENV = "EDI_PRECHECK_HISTORY_WAIT"
+DEFAULT_WAIT_SECONDS = 60.0
+
+# The schema this version writes, and how to bring an older store to it: each step once,
+# in order, under the writer's lock. Plain SQL both databases take.
+SCHEMA_VERSION = 1
+MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
+    (
+        1,
+        (
+            "CREATE TABLE services ("
+            " patient TEXT NOT NULL,"  # keyed hash, never the member id
+            " payer TEXT NOT NULL,"
+            " family TEXT NOT NULL,"
+            " product TEXT NOT NULL,"
+            " code TEXT NOT NULL,"
+            " service_date TEXT NOT NULL,"  # ISO 8601
+            " units TEXT NOT NULL,"
+            " waste INTEGER NOT NULL,"
+            " recorded_on TEXT NOT NULL,"
+            " PRIMARY KEY (patient, payer, code, service_date, units, waste))",
+            "CREATE INDEX services_by_date ON services (service_date)",
+            "CREATE INDEX services_by_dose ON services (patient, family, service_date)",
+        ),
+    ),
+)
+_META = "CREATE TABLE IF NOT EXISTS edi_precheck_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)"
+# The PostgreSQL advisory lock writers take: any fixed 64-bit number of our own.
+_WRITER_LOCK = 0x4544_4950_4843_4B31
+# What a claim sent again on purpose does to the services on record (CLM05-3 7 or 8).
+Correction = Literal["", "replacement", "void"]
+_COLUMNS = "patient, payer, family, product, code, service_date, units, waste, recorded_on"
+
+
+def wait_seconds() -> float:
+    """How long a run waits for a store another run is writing."""
+    try:
+        return max(0.0, float(os.environ.get(WAIT_ENV, DEFAULT_WAIT_SECONDS)))
+    except ValueError:
+        return DEFAULT_WAIT_SECONDS
+
+
+def shown_url(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+
+
+def _sqlite_path(url: str) -> Path:
+    """The file of `sqlite:///relative.db` or `sqlite:////absolute.db`."""
+    rest = url[len("sqlite:///") :]
+    if not rest:
+        raise HistoryError(f"the history URL {url} names no file (sqlite:///path/history.db)")
+    return Path(rest)
+
+
+class HistoryStore:
+    """An open store. Reads at any time; writes inside `writing()`."""
+
+    def __init__(self, url: str, keyer: PatientKeyer, connection: Any, dialect: str) -> None:
+        self.url = shown_url(url)
+        self.keyer = keyer
+        self._connection = connection
+        self._dialect = dialect
+        self._writing = False
+        self._lock = threading.RLock()
+
+    # -- opening --------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls, url: str, keyer: PatientKeyer, create: bool, wait: float | None = None
+    ) -> HistoryStore:
+        """Open the store at `url` and bring its schema up to date. Without `create`, a
+        store that does not exist yet is an error (a mistyped URL must not pass as an
+        empty history)."""
+        wait = wait_seconds() if wait is None else wait
+        if url.startswith("sqlite:"):
+            store = cls(url, keyer, _connect_sqlite(url, create, wait), "sqlite")
+        elif url.startswith(("postgresql:", "postgres:")):
+            store = cls(url, keyer, _connect_postgres(url, wait), "postgresql")
+        else:
+            raise HistoryError(
+                f"the history URL {shown_url(url)} is neither sqlite:///path nor "
+                "postgresql://user@host:port/db"
+            )
+        try:
+            store._prepare(create, wait)
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    def _prepare(self, create: bool, wait: float) -> None:
+        """Check the schema version and the key; migrate when behind (under the lock)."""
+        version, key_check = self._meta()
+        if version == SCHEMA_VERSION and key_check:
+            self._check_key(key_check)
+            return
+        if version is None and not create:
+            raise HistoryError(
+                f"{self.url} holds no edi-precheck history yet; `edi-precheck history record` "
+                "or `split --history` creates it"
+            )
+        with self.writing(wait):
+            version, key_check = self._meta()
+            if version is not None and version > SCHEMA_VERSION:
+                raise HistoryError(
+                    f"{self.url} has history schema {version}, newer than this edi-precheck "
+                    f"knows ({SCHEMA_VERSION}); upgrade edi-precheck"
+                )
+            for step, statements in MIGRATIONS:
+                if version is None or step > version:
+                    for statement in statements:
+                        self._execute(statement)
+            self._set_meta("schema_version", str(SCHEMA_VERSION))
+            if key_check:
+                self._check_key(key_check)
+            else:
+                self._set_meta("key_check", self.keyer.check_value())
+
+    def _meta(self) -> tuple[int | None, str]:
+        """The store's schema version (None: no history tables) and its key check."""
+        exists = (
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?"
+            if self._dialect == "sqlite"
+            else "SELECT COUNT(*) FROM pg_tables WHERE schemaname = current_schema() "
+            "AND tablename = ?"
+        )
+        try:
+            if not self._query(exists, ("edi_precheck_meta",))[0][0]:
+                return None, ""
+            meta = dict(self._query("SELECT name, value FROM edi_precheck_meta"))
+        except self._errors() as error:
+            raise self._failure("cannot read", error) from None
+        version = meta.get("schema_version")
+        return (int(version) if version else None), meta.get("key_check", "")
+
+    def _check_key(self, key_check: str) -> None:
+        if key_check != self.keyer.check_value():
+            raise HistoryError(
+                f"{self.url} was written under another site key: its patients would match no "
+                "claim. Use the key file the store was made with (see `history` in the README)"
+            )
+
+    def _set_meta(self, name: str, value: str) -> None:
+        self._execute(_META)
+        self._execute(
+            "INSERT INTO edi_precheck_meta (name, value) VALUES (?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            (name, value),
+        )
+
+    # -- reading --------------------------------------------------------------------------
+
+    def may_know(self, patient: str) -> bool:
+        return True  # asked, not guessed
+
+    def same_service(self, key: ServiceKey) -> Service | None:
+        """The service on record with this key, if any."""
+        rows = self._select(
+            "patient = ? AND payer = ? AND code = ? AND service_date = ? AND units = ? "
+            "AND waste = ? LIMIT 1",
+            (*key[:5], int(key[5])),
+        )
+        return rows[0] if rows else None
+
+    def nearest_doses(
+        self, patient: str, family: str, day: date
+    ) -> tuple[Service | None, Service | None]:
+        """The patient's last dose of the family on record before `day`, first after it."""
+        found = []
+        for comparison, order in (("<", "DESC"), (">", "ASC")):
+            rows = self._select(
+                f"patient = ? AND family = ? AND waste = 0 AND service_date {comparison} ? "
+                f"ORDER BY service_date {order} LIMIT 1",
+                (patient, family, day.isoformat()),
+            )
+            found.append(rows[0] if rows else None)
+        return found[0], found[1]
+
+    def _select(self, condition: str, parameters: tuple[Any, ...]) -> list[Service]:
+        try:
+            rows = self._query(f"SELECT {_COLUMNS} FROM services WHERE {condition}", parameters)
+        except self._errors() as error:
+            raise self._failure("cannot read", error) from None
+        return [
+            Service(
+                patient=row[0],
+                payer=row[1],
+                family=row[2],
+                product=row[3],
+                code=row[4],
+                day=date.fromisoformat(row[5]),
+                units=row[6],
+                waste=bool(row[7]),
+                origin=f"recorded as sent on {row[8]}",
+            )
+            for row in rows
+        ]
+
+    # -- writing --------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def writing(self, wait: float | None = None) -> Iterator[None]:
+        """Be the store's one writer for the block: committed when it ends, rolled back
+        when it fails. Waits `wait` seconds at most for another writer to finish."""
+        if self._writing:
+            yield
+            return
+        wait = wait_seconds() if wait is None else wait
+        self._begin(wait)
+        self._writing = True
+        try:
+            yield
+        except BaseException:
+            self._writing = False
+            with contextlib.suppress(Exception):
+                self._connection.rollback()
+            raise
+        self._writing = False
+        try:
+            self._connection.commit()
+        except self._errors() as error:
+            raise self._failure("cannot write", error) from None
+
+    def record(self, services: Iterable[Service], correction: Correction = "") -> int:
+        """Record one claim's services; how many were not on record. A replacement or a
+        void first removes what is on record for its patient, payer, codes and dates (the
+        services it corrects); a void records nothing. Call inside `writing()`."""
+        assert self._writing, "record() outside writing()"
+        services = list(services)
+        recorded_on = datetime.now(UTC).date().isoformat()
+        try:
+            if correction:
+                for patient, payer, code, day in {
+                    (s.patient, s.payer, s.code, s.day) for s in services
+                }:
+                    self._execute(
+                        "DELETE FROM services WHERE patient = ? AND payer = ? AND code = ? "
+                        "AND service_date = ?",
+                        (patient, payer, code, day.isoformat()),
+                    )
+            added = 0
+            for service in services if correction != "void" else ():
+                added += self._execute(
+                    f"INSERT INTO services ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT DO NOTHING",
+                    (
+                        service.patient,
+                        service.payer,
+                        service.family,
+                        service.product,
+                        service.code,
+                        service.day.isoformat(),
+                        service.units,
+                        int(service.waste),
+                        recorded_on,
+                    ),
+                )
+        except self._errors() as error:
+            raise self._failure("cannot write", error) from None
+        return added
+
+    def forget(self, keys: Iterable[ServiceKey]) -> int:
+        """Remove these services (a batch the receiver rejected); how many were on record."""
+        assert self._writing, "forget() outside writing()"
+        removed = 0
+        try:
+            for patient, payer, code, day, units, waste in keys:
+                removed += self._execute(
+                    "DELETE FROM services WHERE patient = ? AND payer = ? AND code = ? "
+                    "AND service_date = ? AND units = ? AND waste = ?",
+                    (patient, payer, code, day, units, int(waste)),
+                )
+        except self._errors() as error:
+            raise self._failure("cannot write", error) from None
+        return removed
+
+    def forget_before(self, day: date) -> int:
+        """Remove every service given before `day`; how many."""
+        assert self._writing, "forget_before() outside writing()"
+        try:
+            return self._execute("DELETE FROM services WHERE service_date < ?", (day.isoformat(),))
+        except self._errors() as error:
+            raise self._failure("cannot write", error) from None
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._connection.close()
+
+    def __enter__(self) -> HistoryStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the two databases ----------------------------------------------------------------
+
+    def _sql(self, statement: str) -> str:
+        return statement.replace("?", "%s") if self._dialect == "postgresql" else statement
+
+    def _execute(self, statement: str, parameters: tuple[Any, ...] = ()) -> int:
+        with self._lock:
+            cursor = self._connection.execute(self._sql(statement), parameters)
+            return max(cursor.rowcount, 0)
+
+    def _query(self, statement: str, parameters: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:  # one connection, one statement at a time (library threads)
+            rows = self._connection.execute(self._sql(statement), parameters).fetchall()
+            if self._dialect == "postgresql" and not self._writing:
+                self._connection.commit()  # end the read's transaction: no idle transaction
+        return [tuple(row) for row in rows]
+
+    def _errors(self) -> tuple[type[BaseException], ...]:
+        if self._dialect == "sqlite":
+            return (sqlite3.Error,)
+        import psycopg
+
+        return (psycopg.Error,)
+
+    def _failure(self, doing: str, error: BaseException) -> HistoryError:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        return HistoryError(f"{doing} the history store {self.url}: {first_line}")
+
+    def _begin(self, wait: float) -> None:
+        """Start the writer's transaction, once no other writer holds the store."""
+        if self._dialect == "sqlite":
+            try:
+                self._connection.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as error:
+                if "locked" in str(error) or "busy" in str(error):
+                    raise HistoryError(
+                        f"the history store {self.url} is busy: another run has been writing "
+                        f"it for more than {wait:g} s; nothing was written"
+                    ) from None
+                raise self._failure("cannot write", error) from None
+            return
+        import psycopg
+
+        deadline = time.monotonic() + wait
+        try:
+            while True:
+                row = self._connection.execute(
+                    "SELECT pg_try_advisory_xact_lock(%s)", (_WRITER_LOCK,)
+                ).fetchone()
+                if row and row[0]:
+                    return
+                self._connection.rollback()
+                if time.monotonic() >= deadline:
+                    raise HistoryError(
+                        f"the history store {self.url} is busy: another run has been writing "
+                        f"it for more than {wait:g} s; nothing was written"
+                    )
+                time.sleep(0.05)
+        except psycopg.Error as error:
+            raise self._failure("cannot write", error) from None
+
+
+def _connect_sqlite(url: str, create: bool, wait: float) -> sqlite3.Connection:
+    path = _sqlite_path(url)
+    if not path.exists():
+        if not create:
+            raise HistoryError(
+                f"there is no history store at {path}; `edi-precheck history record` or "
+                "`split --history` creates it"
+            )
+        try:  # made private before SQLite opens it: it holds dates of service
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            pass
+        except OSError as error:
+            raise HistoryError(
+                f"cannot create the history store {path}: {error.strerror or error}"
+            ) from None
+    try:
+        connection = sqlite3.connect(
+            f"file:{quote(str(path))}?mode=rw",
+            uri=True,
+            timeout=wait,
+            isolation_level=None,  # transactions as we begin them
+            check_same_thread=False,  # one thread at a time, as the engine uses it
+        )
+        connection.execute("PRAGMA journal_mode=WAL")  # readers never wait for a writer
+        connection.execute("PRAGMA synchronous=NORMAL")
+    except sqlite3.Error as error:
+        raise HistoryError(f"cannot open the history store {path}: {error}") from None
+    return connection
+
+
+def _connect_postgres(url: str, wait: float) -> Any:
+    try:
+        import psycopg
+    except ImportError:
+        raise HistoryError(
+            "a postgresql:// history needs psycopg: pip install 'edi-precheck[postgres]'"
+        ) from None
+    try:
+        return psycopg.connect(url, connect_timeout=max(1, int(min(wait, 30))))
+    except psycopg.Error as error:
+        text = str(error).strip().splitlines()
+        raise HistoryError(
+            f"cannot reach the history store {shown_url(url)}: {text[0] if text else error}"
+        ) from None

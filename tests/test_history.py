@@ -1,0 +1,396 @@
+"""The history store, on SQLite and on a real PostgreSQL server: what `split --history` and
+`history record` put in it, what `check --history` finds there, and how it fails.
+
+Each test runs on both stores (`store_url` in conftest). The claims are the fixtures' (one
+invented patient each), with edits that make a claim a resend, a replacement, or a dose too
+early.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import FIXTURES, log_events, run_cli
+from edi_precheck.history.run import RunHistory
+from edi_precheck.history.store import SCHEMA_VERSION
+
+TWO_CLAIMS = FIXTURES / "837i" / "prolia_two_claims.837"
+MULTI = FIXTURES / "837p" / "multi_st.837"
+PROLIA = FIXTURES / "837p" / "prolia_medicare_clean.837"
+XGEVA = FIXTURES / "837p" / "xgeva_commercial_clean.837"
+
+
+def findings(result, rule: str) -> list[dict]:
+    report = json.loads(result.stdout)
+    return [f for file in report["files"] for f in file["findings"] if f["rule"] == rule]
+
+
+def check(url: str, *paths: Path, extra: tuple[str, ...] = ()):
+    return run_cli(
+        "check", "--no-ig", "--format", "json", "--history", url, *extra, *map(str, paths)
+    )
+
+
+def record(url: str, *paths: Path):
+    return run_cli("history", "record", "--history", url, *map(str, paths))
+
+
+def split(url: str, out: Path, *paths: Path, name: str = "run"):
+    return run_cli(
+        "split", "--no-ig", "--format", "json", "--history", url,
+        "--clean", str(out / f"{name}.clean.837"), "--held", str(out / f"{name}.held.837"),
+        *map(str, paths),
+    )  # fmt: skip
+
+
+def stored_rows(url: str) -> list[tuple]:
+    """Every row of every table of the store, as the database holds it."""
+    if url.startswith("sqlite"):
+        with sqlite3.connect(url[len("sqlite:///") :]) as connection:
+            tables = [
+                r[0]
+                for r in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            ]
+            return [row for table in tables for row in connection.execute(f"SELECT * FROM {table}")]
+    import psycopg
+
+    with psycopg.connect(url) as connection:
+        tables = [
+            r[0]
+            for r in connection.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+            )
+        ]
+        return [row for table in tables for row in connection.execute(f"SELECT * FROM {table}")]
+
+
+def services_on_record(url: str) -> int:
+    if url.startswith("sqlite"):
+        with sqlite3.connect(url[len("sqlite:///") :]) as connection:
+            return connection.execute("SELECT COUNT(*) FROM services").fetchone()[0]
+    import psycopg
+
+    with psycopg.connect(url) as connection:
+        return connection.execute("SELECT COUNT(*) FROM services").fetchone()[0]
+
+
+def test_a_batch_recorded_then_sent_again_is_a_duplicate(store_url):
+    first = record(store_url, TWO_CLAIMS)
+    assert first.exit_code == 0, first.output
+    assert "recorded 2 new services of 2 claims" in first.stdout
+    again = check(store_url, TWO_CLAIMS)
+    assert again.exit_code == 1
+    duplicates = findings(again, "claim.duplicate")
+    assert [(f["claim_id"], f["line"], f["severity"]) for f in duplicates] == [
+        ("PTC0001", 1, "error"),
+        ("PTC0002", 1, "error"),
+    ]
+    assert "already sent for this patient to this payer" in duplicates[0]["message"]
+    assert duplicates[0]["denial"] == "CARC 18"
+
+
+def test_recording_twice_changes_nothing_and_check_only_reads(store_url):
+    assert record(store_url, MULTI).exit_code == 0
+    count = services_on_record(store_url)
+    assert count == 7  # the seven drug lines of multi_st.837
+    second = record(store_url, MULTI)
+    assert "recorded 0 new services" in second.stdout
+    assert check(store_url, MULTI, TWO_CLAIMS).exit_code == 1
+    assert services_on_record(store_url) == count
+
+
+def test_check_without_a_store_yet_says_how_to_make_one(tmp_path):
+    result = check(f"sqlite:///{tmp_path}/nothing-here.db", PROLIA)
+    assert result.exit_code == 2
+    assert "history record" in result.output and "creates it" in result.output
+    assert not (tmp_path / "nothing-here.db").exists()
+
+
+def test_split_records_what_it_sends_and_holds_a_resend(store_url, tmp_path):
+    first = split(store_url, tmp_path, MULTI, TWO_CLAIMS, name="monday")
+    assert first.exit_code == 0, first.output
+    summary = json.loads(first.stdout)
+    assert summary["clean"]["claims"] == 10
+    assert summary["history"]["recorded"] == 9
+    # The same batch again on Tuesday: every claim with a drug line is held as a duplicate.
+    second = split(store_url, tmp_path, MULTI, name="tuesday")
+    assert second.exit_code == 1
+    routes = json.loads(second.stdout)["claims"]
+    held = {r["claim_id"] for r in routes if r["output"] == "held"}
+    assert held == {"MST0001", "MST0003", "MST0004", "MST0005", "MST0006", "MST0007", "MST0008"}
+    assert all(r["reasons"] == ["claim.duplicate"] for r in routes if r["output"] == "held")
+    assert json.loads(second.stdout)["history"]["recorded"] == 0
+    assert services_on_record(store_url) == 9
+
+
+def test_a_held_claim_is_not_recorded(store_url, tmp_path, tmp_copy):
+    bad = tmp_copy("bad.837", PROLIA.read_bytes().replace(b"UN*60***1", b"UN*6***1"))
+    first = split(store_url, tmp_path, bad, name="bad")
+    assert json.loads(first.stdout)["held"]["claims"] == 1
+    assert services_on_record(store_url) == 0
+    fixed = split(store_url, tmp_path, PROLIA, name="fixed")  # corrected and sent: not a duplicate
+    assert fixed.exit_code == 0, fixed.output
+    assert json.loads(fixed.stdout)["clean"]["claims"] == 1
+
+
+def test_a_replacement_is_sent_and_takes_the_place_of_what_it_corrects(
+    store_url, tmp_path, tmp_copy
+):
+    assert record(store_url, PROLIA).exit_code == 0
+    replacement = tmp_copy(
+        "replacement.837",
+        PROLIA.read_bytes()
+        .replace(b"11:B:1", b"11:B:7")
+        .replace(b"HI*ABK:M810", b"REF*F8*PAYERICN77~HI*ABK:M810")
+        .replace(b"SE*31*", b"SE*32*"),
+    )
+    result = split(store_url, tmp_path, replacement, name="replacement")
+    assert json.loads(result.stdout)["clean"]["claims"] == 1, result.stdout
+    assert services_on_record(store_url) == 1
+    void = tmp_copy("void.837", replacement.read_bytes().replace(b"11:B:7", b"11:B:8"))
+    assert record(store_url, void).exit_code == 0
+    assert services_on_record(store_url) == 0  # voided: no longer on record
+
+
+def test_a_dose_too_early_names_the_previous_date_and_not_the_patient(store_url, tmp_copy):
+    assert record(store_url, PROLIA).exit_code == 0  # Prolia on 2026-03-10
+    early = tmp_copy(
+        "early.837",
+        PROLIA.read_bytes().replace(b"20260310", b"20260612").replace(b"PMC0001", b"PMC0002"),
+    )
+    result = check(store_url, early)
+    (finding,) = findings(result, "units.frequency")
+    assert finding["severity"] == "warning"
+    assert "2026-03-10" in finding["message"] and "not before 2026-09-10" in finding["message"]
+    assert "TESTPATIENT" not in result.output and "5TW7HK3CN22" not in result.output
+    on_time = tmp_copy("on_time.837", early.read_bytes().replace(b"20260612", b"20260910"))
+    assert findings(check(store_url, on_time), "units.frequency") == []
+
+
+def test_the_store_keeps_no_name_member_id_or_birth_date(store_url, tmp_path):
+    """Dump every row the store holds and look for the invented people of the inputs."""
+    inputs = [MULTI, TWO_CLAIMS, PROLIA, XGEVA]
+    assert record(store_url, *inputs).exit_code == 0
+    dump = repr(stored_rows(store_url)).upper()
+    assert "J0897" in dump  # the dump is the store's content
+    phi = set()
+    for path in inputs:
+        for segment in path.read_text().split("~"):
+            fields = segment.split("*")
+            if fields[0] == "NM1" and fields[1] in ("IL", "QC"):
+                phi.update(
+                    value for value in (fields[3], fields[4], fields[9:10] and fields[9]) if value
+                )
+            if fields[0] == "DMG":
+                phi.add(fields[2])
+            if fields[0] in ("N3", "N4", "CLM"):
+                phi.add(fields[1])
+    assert len(phi) > 20
+    leaked = sorted(value for value in phi if value.upper() in dump)
+    assert leaked == []
+    key = (Path(os.environ["EDI_PRECHECK_STATE"]) / "history.key").read_text().strip()
+    assert key.upper() not in dump
+
+
+def test_a_store_made_under_another_key_is_refused(store_url, tmp_path):
+    assert record(store_url, PROLIA).exit_code == 0
+    other_key = tmp_path / "other.key"
+    other_key.write_text("ab" * 32)
+    other_key.chmod(0o600)
+    result = run_cli(
+        "check",
+        "--no-ig",
+        "--history",
+        store_url,
+        "--history-key-file",
+        str(other_key),
+        str(PROLIA),
+    )
+    assert result.exit_code == 2
+    assert "another site key" in result.output
+    assert "ab" * 32 not in result.output
+
+
+def test_forget_a_rejected_batch_and_old_services(store_url):
+    assert record(store_url, MULTI, TWO_CLAIMS).exit_code == 0
+    assert services_on_record(store_url) == 9
+    rejected = run_cli("history", "forget", "--history", store_url, str(TWO_CLAIMS))
+    assert rejected.exit_code == 0, rejected.output
+    assert "removed 2 services" in rejected.stdout
+    assert findings(check(store_url, TWO_CLAIMS), "claim.duplicate") == []
+    old = run_cli("history", "forget", "--history", store_url, "--before", "2026-07-09")
+    assert "removed 2 services" in old.stdout  # MST0001 (07-06) and MST0003 (07-08)
+    assert services_on_record(store_url) == 5
+    nothing = run_cli("history", "forget", "--history", store_url)
+    assert nothing.exit_code == 2
+
+
+def test_a_store_of_a_newer_schema_is_refused(store_url):
+    assert record(store_url, PROLIA).exit_code == 0
+    statement = "UPDATE edi_precheck_meta SET value = '99' WHERE name = 'schema_version'"
+    if store_url.startswith("sqlite"):
+        with sqlite3.connect(store_url[len("sqlite:///") :]) as connection:
+            connection.execute(statement)
+    else:
+        import psycopg
+
+        with psycopg.connect(store_url) as connection:
+            connection.execute(statement)
+    result = check(store_url, PROLIA)
+    assert result.exit_code == 2
+    assert f"schema 99, newer than this edi-precheck knows ({SCHEMA_VERSION})" in result.output
+
+
+def _hold_writer_lock(url: str):
+    """Another run writing the store: its writer's lock held until closed."""
+    if url.startswith("sqlite"):
+        connection = sqlite3.connect(url[len("sqlite:///") :], isolation_level=None)
+        connection.execute("BEGIN IMMEDIATE")
+        return connection
+    import psycopg
+
+    from edi_precheck.history.store import _WRITER_LOCK
+
+    connection = psycopg.connect(url)
+    connection.execute("SELECT pg_advisory_xact_lock(%s)", (_WRITER_LOCK,))
+    return connection
+
+
+def test_a_busy_store_fails_the_split_before_anything_is_written(store_url, tmp_path, monkeypatch):
+    assert record(store_url, PROLIA).exit_code == 0
+    monkeypatch.setenv("EDI_PRECHECK_HISTORY_WAIT", "0.5")
+    holder = _hold_writer_lock(store_url)
+    try:
+        result = split(store_url, tmp_path, MULTI, name="busy")
+        # check only reads: it does not wait for the writer
+        read = check(store_url, PROLIA)
+    finally:
+        holder.close()
+    assert result.exit_code == 2
+    assert "busy" in result.output and "nothing was written" in result.output
+    assert not (tmp_path / "busy.clean.837").exists() and not (tmp_path / "busy.held.837").exists()
+    assert read.exit_code == 1 and len(findings(read, "claim.duplicate")) == 1
+
+
+def test_an_unreachable_store_fails_the_run_with_its_reason(tmp_path):
+    with __import__("socket").socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # nothing listens here once the probe is closed
+    url = f"postgresql://edi:secret-pass@127.0.0.1:{port}/history"
+    result = split(url, tmp_path, PROLIA, name="unreachable")
+    assert result.exit_code == 2
+    assert "cannot reach the history store" in result.output
+    assert "secret-pass" not in result.output + result.stderr
+    assert not (tmp_path / "unreachable.clean.837").exists()
+    missing_folder = split(f"sqlite:///{tmp_path}/no/such/folder/h.db", tmp_path, PROLIA, name="m")
+    assert (
+        missing_folder.exit_code == 2 and "cannot create the history store" in missing_folder.output
+    )
+
+
+def test_two_splits_at_once_send_each_service_once(store_url, tmp_path):
+    """Two hooks given the same batch at the same moment: between them every claim is sent
+    once; the other holds it as a duplicate. No record is lost or doubled."""
+    command = [sys.executable, "-m", "edi_precheck", "--log-level", "error", "split", "--no-ig",
+               "--format", "json", "--history", store_url]  # fmt: skip
+    processes = [
+        subprocess.Popen(
+            [
+                *command,
+                "--clean",
+                str(tmp_path / f"{n}.clean"),
+                "--held",
+                str(tmp_path / f"{n}.held"),
+                str(MULTI),
+                str(TWO_CLAIMS),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for n in range(2)
+    ]
+    outcomes = []
+    for process in processes:
+        stdout, stderr = process.communicate(timeout=300)
+        assert process.returncode in (0, 1), stderr.decode()
+        outcomes.append(json.loads(stdout))
+    sent = [
+        (route["file"], route["claim_id"])
+        for outcome in outcomes
+        for route in outcome["claims"]
+        if route["output"] == "clean"
+    ]
+    with_drugs = 9  # claims with a drug line; MST0002 (no drug line) is sent by both
+    assert len(sent) == with_drugs + 2
+    assert sorted(o["history"]["recorded"] for o in outcomes) == [0, with_drugs]
+    assert services_on_record(store_url) == with_drugs
+
+
+def test_claims_in_one_run_are_compared_without_a_store(tmp_path, tmp_copy):
+    """Two files of one check: the second file's resend is found with no store at all."""
+    copy = tmp_copy("copy.837", TWO_CLAIMS.read_bytes())
+    result = run_cli("check", "--no-ig", "--format", "json", str(TWO_CLAIMS), str(copy))
+    duplicates = findings(result, "claim.duplicate")
+    assert [(f["claim_id"], f["message"].endswith(f"of {TWO_CLAIMS})")) for f in duplicates] == [
+        ("PTC0001", True),
+        ("PTC0002", True),
+    ]
+    events = log_events(result)
+    assert not any(e.get("event") == "history.opened" for e in events)
+
+
+def test_a_run_past_its_in_memory_ledger_still_finds_every_claim(monkeypatch):
+    """The ledger moves to a temporary database past IN_MEMORY_SERVICES (made small here),
+    with inserts held back in batches: the same answers before and after, nothing lost."""
+    from datetime import date, timedelta
+
+    from edi_precheck.history import run as ledger
+
+    monkeypatch.setattr(ledger, "IN_MEMORY_SERVICES", 256)
+    monkeypatch.setattr(ledger, "INSERT_BATCH", 64)
+
+    from edi_precheck.history.services import Service
+    from edi_precheck.model import Claim, Payer, Provider, Transaction
+
+    run = RunHistory()
+    transaction = Transaction("837P", "005010X222A1", "1", "1", "1", 1)
+    start = date(2026, 1, 1)
+
+    def service(index: int) -> Service:
+        # 50 patients; each one's doses 50 days apart
+        day = start + timedelta(days=index)
+        return Service(f"p{index % 50}", "01112", "denosumab", "Prolia", "J0897", day, "60", False)
+
+    def answers() -> tuple:
+        probe = start + timedelta(days=208)  # p7's doses are days 7, 57, 107, 157, 207, 257 ...
+        earlier, later = run.nearest_doses("p7", "denosumab", probe)
+        duplicate = run.same_service(service(57).key)
+        return (
+            earlier.day if earlier else None,
+            later.day if later else None,
+            duplicate.origin if duplicate else None,
+        )
+
+    claims = 50 * 20
+    for index in range(1, claims + 1):
+        claim = Claim(index, f"C{index}", index, transaction, Provider("billing"), Payer())
+        run.note(0, "batch.837", claim, [service(index)])
+        if index == 150:
+            before_the_switch = answers()
+    # while in memory: p7's doses so far are days 7, 57 and 107
+    assert before_the_switch == (start + timedelta(days=107), None, "claim 57 of batch.837")
+    assert answers() == (
+        start + timedelta(days=207),
+        start + timedelta(days=257),
+        "claim 57 of batch.837",
+    )
+    services, correction = run.of_claim(0, 7)
+    assert [s.patient for s in services] == ["p7"] and correction == ""
+    assert sum(1 for _ in run.claims()) == claims
+    assert run.same_service(service(claims + 1).key) is None
+    run.close()
