@@ -8,7 +8,9 @@ import os
 import signal
 import sys
 import threading
+import time
 import traceback
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,11 +19,11 @@ from typing import Any, TextIO
 import click
 import structlog
 
-from edi_precheck import __version__, logs
+from edi_precheck import __version__, config, logs
 from edi_precheck.engine import Engine, read_claims
 from edi_precheck.findings import Finding, Severity, escaped, shown
 from edi_precheck.history.errors import HistoryError
-from edi_precheck.history.keys import site_key
+from edi_precheck.history.keys import existing_site_key, site_key
 from edi_precheck.history.run import RunHistory
 from edi_precheck.history.store import HISTORY_ENV, HistoryStore
 from edi_precheck.model.patient import PatientKeyer
@@ -123,9 +125,11 @@ def _repeated_input(name: str, first: str) -> None:
     log.warning("input.repeated", file=name, same_as=first, effect="read once")
 
 
-def _log_finding(file: str, finding: Finding) -> None:
-    emit = log.error if finding.severity is Severity.ERROR else log.warning
-    emit(
+def _log_finding(file: str, finding: Finding, level: str = "debug") -> None:
+    """A finding, at debug where a report says it in words (a log line per finding would be
+    50,000 lines for a large batch); `lines`, which reports none, logs the file's own at
+    warning. The claim is named by index and ref, never by CLM01 (logs)."""
+    getattr(log, level)(
         "finding",
         file=file,
         rule=finding.rule,
@@ -135,18 +139,45 @@ def _log_finding(file: str, finding: Finding) -> None:
         line=finding.line,
         code=finding.code,
         segment_index=finding.segment_index,
-        message=finding.message,
+        **({"message": finding.message} if level != "debug" else {}),
     )
 
 
-def _log_findings(result: FileResult, findings: list[Finding]) -> None:
+def _log_findings(result: FileResult, findings: list[Finding], level: str = "debug") -> None:
     for finding in findings:
-        _log_finding(result.name, finding)
+        _log_finding(result.name, finding, level)
+
+
+class _Run:
+    """The one info event of a run: what it read (each input by SHA-256), what it found,
+    how long it took and how it exits."""
+
+    def __init__(self, command: str) -> None:
+        self.command = command
+        self.id = uuid.uuid4().hex[:16]
+        self.started = time.monotonic()
+        structlog.contextvars.bind_contextvars(run_id=self.id)
+
+    def finished(self, report: Report, exit_code: int, **extra: Any) -> None:
+        summary = report.summary()
+        log.info(
+            "run.finished",
+            command=self.command,
+            version=__version__,
+            inputs=[{"file": r.name, "sha256": r.sha256} for r in report.files],
+            claims=summary["claims"],
+            claims_with_errors=summary["claims_with_errors"],
+            errors=summary["errors"],
+            warnings=summary["warnings"],
+            duration_s=round(time.monotonic() - self.started, 3),
+            exit_code=exit_code,
+            **extra,
+        )
 
 
 def _log_file(event: str, result: FileResult) -> None:
-    """The summary event of one file (its findings were logged as they came)."""
-    log.info(
+    """The summary event of one file, at debug (the run's summary is at info)."""
+    log.debug(
         event,
         file=result.name,
         transaction_sets=result.transaction_sets,
@@ -189,15 +220,18 @@ def _policy_options(function: Any) -> Any:
     """--policy and --crosswalk, as check and split take them."""
     function = click.option(
         "--crosswalk",
+        envvar="EDI_PRECHECK_CROSSWALK",
         type=click.Path(dir_okay=False, path_type=Path),
         help="CMS ASP NDC-HCPCS crosswalk CSV. Default: the shipped excerpt.",
     )(function)
     return click.option(
         "--policy",
         "policy_paths",
+        envvar="EDI_PRECHECK_POLICY",
         multiple=True,
         type=click.Path(dir_okay=False, path_type=Path),
-        help="Policy JSON file (repeatable). Default: the shipped policies.",
+        help="Policy JSON file (repeatable; in EDI_PRECHECK_POLICY, separated by "
+        f"'{os.pathsep}'). Default: the shipped policies.",
     )(function)
 
 
@@ -215,6 +249,7 @@ def _ig_options(function: Any) -> Any:
     function = click.option(
         "--jobs",
         "-j",
+        envvar="EDI_PRECHECK_JOBS",
         type=click.IntRange(min=1),
         default=os.cpu_count() or 1,
         show_default="number of CPUs",
@@ -222,6 +257,7 @@ def _ig_options(function: Any) -> Any:
     )(function)
     return click.option(
         "--ig/--no-ig",
+        envvar="EDI_PRECHECK_IG",
         default=True,
         show_default=True,
         help="Validate against the implementation guide with pyx12 (x12.ig).",
@@ -263,6 +299,7 @@ def _open_history(url: str | None, key_file: Path | None, create: bool) -> Histo
 def _fail_on_option(function: Any) -> Any:
     return click.option(
         "--fail-on",
+        envvar="EDI_PRECHECK_FAIL_ON",
         type=click.Choice(list(FAIL_ON)),
         default="error",
         show_default=True,
@@ -282,6 +319,35 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 class _Commands(click.Group):
     """The command group; a defect of ours ends the run with exit 2 and a message, never
     a traceback and exit 1 (which a hook would read as "findings", and go on)."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """As click's, but an error (a bad option, a run that cannot proceed) is one JSON
+        event on stderr when the logs are JSON lines, like everything else there."""
+        kwargs["standalone_mode"] = False
+        logs.json_lines = None
+        try:
+            return super().main(*args, **kwargs)
+        except click.ClickException as error:
+            self._report(error, kwargs.get("args") or (args[0] if args else None))
+            sys.exit(error.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+
+    @staticmethod
+    def _report(error: click.ClickException, given: Any) -> None:
+        as_json = logs.json_lines
+        if as_json is None:  # the group's own options failed: logs were never set up
+            words = list(given) if given is not None else sys.argv[1:]
+            chosen = "json" if "json" in words or "--log-format=json" in words else "auto"
+            logs.configure(chosen)
+            as_json = logs.json_lines
+        help_asked = type(error).__name__ == "NoArgsIsHelpError"  # no command: the help
+        if not as_json or help_asked:
+            error.show()
+            return
+        event = "usage_error" if isinstance(error, click.UsageError) else "run.failed"
+        log.error(event, message=error.format_message(), exit_code=error.exit_code)
 
     def invoke(self, ctx: click.Context) -> Any:
         main_thread = threading.current_thread() is threading.main_thread()
@@ -325,9 +391,20 @@ class _Commands(click.Group):
     default="info",
     show_default=True,
 )
-def main(log_format: str, log_level: str) -> None:
-    """Check X12 837 claim files for drug-line billing mistakes before they are sent."""
-    logs.configure(log_format, log_level)
+@click.pass_context
+def main(ctx: click.Context, log_format: str, log_level: str) -> None:
+    """Check X12 837 claim files for drug-line billing mistakes before they are sent.
+
+    Defaults come from the nearest edi-precheck.toml or pyproject.toml [tool.edi-precheck]
+    and from EDI_PRECHECK_* variables; options given here win over both."""
+    logs.configure(log_format, log_level, claim_key=existing_site_key())
+    try:
+        settings = config.load(Path.cwd())
+    except config.ConfigError as error:
+        raise RunError(str(error)) from None
+    if settings is not None:
+        ctx.default_map = settings.default_map()
+        log.debug("settings.loaded", path=str(settings.path))
     # A run allocates millions of short-lived, acyclic objects; the cyclic collector's
     # default thresholds cost about a fifth of the run time (measured), so it runs less
     # often. A command-line process only: the library leaves its caller's settings alone.
@@ -343,6 +420,7 @@ def main(log_format: str, log_level: str) -> None:
 @click.option(
     "--format",
     "output_format",
+    envvar="EDI_PRECHECK_FORMAT",
     type=click.Choice(["text", "json", "jsonl"]),
     default="text",
     show_default=True,
@@ -378,6 +456,7 @@ def check(
     Exit 0: nothing at or above --fail-on; 1: findings; 2: the run failed.
     """
     _ack_needs_ig(ack_path, ig)
+    run = _Run("check")
     sources = _sources(paths, {"--output": output, "--ack": ack_path})
     store = _open_history(history_url, key_file, create=False)
     engine = _engine(policy_paths, crosswalk, ig, jobs, ack_path, store)
@@ -389,7 +468,9 @@ def check(
             raise RunError(f"{error}; the check stopped") from None
         if ack_path is not None:
             _write_ack(ack_path, engine.ack_text())
-    sys.exit(EXIT_FINDINGS if report.blocks(FAIL_ON[fail_on]) else EXIT_CLEAN)
+    code = EXIT_FINDINGS if report.blocks(FAIL_ON[fail_on]) else EXIT_CLEAN
+    run.finished(report, code)
+    sys.exit(code)
 
 
 def _ack_needs_ig(ack: Path | None, ig: bool) -> None:
@@ -551,6 +632,7 @@ def split_command(
 
     _ack_needs_ig(ack_path, ig)
     outputs = {"--clean": clean_path, "--held": held_path, "--output": output, "--ack": ack_path}
+    run = _Run("split")
     sources = _sources(paths, outputs, make_folders=True)
     store = _open_history(history_url, key_file, create=True)
     engine = _engine(policy_paths, crosswalk, ig, jobs, ack_path, store)
@@ -558,7 +640,7 @@ def split_command(
 
     def on_route(route: Any) -> None:
         routes.append(route.to_dict())
-        log.info(
+        log.debug(
             "claim.routed",
             file=route.file,
             claim_id=route.claim_id,
@@ -601,7 +683,16 @@ def split_command(
     held_any = outcome.counts["held"] or outcome.counts["not written"]
     # A file that could not be read holds no claim to hold, but must not pass as clean.
     blocked = held_any or outcome.report.blocks(FAIL_ON[fail_on])
-    sys.exit(EXIT_FINDINGS if blocked else EXIT_CLEAN)
+    code = EXIT_FINDINGS if blocked else EXIT_CLEAN
+    counts = outcome.counts
+    run.finished(
+        outcome.report,
+        code,
+        clean=counts["clean"],
+        held=counts["held"],
+        not_written=counts["not written"],
+    )
+    sys.exit(code)
 
 
 def _write_split_summary(
@@ -738,7 +829,7 @@ def lines(
             kept = [finding for finding in graded if finding is not None]
             for finding in kept:
                 result.add(finding)
-            _log_findings(result, kept)
+            _log_findings(result, kept, "warning")
             _log_file("file.read", result)
             report.files.append(result)
         writer.close()
@@ -952,3 +1043,101 @@ def history_forget(
                 run.close()
     click.echo(f"removed {text.counted(removed, 'service')} from {escaped(store.url)}")
     log.info("history.forgotten", store=store.url, services=removed)
+
+
+# -- serve ----------------------------------------------------------------------------------
+
+
+TOKEN_ENV = "EDI_PRECHECK_TOKEN"
+
+
+def _overlay(value: str) -> tuple[str, Path]:
+    name, _, path = value.partition("=")
+    if not name or not path:
+        raise RunError(f"--overlay {value}: give NAME=FILE")
+    return name, Path(path)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8837, show_default=True, type=click.IntRange(0, 65535))
+@_policy_options
+@click.option(
+    "--overlay",
+    "overlays",
+    multiple=True,
+    metavar="NAME=FILE",
+    help="A policy overlay requests may name (?policy=NAME); repeatable.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=os.cpu_count() or 1,
+    show_default="number of CPUs",
+    help="Worker processes for implementation-guide checks.",
+)
+@click.option(
+    "--max-body-mb",
+    type=click.FloatRange(min=0.001),
+    default=32.0,
+    show_default=True,
+    help="Largest body taken (413 beyond).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=120.0,
+    show_default=True,
+    help="Seconds a check may take (504 beyond).",
+)
+@click.option(
+    "--token-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=f"File holding the bearer token requests must send (also ${TOKEN_ENV}).",
+)
+def serve(
+    host: str,
+    port: int,
+    policy_paths: tuple[Path, ...],
+    crosswalk: Path | None,
+    overlays: tuple[str, ...],
+    workers: int,
+    max_body_mb: float,
+    timeout: float,
+    token_file: Path | None,
+) -> None:
+    """Serve the checks over HTTP: POST /v1/check, POST /v1/lines, GET /v1/rules,
+    GET /healthz, GET /openapi.json (needs the [serve] extra)."""
+    try:
+        import uvicorn
+
+        from edi_precheck.service.app import create_app
+        from edi_precheck.service.workers import Settings
+    except ImportError:
+        raise RunError("serve needs its extra: pip install 'edi-precheck[serve]'") from None
+    named = dict(_overlay(value) for value in overlays)
+    settings = Settings(policy_paths, named, crosswalk, workers)
+    for name in (None, *named):  # every policy set a request may ask for, valid before start
+        try:
+            load_policies(settings.policy_paths(name), catalog().keys())
+        except PolicyError as error:
+            raise RunError(str(error)) from None
+    token = os.environ.get(TOKEN_ENV) or None
+    if token_file is not None:
+        try:
+            token = token_file.read_text().strip()
+        except OSError as error:
+            raise RunError(f"--token-file {token_file}: {error.strerror}") from None
+        if not token:
+            raise RunError(f"--token-file {token_file} is empty")
+    app = create_app(
+        settings, max_body=int(max_body_mb * 1024 * 1024), timeout=timeout, token=token
+    )
+    log.info(
+        "serve.started",
+        url=f"http://{host}:{port}",
+        workers=workers,
+        overlays=sorted(named),
+        token=token is not None,
+    )
+    uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning")

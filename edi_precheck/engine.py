@@ -6,13 +6,14 @@ own parser, becomes a finding on that file; the claims read before it are kept a
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from edi_precheck import __version__
 from edi_precheck.findings import Finding, file_finding
@@ -52,9 +53,11 @@ def read_claims(
     """
     parser: ClaimParser | None = None
     reported = 0
+    digest = hashlib.sha256()
     try:
         with source.open() as stream:
-            parser = ClaimParser(stream, sinks, skim_codes, keyer)
+            hashed = cast(BinaryIO, _Hashing(stream, digest))
+            parser = ClaimParser(hashed, sinks, skim_codes, keyer)
             for claim in parser:
                 if on_bytes is not None and parser.reader.bytes_read != reported:
                     on_bytes(parser.reader.bytes_read - reported)
@@ -77,6 +80,7 @@ def read_claims(
             )
         )
     finally:
+        result.sha256 = digest.hexdigest()
         if parser is not None:
             if on_bytes is not None:
                 on_bytes(parser.reader.bytes_read - reported)
@@ -85,6 +89,20 @@ def read_claims(
             result.service_lines = parser.service_lines
             result.transaction_spans = parser.envelope.transaction_spans
             result.reader_findings[:0] = parser.findings
+
+
+class _Hashing:
+    """A stream that hashes what is read through it (the run's log names each input by its
+    SHA-256)."""
+
+    def __init__(self, stream: BinaryIO, digest: Any) -> None:
+        self._stream = stream
+        self._digest = digest
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._stream.read(size)
+        self._digest.update(chunk)
+        return chunk
 
 
 @dataclass(slots=True)
@@ -299,8 +317,7 @@ class Engine:
         read.pending, result.reader_findings = [], []
         if rest:
             self._emit(read, sorted(rest, key=_in_file_order))
-        if self.on_findings is None:  # nobody saw them stream past: kept in file order
-            result.findings.sort(key=_in_file_order)
+        result.findings.sort(key=_in_file_order)  # those kept, in file order
         return result
 
 

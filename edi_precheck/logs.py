@@ -2,12 +2,16 @@
 
 Library code only calls `structlog.get_logger()`; the CLI calls `configure()` once. Every
 event passes `drop_phi_keys`, which removes any key that could hold patient data, in case a
-future event is careless.
+future event is careless, and `hash_claim_ids`: CLM01 can be a patient account number (a
+HIPAA identifier), so a log carries `claim_ref`, a keyed hash of it, never CLM01 itself
+(reports, which go to the billing office, keep it).
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
+import secrets
 import sys
 from typing import Any, TextIO
 
@@ -48,6 +52,30 @@ def drop_phi_keys(logger: WrappedLogger, method_name: str, event_dict: EventDict
     return event_dict
 
 
+class ClaimIdHasher:
+    """Replaces an event's `claim_id` with `claim_ref`, a keyed hash of it. Under the site
+    key (`history.keys`) the same claim has the same ref in every run and on every server;
+    without one, a key of this process links the events of one run only."""
+
+    def __init__(self, key: bytes | None = None) -> None:
+        self.key = key or secrets.token_bytes(32)
+
+    def ref(self, claim_id: str) -> str:
+        return hmac.digest(self.key, b"claim\x1f" + claim_id.encode(), "sha256").hex()[:16]
+
+    def __call__(self, logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
+        if "claim_id" in event_dict:
+            claim_id = event_dict.pop("claim_id")
+            if claim_id is not None:
+                event_dict["claim_ref"] = self.ref(str(claim_id))
+        return event_dict
+
+
+hash_claim_ids = ClaimIdHasher()
+# Whether events are rendered as JSON lines (set by configure): errors follow the same form.
+json_lines: bool | None = None
+
+
 def escape_controls(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
     """On a terminal, a file name or value with control characters is written escaped: a
     log line must not drive the terminal that shows it. (JSON lines escape them already.)"""
@@ -57,10 +85,23 @@ def escape_controls(logger: WrappedLogger, method_name: str, event_dict: EventDi
     return event_dict
 
 
-def configure(log_format: str = "auto", level: str = "info", stream: TextIO | None = None) -> None:
-    """Log to stderr: JSON lines unless stderr is a terminal (or `log_format` says)."""
+def wants_json(log_format: str, stream: TextIO | None = None) -> bool:
     stream = stream or sys.stderr
-    as_json = log_format == "json" or (log_format == "auto" and not stream.isatty())
+    return log_format == "json" or (log_format == "auto" and not stream.isatty())
+
+
+def configure(
+    log_format: str = "auto",
+    level: str = "info",
+    stream: TextIO | None = None,
+    claim_key: bytes | None = None,
+) -> None:
+    """Log to stderr: JSON lines unless stderr is a terminal (or `log_format` says).
+    `claim_key` keys the claim refs (default: a key of this process)."""
+    global hash_claim_ids, json_lines
+    stream = stream or sys.stderr
+    as_json = json_lines = wants_json(log_format, stream)
+    hash_claim_ids = ClaimIdHasher(claim_key)
     renderer: Any = (
         structlog.processors.JSONRenderer(sort_keys=False)
         if as_json
@@ -70,6 +111,7 @@ def configure(log_format: str = "auto", level: str = "info", stream: TextIO | No
         processors=[
             structlog.contextvars.merge_contextvars,
             drop_phi_keys,
+            hash_claim_ids,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             *([] if as_json else [escape_controls]),

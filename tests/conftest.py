@@ -21,11 +21,15 @@ def real_files() -> list[Path]:
     return sorted(path for path in REAL.iterdir() if path.name != "INDEX.md")
 
 
-def run_cli(*args: str, input_bytes: bytes | None = None) -> Result:
-    """Run `edi-precheck` in-process; logs go to the captured stderr as JSON lines."""
+def run_cli(*args: str, input_bytes: bytes | None = None, log_level: str = "debug") -> Result:
+    """Run `edi-precheck` in-process; logs (every event, debug included, unless told) go to
+    the captured stderr as JSON lines."""
     runner = CliRunner()
     return runner.invoke(
-        main, ["--log-format", "json", *args], input=input_bytes, catch_exceptions=False
+        main,
+        ["--log-format", "json", "--log-level", log_level, *args],
+        input=input_bytes,
+        catch_exceptions=False,
     )
 
 

@@ -33,7 +33,7 @@ def test_truncated_file_keeps_every_complete_claim(tmp_copy):
     assert [r["claim_index"] for r in records] == list(range(1, cut_in + 1))
     rules = {f["rule"] for f in findings}
     assert rules == {"x12.envelope"}
-    assert any("cut off" in f["message"] and f["claim_id"] for f in findings)
+    assert any("cut off" in f["message"] and f["claim_ref"] for f in findings)
     assert any("truncated" in f["message"] for f in findings)
 
 

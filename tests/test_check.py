@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -187,13 +188,26 @@ def test_truncated_file_still_checks_its_complete_claims(tmp_path):
     assert document["files"][0]["claims"] == 6
 
 
-def test_logs_one_event_per_finding_and_per_file():
-    result = run_cli("check", DEMO, str(FIXTURES / "837p/prolia_medicare_clean.837"))
-    events = log_events(result)
+def test_logs_one_summary_event_a_run_and_the_rest_at_debug():
+    """At the default level a run writes one event (a 50k-claim batch must not write 50k
+    lines); at debug, one per finding and per file, naming claims by index and keyed ref."""
+    paths = (DEMO, str(FIXTURES / "837p/prolia_medicare_clean.837"))
+    quiet = log_events(run_cli("check", *paths, log_level="info"))
+    (summary,) = quiet
+    assert summary["event"] == "run.finished" and summary["exit_code"] == 1
+    assert (summary["claims"], summary["errors"], summary["warnings"]) == (7, 7, 3)
+    assert [i["sha256"] for i in summary["inputs"]] == [
+        hashlib.sha256(Path(path).read_bytes()).hexdigest() for path in paths
+    ]
+    assert summary["version"] and summary["run_id"] and summary["duration_s"] >= 0
+    events = log_events(run_cli("check", *paths))
     findings = [e for e in events if e["event"] == "finding"]
     files = [e for e in events if e["event"] == "file.checked"]
     assert len(findings) == 10 and len(files) == 2
-    assert all({"file", "rule", "claim_id", "line", "severity"} <= e.keys() for e in findings)
+    assert all({"file", "rule", "claim_ref", "claim_index", "line", "severity"} <= e.keys()
+               for e in findings)  # fmt: skip
+    assert not any("claim_id" in e or "DEMO0002" in json.dumps(e) for e in events)
+    assert len({e["run_id"] for e in events}) == 1
     assert files[0]["errors"] == 7 and files[1]["errors"] == 0
 
 

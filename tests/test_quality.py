@@ -15,7 +15,19 @@ from conftest import ROOT
 
 PACKAGE = ROOT / "edi_precheck"
 # Each layer may import only the layers after it in this list (and edi_precheck.findings).
-LAYERS = ["cli", "api", "split", "engine", "report", "rules", "history", "policy", "model", "x12"]
+LAYERS = [
+    "cli",
+    "service",
+    "api",
+    "split",
+    "engine",
+    "report",
+    "rules",
+    "history",
+    "policy",
+    "model",
+    "x12",
+]
 
 
 def _ruff() -> list[str] | None:

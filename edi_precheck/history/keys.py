@@ -66,6 +66,18 @@ def site_key(key_file: Path | None = None) -> bytes:
         ) from None
 
 
+def existing_site_key() -> bytes | None:
+    """The site key if one is set or was made already (never makes one), else None: what
+    the logs key claim refs with, so that they match across runs where a key exists."""
+    try:
+        if os.environ.get(KEY_ENV):
+            return _parsed(os.environ[KEY_ENV], f"${KEY_ENV}")
+        text = read_private(key_file_path(), _KEY_FILE_LIMIT)
+        return _parsed(text, "the history key file") if text else None
+    except HistoryError:
+        return None
+
+
 def _read_or_make(path: Path) -> bytes:
     """The key in `path`; a new random key written there (0600, never replacing one) when
     there is none. Two runs that start together agree on the key one of them wrote."""

@@ -317,7 +317,7 @@ class ClaimParser:
                 file_finding(
                     "x12.envelope",
                     (
-                        f"claim {claim.index} ({claim.claim_id}) is cut off by the end of "
+                        f"claim {claim.index} is cut off by the end of "
                         "the file; its lines were not read"
                     ),
                     "resend the complete file",

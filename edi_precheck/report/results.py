@@ -58,6 +58,7 @@ class FileResult:
     errors: int = 0
     warnings: int = 0
     by_rule: dict[str, int] = field(default_factory=dict)  # findings per rule id
+    sha256: str = ""  # of the bytes read, for the run's log (not in the report)
     # The reader's file-level findings, before the policy grades them (engine, lines).
     reader_findings: list[Finding] = field(default_factory=list)
     _with_error: ClaimMarks = field(default_factory=ClaimMarks)
