@@ -34,11 +34,13 @@ from edi_precheck.policy import (
     resolve_policies,
     shipped_policies,
 )
-from edi_precheck.report import catalog_doc, text
+from edi_precheck.report import catalog_doc, html, text
+from edi_precheck.report.csv_report import FindingCsvWriter
 from edi_precheck.report.files import OutputError, replaced_atomically
 from edi_precheck.report.lines import LineWriter, line_record
 from edi_precheck.report.results import FileResult, Report
-from edi_precheck.rules import catalog
+from edi_precheck.report.sarif import sarif_document
+from edi_precheck.rules import DOC_SECTIONS, catalog
 from edi_precheck.rules.runner import grade_file_finding
 from edi_precheck.sources import Source, SourceError, expand, file_identity
 
@@ -193,9 +195,16 @@ PROGRESS_MIN_BYTES = 5_000_000
 
 
 @contextmanager
-def _progress(sources: list[Source]) -> Iterator[Callable[[int], None] | None]:
+def _progress(
+    sources: list[Source], report_to: Path | bool | None = False
+) -> Iterator[Callable[[int], None] | None]:
     """A progress bar on stderr (bytes and files done) for inputs of a few MB or more,
-    on a terminal only; None otherwise, so pipelines and logs stay clean."""
+    on a terminal only; None otherwise, so pipelines and logs stay clean. Not while a
+    report is written as it goes to that terminal (`report_to` None: stdout, a terminal):
+    it shows its progress, and a bar redrawn between its lines would garble both."""
+    if report_to is None and sys.stdout.isatty():
+        yield None
+        return
     sizes = [
         source.path.stat().st_size
         for source in sources
@@ -388,16 +397,17 @@ class _Commands(click.Group):
 @click.option(
     "--log-level",
     type=click.Choice(["debug", "info", "warning", "error"]),
-    default="info",
-    show_default=True,
+    help="Default: info for JSON logs (the run's summary event); warning on a terminal, "
+    "where the report speaks.",
 )
 @click.pass_context
-def main(ctx: click.Context, log_format: str, log_level: str) -> None:
+def main(ctx: click.Context, log_format: str, log_level: str | None) -> None:
     """Check X12 837 claim files for drug-line billing mistakes before they are sent.
 
     Defaults come from the nearest edi-precheck.toml or pyproject.toml [tool.edi-precheck]
     and from EDI_PRECHECK_* variables; options given here win over both."""
-    logs.configure(log_format, log_level, claim_key=existing_site_key())
+    level = log_level or ("info" if logs.wants_json(log_format) else "warning")
+    logs.configure(log_format, level, claim_key=existing_site_key())
     try:
         settings = config.load(Path.cwd())
     except config.ConfigError as error:
@@ -421,9 +431,22 @@ def main(ctx: click.Context, log_format: str, log_level: str) -> None:
     "--format",
     "output_format",
     envvar="EDI_PRECHECK_FORMAT",
-    type=click.Choice(["text", "json", "jsonl"]),
+    type=click.Choice(["text", "json", "jsonl", "csv", "sarif", "html"]),
     default="text",
     show_default=True,
+    help="text (the terminal), json (the report schema), jsonl, csv (a row per finding), "
+    "sarif (2.1.0), html (one self-contained page).",
+)
+@click.option(
+    "--statistics",
+    is_flag=True,
+    help="After the text report, the findings per rule and severity.",
+)
+@click.option(
+    "--no-color",
+    "no_color",
+    is_flag=True,
+    help="No colour in the text report (also NO_COLOR).",
 )
 @click.option(
     "--output",
@@ -447,6 +470,8 @@ def check(
     history_url: str | None,
     key_file: Path | None,
     fail_on: str,
+    statistics: bool,
+    no_color: bool,
 ) -> None:
     """Check the drug lines, envelopes and implementation-guide rules of 837 files.
 
@@ -460,10 +485,11 @@ def check(
     sources = _sources(paths, {"--output": output, "--ack": ack_path})
     store = _open_history(history_url, key_file, create=False)
     engine = _engine(policy_paths, crosswalk, ig, jobs, ack_path, store)
-    with engine, _progress(sources) as on_bytes:
+    with engine, _progress(sources, output) as on_bytes:
         engine.on_bytes = on_bytes
         try:
-            report = _run_check(engine, sources, output_format, output)
+            colour = _colour(output, no_color)
+            report = _run_check(engine, sources, output_format, output, statistics, colour)
         except HistoryError as error:
             raise RunError(f"{error}; the check stopped") from None
         if ack_path is not None:
@@ -515,12 +541,29 @@ def _write_ack(path: Path, text: str) -> None:
 JSON_FINDINGS_PER_FILE = 10_000
 
 
+def _colour(output: Path | None, no_color: bool) -> bool:
+    """Colour the text report: on a terminal, unless --no-color or NO_COLOR says not to."""
+    return (
+        output is None and not no_color and not os.environ.get("NO_COLOR") and sys.stdout.isatty()
+    )
+
+
+# Formats written whole at the end (their findings kept, up to the cap), and streamed ones.
+DOCUMENT_FORMATS = frozenset({"json", "sarif", "html"})
+
+
 def _run_check(
-    engine: Engine, sources: list[Source], output_format: str, output: Path | None
+    engine: Engine,
+    sources: list[Source],
+    output_format: str,
+    output: Path | None,
+    statistics: bool = False,
+    colour: bool = False,
 ) -> Report:
     report = engine.new_report()
     with _output(output) as stream:
-        writer = text.TextWriter(stream)
+        writer = text.TextWriter(stream, colour)
+        rows = FindingCsvWriter(stream) if output_format == "csv" else None
 
         def on_findings(result: FileResult, findings: list[Finding]) -> None:
             _log_findings(result, findings)
@@ -530,9 +573,12 @@ def _run_check(
                 for finding in findings:
                     record = {"type": "finding", "file": result.name, **finding.to_dict()}
                     stream.write(json.dumps(record) + "\n")
+            elif rows is not None:
+                for finding in findings:
+                    rows.write(result.name, finding)
 
         engine.on_findings = on_findings
-        engine.keep_findings = JSON_FINDINGS_PER_FILE if output_format == "json" else 0
+        engine.keep_findings = JSON_FINDINGS_PER_FILE if output_format in DOCUMENT_FORMATS else 0
         for result in engine.check_all(sources):
             report.files.append(result)
             _log_file("file.checked", result)
@@ -542,12 +588,27 @@ def _run_check(
                 _write_jsonl_file(stream, result)
         if output_format == "text":
             text.write_summary(stream, report)
+            if statistics:
+                text.write_statistics(stream, report, _denials(engine), colour)
         elif output_format == "jsonl":
             stream.write(json.dumps({"type": "summary", **report.summary()}) + "\n")
-        else:
+        elif output_format == "json":
             json.dump(report.to_dict(), stream, indent=2)
             stream.write("\n")
+        elif output_format == "sarif":
+            policy = engine.policies[0] if engine.policies else None
+            json.dump(sarif_document(report, catalog(), policy), stream, indent=2)
+            stream.write("\n")
+        elif output_format == "html":
+            titles = {rule.id: rule.title for rule in catalog().values()}
+            stream.write(html.render(report, titles, _denials(engine)))
     return report
+
+
+def _denials(engine: Engine) -> dict[str, str]:
+    """The denial each rule predicts, as the run's first policy grades it."""
+    policy = engine.policies[0] if engine.policies else None
+    return {entry["id"]: entry["denial"] for entry in catalog_doc.entries(catalog(), policy)}
 
 
 def _write_jsonl_file(stream: TextIO, result: FileResult) -> None:
@@ -599,6 +660,11 @@ def _write_jsonl_file(stream: TextIO, result: FileResult) -> None:
     help="First interchange control number (ISA13) to write; by default each sender's "
     "next, from the counter kept between runs.",
 )
+@click.option(
+    "--held-only",
+    is_flag=True,
+    help="List only the claims not sent (held or not written) in the summary.",
+)
 @_history_options
 @_fail_on_option
 def split_command(
@@ -616,6 +682,7 @@ def split_command(
     ack_path: Path | None,
     history_url: str | None,
     key_file: Path | None,
+    held_only: bool,
 ) -> None:
     """Write every claim of PATHS to one of two new 837 files: clean or held.
 
@@ -638,8 +705,17 @@ def split_command(
     engine = _engine(policy_paths, crosswalk, ig, jobs, ack_path, store)
     routes: list[dict[str, Any]] = []
 
+    not_read: dict[str, list[Finding]] = {}
+
+    def on_findings(result: FileResult, findings: list[Finding]) -> None:
+        _log_findings(result, findings)
+        for finding in findings:
+            if finding.rule in NOT_READ_RULES:
+                not_read.setdefault(result.name, []).append(finding)
+
     def on_route(route: Any) -> None:
-        routes.append(route.to_dict())
+        if not held_only or route.output != "clean":
+            routes.append(route.to_dict())
         log.debug(
             "claim.routed",
             file=route.file,
@@ -660,7 +736,7 @@ def split_command(
                 FAIL_ON[fail_on],
                 on_route,
                 on_file=lambda r: _log_file("file.checked", r),
-                on_findings=_log_findings,
+                on_findings=on_findings,
                 numbers=ControlNumbers(control_number),
             )
         except (ControlNumberError, OutputError, HistoryError) as error:
@@ -679,6 +755,7 @@ def split_command(
             clean_path,
             held_path,
             store.url if store is not None else None,
+            not_read,
         )
     held_any = outcome.counts["held"] or outcome.counts["not written"]
     # A file that could not be read holds no claim to hold, but must not pass as clean.
@@ -703,6 +780,7 @@ def _write_split_summary(
     clean: Path,
     held: Path,
     store_url: str | None,
+    not_read: dict[str, list[Finding]],
 ) -> None:
     counts = outcome.counts
     history = {"store": store_url, "recorded": outcome.recorded} if store_url else None
@@ -713,6 +791,14 @@ def _write_split_summary(
                 "held": {"path": str(held), "claims": counts["held"]},
                 "not_written": counts["not written"],
                 "claims": routes,
+                "not_read": [
+                    {
+                        "file": name,
+                        "rules": sorted({finding.rule for finding in findings}),
+                        "reasons": [finding.message for finding in findings],
+                    }
+                    for name, findings in not_read.items()
+                ],
                 "control_numbers": [record.to_dict() for record in outcome.renumbered],
                 "history": history,
                 "summary": outcome.report.summary(),
@@ -813,7 +899,7 @@ def lines(
     elif not all_lines:
         wanted = frozenset(code for policy in policies for code in policy.codes)
     report = Report(__version__, [])
-    with _output(output) as stream, _progress(sources) as on_bytes:
+    with _output(output) as stream, _progress(sources, output) as on_bytes:
         writer = LineWriter(stream, output_format)
         for source in sources:
             result = FileResult(source.name)
@@ -840,6 +926,7 @@ def lines(
 
 
 @main.command()
+@click.argument("rule_id", required=False)
 @click.option(
     "--format",
     "output_format",
@@ -847,20 +934,50 @@ def lines(
     default="text",
     show_default=True,
 )
-def rules(output_format: str) -> None:
-    """The rule catalog: id, default severity, SNIP type, what it checks, likely denial."""
+def rules(rule_id: str | None, output_format: str) -> None:
+    """The rule catalog: id, default severity, SNIP type, what it checks, likely denial.
+    With RULE_ID, that rule's whole documentation."""
     policies = shipped_policies(catalog().keys())
     entries = catalog_doc.entries(catalog(), policies[0] if policies else None)
+    try:
+        if rule_id is not None:
+            _rule_doc(rule_id, entries, output_format)
+        elif output_format == "json":
+            click.echo(json.dumps(entries, indent=2))
+        elif output_format == "markdown":
+            click.echo(catalog_doc.markdown(entries), nl=False)
+        else:
+            for entry in entries:
+                click.echo(
+                    f"{entry['id']:<24} {entry['severity']:<8} SNIP {entry['snip']}  "
+                    f"{entry['title']}" + (f"  [{entry['denial']}]" if entry["denial"] else "")
+                )
+        sys.stdout.flush()
+    except BrokenPipeError:  # 'rules | head': the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(EXIT_CLEAN)
+
+
+def _rule_doc(rule_id: str, entries: list[dict[str, Any]], output_format: str) -> None:
+    rule = catalog().get(rule_id)
+    if rule is None:
+        close = [r for r in catalog() if rule_id.split(".")[0] == r.split(".")[0]]
+        suggestion = f" (this group has: {', '.join(close)})" if close else ""
+        raise RunError(f"no rule '{rule_id}'{suggestion}; `edi-precheck rules` lists them")
+    entry = next(e for e in entries if e["id"] == rule_id)
     if output_format == "json":
-        click.echo(json.dumps(entries, indent=2))
-    elif output_format == "markdown":
-        click.echo(catalog_doc.markdown(entries), nl=False)
-    else:
-        for entry in entries:
-            click.echo(
-                f"{entry['id']:<24} {entry['severity']:<8} SNIP {entry['snip']}  "
-                f"{entry['title']}" + (f"  [{entry['denial']}]" if entry["denial"] else "")
-            )
+        sections = {name: rule.section(name) for name in DOC_SECTIONS}
+        click.echo(json.dumps({**entry, "documentation": sections}, indent=2))
+        return
+    click.echo(f"{rule.id}: {rule.title}")
+    click.echo(
+        f"default severity: {entry['severity']}; SNIP type {rule.snip}; "
+        f"likely denial: {entry['denial'] or '-'}"
+    )
+    for name in DOC_SECTIONS:
+        text_of = rule.section(name)
+        if text_of:
+            click.echo(f"\n{'## ' if output_format == 'markdown' else ''}{name}\n{text_of}")
 
 
 @main.group()

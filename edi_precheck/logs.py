@@ -78,11 +78,21 @@ json_lines: bool | None = None
 
 def escape_controls(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
     """On a terminal, a file name or value with control characters is written escaped: a
-    log line must not drive the terminal that shows it. (JSON lines escape them already.)"""
+    log line must not drive the terminal that shows it, however deep in the event (a run's
+    list of inputs). (JSON lines escape them already.)"""
     for key, value in event_dict.items():
-        if isinstance(value, str) and not value.isprintable():
-            event_dict[key] = escaped(value)
+        event_dict[key] = _escaped_deep(value)
     return event_dict
+
+
+def _escaped_deep(value: Any) -> Any:
+    if isinstance(value, str):
+        return value if value.isprintable() else escaped(value)
+    if isinstance(value, dict):
+        return {key: _escaped_deep(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_escaped_deep(item) for item in value]
+    return value
 
 
 def wants_json(log_format: str, stream: TextIO | None = None) -> bool:

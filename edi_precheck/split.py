@@ -33,6 +33,17 @@ from edi_precheck.report.results import FileResult, Report
 from edi_precheck.sources import Source
 
 CLEAN, HELD, NOT_WRITTEN = "clean", "held", "not written"
+# What the summary says of each finding of a held claim.
+HELD_FINDING_FIELDS = (
+    "rule",
+    "severity",
+    "line",
+    "code",
+    "segment_index",
+    "message",
+    "hint",
+    "denial",
+)
 
 
 class SplitMismatch(RuntimeError):
@@ -54,9 +65,10 @@ class ClaimRoute:
     claim_id: str
     output: str  # clean, held or not written
     reasons: tuple[str, ...] = ()
+    findings: tuple[Finding, ...] = ()  # a held claim's, for the people who fix it
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        record: dict[str, Any] = {
             "file": self.file,
             "claim_index": self.claim_index,
             "segment_index": self.segment_index,
@@ -64,6 +76,16 @@ class ClaimRoute:
             "output": self.output,
             "reasons": list(self.reasons),
         }
+        if self.output == HELD:
+            record["findings"] = [
+                {
+                    key: value
+                    for key, value in finding.to_dict().items()
+                    if key in HELD_FINDING_FIELDS
+                }
+                for finding in self.findings
+            ]
+        return record
 
 
 @dataclass(slots=True)
@@ -80,6 +102,7 @@ class _Decisions:
     def __init__(self, threshold: Severity | None) -> None:
         self._threshold = threshold
         self.by_claim: dict[int, list[str]] = {}
+        self.findings_of: dict[int, list[Finding]] = {}  # every finding of a claim
         self.by_transaction: dict[int, list[str]] = {}
         self._file_level: list[tuple[int, str]] = []  # (segment position, rule)
 
@@ -87,6 +110,8 @@ class _Decisions:
         if self._threshold is None:
             return
         for finding in findings:
+            if finding.claim_index is not None:
+                self.findings_of.setdefault(finding.claim_index, []).append(finding)
             if finding.severity < self._threshold:
                 continue
             if finding.claim_index is not None:
@@ -190,9 +215,16 @@ def split(
                     if services:
                         outcome.recorded += store.record(services, correction)
                 outcome.counts[name] += 1
+                held_for = decisions.findings_of.pop(unit.ordinal, []) if unit.ordinal else []
                 on_route(
                     ClaimRoute(
-                        source.name, unit.ordinal, unit.segment_index, unit.claim_id, name, reasons
+                        source.name,
+                        unit.ordinal,
+                        unit.segment_index,
+                        unit.claim_id,
+                        name,
+                        reasons,
+                        tuple(held_for) if name == HELD else (),
                     )
                 )
             if read != result.claims:

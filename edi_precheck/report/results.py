@@ -57,7 +57,8 @@ class FileResult:
     omitted: int = 0
     errors: int = 0
     warnings: int = 0
-    by_rule: dict[str, int] = field(default_factory=dict)  # findings per rule id
+    # findings per rule id and severity: {"units.dose": {"error": 3}}
+    by_rule: dict[str, dict[str, int]] = field(default_factory=dict)
     sha256: str = ""  # of the bytes read, for the run's log (not in the report)
     # The reader's file-level findings, before the policy grades them (engine, lines).
     reader_findings: list[Finding] = field(default_factory=list)
@@ -73,7 +74,9 @@ class FileResult:
             marks = self._with_warning
         if finding.claim_index is not None:
             marks.mark(finding.claim_index)
-        self.by_rule[finding.rule] = self.by_rule.get(finding.rule, 0) + 1
+        counts = self.by_rule.setdefault(finding.rule, {})
+        severity = str(finding.severity)
+        counts[severity] = counts.get(severity, 0) + 1
         if self.keep is None or len(self.findings) < self.keep:
             self.findings.append(finding)
         else:
@@ -132,7 +135,17 @@ class Report:
             for result in self.files
         )
 
-    def summary(self) -> dict[str, int]:
+    def by_rule(self) -> dict[str, dict[str, int]]:
+        """Findings per rule id and severity over every file, rule ids in order."""
+        merged: dict[str, dict[str, int]] = {}
+        for result in self.files:
+            for rule, counts in result.by_rule.items():
+                into = merged.setdefault(rule, {})
+                for severity, count in counts.items():
+                    into[severity] = into.get(severity, 0) + count
+        return dict(sorted(merged.items()))
+
+    def summary(self) -> dict[str, Any]:
         return {
             "files": len(self.files),
             "claims": sum(result.claims for result in self.files),
@@ -141,6 +154,7 @@ class Report:
             "checked_lines": sum(result.checked_lines for result in self.files),
             "errors": sum(result.count(Severity.ERROR) for result in self.files),
             "warnings": sum(result.count(Severity.WARNING) for result in self.files),
+            "by_rule": self.by_rule(),
         }
 
     def to_dict(self) -> dict[str, Any]:

@@ -13,7 +13,10 @@ fixtures/demo/demo.837
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TextIO
+
+import click
 
 from edi_precheck.findings import Finding, escaped, shown
 from edi_precheck.report.results import FileResult, Report
@@ -36,10 +39,22 @@ def _where(finding: Finding) -> str:
     return ", ".join(parts)
 
 
-def _write_finding(stream: TextIO, finding: Finding, indent: str) -> None:
-    stream.write(f"{indent}{finding.severity!s:<8} {finding.rule:<24} {_where(finding)}\n")
+# Severities in colour on a terminal (click's styling; no colour with --no-color or NO_COLOR).
+COLOURS = {"error": "red", "warning": "yellow"}
+
+
+def _severity(severity: str, colour: bool) -> str:
+    text = f"{severity:<8}"
+    return click.style(text, fg=COLOURS.get(severity), bold=True) if colour else text
+
+
+def _write_finding(stream: TextIO, finding: Finding, indent: str, colour: bool = False) -> None:
+    severity = _severity(str(finding.severity), colour)
+    stream.write(f"{indent}{severity} {finding.rule:<24} {_where(finding)}\n")
     stream.write(f"{indent}{'':<9}{escaped(finding.message)}\n")
     fix = f"fix: {escaped(finding.hint)}" if finding.hint else ""
+    if fix and colour:
+        fix = click.style(fix, bold=True)
     denial = f"[likely denial: {finding.denial}]" if finding.denial else ""
     if fix or denial:
         stream.write(f"{indent}{'':<9}{'  '.join(part for part in (fix, denial) if part)}\n")
@@ -53,8 +68,9 @@ class TextWriter:
     file-level findings under `file`, in the order they are final (a claim's findings come
     together, once its transaction set is checked); the file's counts last."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, colour: bool = False) -> None:
         self._stream = stream
+        self._colour = colour
         self._file: str | None = None
         self._group: object = None
         self._written = 0
@@ -71,7 +87,7 @@ class TextWriter:
                     else f"claim {shown(finding.claim_id or '')} (claim {group})"
                 )
                 self._stream.write(f"  {heading}\n")
-            _write_finding(self._stream, finding, "    ")
+            _write_finding(self._stream, finding, "    ", self._colour)
             self._written += 1
 
     def end_file(self, result: FileResult) -> None:
@@ -99,3 +115,29 @@ def write_summary(stream: TextIO, report: Report) -> None:
         f"{counted(summary['checked_lines'], 'drug line')} checked: "
         f"{counted(summary['errors'], 'error')}, {counted(summary['warnings'], 'warning')}\n"
     )
+
+
+def write_statistics(
+    stream: TextIO, report: Report, denials: Mapping[str, str], colour: bool = False
+) -> None:
+    """Findings per rule and severity, most first (as ruff's --statistics), with the denial
+    each predicts."""
+    rows = sorted(
+        (
+            (count, rule, severity)
+            for rule, counts in report.by_rule().items()
+            for severity, count in counts.items()
+        ),
+        key=lambda row: (-row[0], row[1], row[2]),
+    )
+    if not rows:
+        return
+    stream.write("\n")
+    width = max(len(str(row[0])) for row in rows)
+    for count, rule, severity in rows:
+        denial = denials.get(rule, "")
+        stream.write(
+            f"{count:>{width}}  {rule:<24} {_severity(severity, colour)}"
+            f"{'  ' + denial if denial else ''}".rstrip()
+            + "\n"
+        )
