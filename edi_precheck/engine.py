@@ -127,7 +127,8 @@ class Engine:
     With `ig`, pyx12 validates each transaction set against the implementation guide too
     (in `jobs` processes); with `acknowledge` as well, `ack_text()` is the 999 of
     everything checked (kept until the engine is gone, so not for long-lived engines).
-    `today` fixes the date claims are checked against (default: each day's). `skim=False`
+    `today` fixes the date claims are checked against (default: each day's). `loaded`
+    gives policies and crosswalk already loaded and validated, instead of their paths. `skim=False`
     builds every claim, even those no check can find anything in (`model.skim`): slower,
     same report. Raises `PolicyError` / `CrosswalkError` when they cannot be loaded: the
     run cannot proceed before any EDI is read. Close it (or use `with`) to stop worker
@@ -153,11 +154,15 @@ class Engine:
         skim: bool = True,
         acknowledge: bool = False,
         history: HistoryStore | None = None,
+        loaded: tuple[list[Policy], Crosswalk] | None = None,
     ) -> None:
         self.history = history
         self.keyer = history.keyer if history is not None else PatientKeyer(secrets.token_bytes(32))
-        self.policies: list[Policy] = load_policies(policy_paths, catalog().keys())
-        self.crosswalk = Crosswalk.load(crosswalk_path)
+        if loaded is not None:  # validated elsewhere (a Spark driver ships them to executors)
+            self.policies, self.crosswalk = list(loaded[0]), loaded[1]
+        else:
+            self.policies = load_policies(policy_paths, catalog().keys())
+            self.crosswalk = Crosswalk.load(crosswalk_path)
         self.checker = ClaimChecker(self.policies, self.crosswalk, today)
         self.ig = ig
         # pyx12 pins its errors to claims, so with IG every claim is read in full.

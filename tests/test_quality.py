@@ -18,6 +18,7 @@ PACKAGE = ROOT / "edi_precheck"
 LAYERS = [
     "cli",
     "service",
+    "spark",
     "api",
     "split",
     "engine",

@@ -25,7 +25,7 @@ def test_python_example_runs_and_prints_what_it_says(monkeypatch):
 
 def test_history_example_runs_and_prints_what_it_says(monkeypatch, tmp_path):
     """The second Python example, after the first (it checks the first one's upload)."""
-    _, second = re.findall(r"```python\n(.*?)```", README, re.S)
+    second = re.findall(r"```python\n(.*?)```", README, re.S)[1]
     monkeypatch.chdir(tmp_path)  # its store is made in the working folder
     namespace = {"upload": (ROOT / "fixtures/837p/prolia_medicare_clean.837").read_bytes()}
     printed = io.StringIO()

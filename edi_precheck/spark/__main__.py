@@ -1,0 +1,49 @@
+"""`spark-submit -m edi_precheck.spark INPUT --output DIR` (or `python -m ...`): check a
+folder of 837 files on Spark and write the findings and the per-file summary as Parquet
+(DIR/findings, DIR/summary), for scheduled jobs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from pyspark.sql import SparkSession
+
+from edi_precheck.policy import CrosswalkError, PolicyError
+from edi_precheck.spark import check
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m edi_precheck.spark", description=__doc__)
+    parser.add_argument("inputs", nargs="+", help="files or folders (any Hadoop path)")
+    parser.add_argument("--output", required=True, help="folder for findings/ and summary/")
+    parser.add_argument("--policy", action="append", default=[], help="policy overlay")
+    parser.add_argument("--crosswalk", help="CMS ASP NDC-HCPCS crosswalk CSV")
+    parser.add_argument("--ig", action="store_true", help="validate with pyx12 too")
+    parser.add_argument("--master", help="Spark master (default: spark-submit's, or local[*])")
+    options = parser.parse_args(argv)
+    builder = SparkSession.builder.appName("edi-precheck")
+    if options.master:
+        builder = builder.master(options.master)
+    spark = builder.getOrCreate()
+    try:
+        findings, summary = check(
+            spark,
+            options.inputs,
+            policies=options.policy,
+            crosswalk=options.crosswalk,
+            ig=options.ig,
+        )
+        findings.write.mode("overwrite").parquet(f"{options.output}/findings")
+        summary.write.mode("overwrite").parquet(f"{options.output}/summary")
+        errors = summary.groupBy().sum("errors").collect()[0][0] or 0
+    except (PolicyError, CrosswalkError) as error:
+        print(f"edi-precheck: {error}", file=sys.stderr)
+        return 2
+    finally:
+        spark.stop()
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,155 @@
+"""edi_precheck.spark on a local[2] Spark session: the same findings as the command line,
+file by file, whatever the partitioning, for small files and for large ones cut into units.
+
+Marked `spark` (one session for the module, about a minute): `pytest -m 'not spark'` skips
+them; the README's test command and `.ci/run` run them.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES, real_files, run_cli
+from edi_precheck.synth import write_837p
+
+pytestmark = pytest.mark.spark
+FIELDS = ("rule", "severity", "claim_index", "claim_id", "line", "code", "segment_index",
+          "element", "message", "hint", "denial")  # fmt: skip
+CROSS_CLAIM = {"claim.duplicate", "units.frequency"}  # compared within a unit only
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator:
+    from pyspark.sql import SparkSession
+
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("edi-precheck-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        .getOrCreate()
+    )
+    yield session
+    session.stop()
+
+
+def inputs(tmp_path: Path) -> Path:
+    """Every fixture and third-party 837 in one folder (names kept apart)."""
+    folder = tmp_path / "inbound"
+    folder.mkdir()
+    sources = [
+        *sorted((FIXTURES / "837p").glob("*.837")),
+        *sorted((FIXTURES / "837i").glob("*.837")),
+        FIXTURES / "demo" / "demo.837",
+        *sorted((FIXTURES / "bad").iterdir()),
+        *real_files(),
+    ]
+    for number, source in enumerate(sources):
+        (folder / f"{number:03d}-{source.name}").write_bytes(source.read_bytes())
+    return folder
+
+
+def cli_findings(path: Path, *options: str) -> list[tuple]:
+    report = json.loads(run_cli("check", "--format", "json", *options, str(path)).stdout)
+    (file,) = report["files"]
+    return sorted((tuple(f[k] for k in FIELDS) for f in file["findings"]), key=repr), file
+
+
+def by_file(findings) -> dict[str, list[tuple]]:
+    grouped: dict[str, list[tuple]] = {}
+    for row in findings.collect():
+        name = Path(row["file"].removeprefix("file:")).name
+        grouped.setdefault(name, []).append(tuple(row[k] for k in FIELDS))
+    return {name: sorted(rows, key=repr) for name, rows in grouped.items()}
+
+
+def test_the_dataframes_are_the_command_lines_reports_on_every_fixture(spark, tmp_path):
+    from edi_precheck.spark import FINDINGS_SCHEMA, SUMMARY_SCHEMA, check
+
+    folder = inputs(tmp_path)
+    findings, summary = check(spark, str(folder))
+    assert findings.schema == FINDINGS_SCHEMA and summary.schema == SUMMARY_SCHEMA
+    got = by_file(findings)
+    summaries = {Path(r["file"]).name: r.asDict() for r in summary.collect()}
+    assert len(summaries) == len(list(folder.iterdir()))
+    for path in sorted(folder.iterdir()):
+        expected, file = cli_findings(path, "--no-ig")
+        assert got.get(path.name, []) == expected, path.name
+        row = summaries[path.name]
+        assert (row["claims"], row["errors"], row["warnings"], row["units"]) == (
+            file["claims"], file["errors"], file["warnings"], 1,
+        ), path.name  # fmt: skip
+
+
+def test_a_large_file_is_cut_into_units_with_the_same_findings(spark, tmp_path):
+    from edi_precheck.spark import check
+
+    data = io.BytesIO()
+    write_837p(data, 4_000, claims_per_st=400, drug_share=0.5)
+    path = tmp_path / "large.837"
+    path.write_bytes(data.getvalue())
+    expected, file = cli_findings(path, "--no-ig")
+    runs = []
+    for partitions in (1, 8):
+        findings, summary = check(spark, str(path), unit_bytes=150_000, partitions=partitions)
+        ((_, rows),) = by_file(findings).items()
+        (row,) = summary.collect()
+        runs.append((rows, row.asDict()))
+    assert runs[0] == runs[1]  # whatever the partitioning
+    rows, row = runs[0]
+    assert row["units"] > 5 and row["claims"] == file["claims"] == 4_000
+    assert [r for r in rows if r[0] not in CROSS_CLAIM] == [
+        r for r in expected if r[0] not in CROSS_CLAIM
+    ]
+
+
+def test_with_pyx12_on_the_executors(spark, tmp_path):
+    from edi_precheck.spark import check
+
+    folder = tmp_path / "ig"
+    folder.mkdir()
+    for source in (FIXTURES / "demo" / "demo.837", FIXTURES / "837p" / "multi_st.837",
+                   *sorted((FIXTURES / "bad").iterdir())[:3]):  # fmt: skip
+        (folder / source.name).write_bytes(source.read_bytes())
+    got = by_file(check(spark, str(folder), ig=True)[0])
+    for path in folder.iterdir():
+        assert got.get(path.name, []) == cli_findings(path)[0], path.name
+
+
+def test_drug_lines_are_the_listing(spark):
+    from edi_precheck.spark import drug_lines
+
+    multi = FIXTURES / "837p" / "multi_st.837"
+    rows = [row.asDict() for row in drug_lines(spark, str(multi)).collect()]
+    listed = json.loads(run_cli("lines", "--format", "json", str(multi)).stdout)
+    for row in (*rows, *listed):
+        row["file"] = "-"
+    assert sorted(rows, key=lambda r: r["segment_index"]) == listed
+    assert len(drug_lines(spark, str(multi), all_lines=True).collect()) == 17
+
+
+def test_the_submittable_entry_writes_parquet(spark, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "demo.837").write_bytes((FIXTURES / "demo" / "demo.837").read_bytes())
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, "-m", "edi_precheck.spark", str(folder), "--output", str(out),
+         "--master", "local[1]"],
+        capture_output=True, text=True, check=False, timeout=300,
+        env={**os.environ, "PYSPARK_PYTHON": sys.executable},
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr[-2000:]  # the demo has errors
+    findings = spark.read.parquet(str(out / "findings"))
+    assert findings.count() == 10
+    (row,) = spark.read.parquet(str(out / "summary")).collect()
+    assert (row["claims"], row["errors"]) == (6, 7)
