@@ -40,6 +40,39 @@ def listing(*paths: str | Path, extra: tuple[str, ...] = ()) -> list[dict[str, A
     return json.loads(result.stdout)
 
 
+def on_a_terminal(
+    *arguments: str, stdout_too: bool = True, env: dict[str, str] | None = None
+) -> str:
+    """What a terminal shows while `edi-precheck ARGUMENTS` runs with its stderr (and, with
+    `stdout_too`, its stdout) on it."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "edi_precheck", *arguments],
+        stdin=subprocess.DEVNULL,
+        stdout=terminal if stdout_too else subprocess.DEVNULL,
+        stderr=terminal,
+        env={**os.environ, **(env or {})},
+    )
+    os.close(terminal)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        shown += chunk
+    process.wait(timeout=120)
+    os.close(controller)
+    return shown.decode(errors="replace")
+
+
 def log_events(result: Result) -> list[dict[str, Any]]:
     return [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
 

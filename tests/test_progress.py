@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import os
-import pty
-import subprocess
-import sys
 
 import pytest
 
-from conftest import run_cli
+from conftest import on_a_terminal, run_cli
 from edi_precheck.synth import write_837p
 
 
@@ -23,37 +20,10 @@ def large_file(tmp_path_factory):
 
 
 def test_progress_bar_on_a_terminal(large_file):
-    controller, terminal = pty.openpty()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "edi_precheck",
-            "--log-format",
-            "json",
-            "lines",
-            "--all",
-            "--output",
-            os.devnull,
-            str(large_file),
-        ],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=terminal,
-    )
-    os.close(terminal)
-    shown = b""
-    while True:
-        try:
-            chunk = os.read(controller, 4096)
-        except OSError:  # the terminal closed with the process
-            break
-        if not chunk:
-            break
-        shown += chunk
-    process.wait(timeout=120)
-    os.close(controller)
-    text = shown.decode(errors="replace")
+    text = on_a_terminal(
+        "--log-format", "json", "lines", "--all", "--output", os.devnull, str(large_file),
+        stdout_too=False,
+    )  # fmt: skip
     assert "checking 1 file(s)" in text and "100%" in text
 
 

@@ -7,7 +7,6 @@ import csv
 import io
 import json
 import os
-import pty
 import shutil
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from conftest import FIXTURES, run_cli
+from conftest import FIXTURES, on_a_terminal, run_cli
 
 DEMO = FIXTURES / "demo" / "demo.837"
 MULTI = FIXTURES / "837p" / "multi_st.837"
@@ -189,36 +188,13 @@ def test_the_split_summary_says_why_each_claim_is_held(tmp_path, tmp_copy):
     assert "ISA" in unread["reasons"][0]
 
 
-def _on_a_terminal(*arguments: str, env: dict[str, str] | None = None) -> str:
-    """What a terminal shows for `edi-precheck ARGUMENTS` (stdout and stderr both on it)."""
-    controller, terminal = pty.openpty()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "edi_precheck", *arguments],
-        stdin=subprocess.DEVNULL, stdout=terminal, stderr=terminal,
-        env={**os.environ, **(env or {})},
-    )  # fmt: skip
-    os.close(terminal)
-    shown = b""
-    while True:
-        try:
-            chunk = os.read(controller, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        shown += chunk
-    process.wait(timeout=120)
-    os.close(controller)
-    return shown.decode(errors="replace")
-
-
 def test_a_terminal_shows_each_finding_once_in_colour_and_no_log_lines():
-    shown = _on_a_terminal("check", "--no-ig", str(DEMO), env={"NO_COLOR": ""})
+    shown = on_a_terminal("check", "--no-ig", str(DEMO), env={"NO_COLOR": ""})
     assert "\x1b[" in shown  # severities in colour
     assert shown.count("units.dose") == 2  # the two findings, each once
     assert "run.finished" not in shown and "finding" not in shown.replace("findings", "")
     for plain in (
-        _on_a_terminal("check", "--no-ig", str(DEMO), env={"NO_COLOR": "1"}),
-        _on_a_terminal("check", "--no-ig", "--no-color", str(DEMO), env={"NO_COLOR": ""}),
+        on_a_terminal("check", "--no-ig", str(DEMO), env={"NO_COLOR": "1"}),
+        on_a_terminal("check", "--no-ig", "--no-color", str(DEMO), env={"NO_COLOR": ""}),
     ):
         assert "\x1b[" not in plain and plain.count("units.dose") == 2

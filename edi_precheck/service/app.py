@@ -37,7 +37,14 @@ from edi_precheck.policy import shipped_policies
 from edi_precheck.report import catalog_doc
 from edi_precheck.rules import catalog
 from edi_precheck.service.openapi import openapi_document
-from edi_precheck.service.workers import FAIL_ON, Pools, Settings, check_with, lines_of
+from edi_precheck.service.workers import (
+    FAIL_ON,
+    Pools,
+    Settings,
+    check_in_worker,
+    check_with,
+    lines_of,
+)
 
 log = structlog.get_logger("edi_precheck.service")
 
@@ -122,9 +129,7 @@ def create_app(
         overlay = overlay_of(request)
         data = await _body(request, max_body)
         if ig:
-            from edi_precheck.service.workers import _check_in_worker
-
-            report, code = await run(_check_in_worker, data, overlay, fail_on, processes=True)
+            report, code = await run(check_in_worker, data, overlay, fail_on, processes=True)
         else:
             assert pools is not None
             report, code = await run(check_with, pools.engines, data, overlay, False, fail_on)

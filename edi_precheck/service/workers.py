@@ -103,7 +103,7 @@ def _start_worker(settings: Settings) -> None:
     _worker_engines = Engines(settings)
 
 
-def _check_in_worker(data: bytes, overlay: str | None, fail_on: str) -> tuple[dict[str, Any], int]:
+def check_in_worker(data: bytes, overlay: str | None, fail_on: str) -> tuple[dict[str, Any], int]:
     assert _worker_engines is not None
     return check_with(_worker_engines, data, overlay, True, fail_on)
 
