@@ -169,6 +169,7 @@ class _Run:
             inputs=[{"file": r.name, "sha256": r.sha256} for r in report.files],
             claims=summary["claims"],
             claims_with_errors=summary["claims_with_errors"],
+            findings=summary["errors"] + summary["warnings"],
             errors=summary["errors"],
             warnings=summary["warnings"],
             duration_s=round(time.monotonic() - self.started, 3),
@@ -663,7 +664,7 @@ def _write_jsonl_file(stream: TextIO, result: FileResult) -> None:
 @click.option(
     "--held-only",
     is_flag=True,
-    help="List only the claims not sent (held or not written) in the summary.",
+    help="List only the held claims in the summary.",
 )
 @_history_options
 @_fail_on_option
@@ -714,7 +715,7 @@ def split_command(
                 not_read.setdefault(result.name, []).append(finding)
 
     def on_route(route: Any) -> None:
-        if not held_only or route.output != "clean":
+        if not held_only or route.output == "held":
             routes.append(route.to_dict())
         log.debug(
             "claim.routed",
@@ -884,6 +885,7 @@ def lines(
     PATHS are files, folders (searched recursively for .837 .x12 .edi .txt .dat) or - for
     stdin.
     """
+    run = _Run("lines")
     sources = _sources(paths, {"--output": output})
     try:  # a policy named is checked even when --code or --all says what to list
         policies = (
@@ -919,7 +921,9 @@ def lines(
             _log_file("file.read", result)
             report.files.append(result)
         writer.close()
-    sys.exit(EXIT_FINDINGS if report.blocks(FAIL_ON[fail_on]) else EXIT_CLEAN)
+    code = EXIT_FINDINGS if report.blocks(FAIL_ON[fail_on]) else EXIT_CLEAN
+    run.finished(report, code, lines=sum(result.checked_lines for result in report.files))
+    sys.exit(code)
 
 
 # -- rules and policies ---------------------------------------------------------------------

@@ -219,10 +219,13 @@ def test_refusals_are_json_with_their_status(app_client):
 
     streamed = app_client.post("/v1/check", content=chunks(), headers={**X12, **auth})
     assert streamed.status_code == 413
-    form = app_client.post(
-        "/v1/check", content=b"a=1", headers={**auth, "Content-Type": "application/json"}
+    form = app_client.post(  # whatever the declared type, the body is the file
+        "/v1/check?ig=false",
+        content=b'{"a": 1}',
+        headers={**auth, "Content-Type": "application/json"},
     )
-    assert form.status_code == 415
+    assert form.status_code == 200
+    assert [f["rule"] for f in form.json()["files"][0]["findings"]] == ["x12.unreadable"]
     bad = app_client.post("/v1/check?fail_on=sometimes", content=b"", headers={**X12, **auth})
     assert bad.status_code == 400 and bad.json()["status"] == 400
     flag = app_client.post("/v1/check?ig=maybe", content=b"", headers={**X12, **auth})

@@ -33,7 +33,6 @@ REFUSALS = {
     "400": _error("a query parameter is not one the route takes"),
     "401": _error("no bearer token, or another one (when the server has a token)"),
     "413": _error("the body is over the server's limit"),
-    "415": _error("the body is not sent as X12"),
     "504": _error("the check took longer than the server's timeout"),
 }
 
