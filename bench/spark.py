@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from run import check, run, synthetic
+from run import ONE_CLAIM, check, run, synthetic
 
 
 def main() -> None:
@@ -44,7 +44,7 @@ def main() -> None:
             path = synthetic(Path(folder), claims, 0.05)
             options = () if ig else ("--no-ig",)
             cli_seconds, _ = run(check(path, "--jobs", "2", *options))
-            spark_check(spark, str(path), ig=ig)[1].collect()  # warm the Python workers
+            spark_check(spark, str(ONE_CLAIM), ig=ig)[1].collect()  # start the Python workers
             started = time.perf_counter()
             findings, summary = spark_check(spark, str(path), ig=ig)
             units = sum(row["units"] for row in summary.collect())
