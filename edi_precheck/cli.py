@@ -695,7 +695,11 @@ def split_command(
     or above --fail-on (an input that could not be read); 2: the run failed (a run that
     fails once writing began leaves neither output, and records nothing).
     """
-    from edi_precheck.report.control_numbers import ControlNumberError, ControlNumbers
+    from edi_precheck.report.control_numbers import (
+        ControlNumberError,
+        ControlNumbers,
+        SharedControlNumbers,
+    )
     from edi_precheck.split import split
 
     _ack_needs_ig(ack_path, ig)
@@ -738,7 +742,11 @@ def split_command(
                 on_route,
                 on_file=lambda r: _log_file("file.checked", r),
                 on_findings=on_findings,
-                numbers=ControlNumbers(control_number),
+                numbers=(
+                    SharedControlNumbers(store, control_number)
+                    if store is not None
+                    else ControlNumbers(control_number)
+                ),
             )
         except (ControlNumberError, OutputError, HistoryError) as error:
             raise RunError(str(error)) from None

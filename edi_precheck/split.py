@@ -28,7 +28,7 @@ from edi_precheck.engine import Engine
 from edi_precheck.findings import Finding, Severity
 from edi_precheck.history.run import RunHistory
 from edi_precheck.report.claim_files import CUT_OFF, ClaimSpool, Renumbered, atomic_output
-from edi_precheck.report.control_numbers import ControlNumbers
+from edi_precheck.report.control_numbers import ControlNumbers, NumberSource
 from edi_precheck.report.results import FileResult, Report
 from edi_precheck.sources import Source
 
@@ -158,7 +158,7 @@ def split(
     threshold: Severity | None,
     on_route: Callable[[ClaimRoute], None],
     on_file: Callable[[FileResult], None] | None = None,
-    numbers: ControlNumbers | None = None,
+    numbers: NumberSource | None = None,
     on_findings: Callable[[FileResult, list[Finding]], None] | None = None,
 ) -> SplitResult:
     """Check `sources` and write their claims to `clean_path` and `held_path`. A run that

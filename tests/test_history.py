@@ -394,3 +394,58 @@ def test_a_run_past_its_in_memory_ledger_still_finds_every_claim(monkeypatch):
     assert sum(1 for _ in run.claims()) == claims
     assert run.same_service(service(claims + 1).key) is None
     run.close()
+
+
+def test_servers_sharing_a_store_share_its_control_numbers(store_url, tmp_path, monkeypatch):
+    """Two hook servers (two state folders) splitting for one sender through one store never
+    write the same interchange number; the store goes on from a machine's own counter."""
+    monkeypatch.setenv("EDI_PRECHECK_HISTORY_KEY", "ab" * 32)  # one site key, two machines
+
+    def interchange_numbers(name: str, state: Path, *extra: str) -> list[int]:
+        monkeypatch.setenv("EDI_PRECHECK_STATE", str(state))
+        result = run_cli(
+            "split", "--no-ig", *extra, "--clean", str(tmp_path / f"{name}.clean"),
+            "--held", str(tmp_path / f"{name}.held"), str(MULTI),
+        )  # fmt: skip
+        assert result.exit_code in (0, 1), result.output
+        numbers = []
+        for output in ("clean", "held"):
+            text = (tmp_path / f"{name}.{output}").read_text()
+            numbers += [int(s.split("*")[13]) for s in text.split("~") if s.startswith("ISA")]
+        return numbers
+
+    first, second = tmp_path / "server-a", tmp_path / "server-b"
+    local = interchange_numbers("local", first)  # before the store: this machine's counter
+    drawn = [
+        interchange_numbers(f"run{n}", state, "--history", store_url)
+        for n, state in enumerate((first, second, first, second))
+    ]
+    every = local + [number for numbers in drawn for number in numbers]
+    assert len(every) == len(set(every)), every  # never the same number twice
+    assert min(drawn[0]) > max(local)  # the store went on from server A's counter
+    assert drawn[1] and min(drawn[1]) > max(drawn[0])  # server B goes on from the store
+
+
+def test_a_store_of_the_first_schema_is_migrated_when_opened(store_url, tmp_path):
+    """A store written by the release before control numbers moved into it (schema 1) is
+    brought to this schema by the first run that opens it, its services kept."""
+    assert record(store_url, PROLIA).exit_code == 0
+    statements = [
+        "DROP TABLE control_numbers",
+        "UPDATE edi_precheck_meta SET value = '1' WHERE name = 'schema_version'",
+    ]
+    if store_url.startswith("sqlite"):
+        with sqlite3.connect(store_url[len("sqlite:///") :]) as connection:
+            for statement in statements:
+                connection.execute(statement)
+    else:
+        import psycopg
+
+        with psycopg.connect(store_url) as connection:
+            for statement in statements:
+                connection.execute(statement)
+    assert len(findings(check(store_url, PROLIA), "claim.duplicate")) == 1  # kept
+    rows = stored_rows(store_url)
+    assert (f"{SCHEMA_VERSION}",) in [row[1:] for row in rows if row[:1] == ("schema_version",)]
+    split_run = split(store_url, tmp_path, MULTI, name="after")
+    assert split_run.exit_code in (0, 1), split_run.output

@@ -28,6 +28,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from edi_precheck.history.errors import HistoryError
 from edi_precheck.history.services import Service, ServiceKey
 from edi_precheck.model.patient import PatientKeyer
+from edi_precheck.x12 import LARGEST_CONTROL_NUMBER
 
 HISTORY_ENV = "EDI_PRECHECK_HISTORY"
 WAIT_ENV = "EDI_PRECHECK_HISTORY_WAIT"
@@ -35,7 +36,7 @@ DEFAULT_WAIT_SECONDS = 60.0
 
 # The schema this version writes, and how to bring an older store to it: each step once,
 # in order, under the writer's lock. Plain SQL both databases take.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
     (
         1,
@@ -54,6 +55,10 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "CREATE INDEX services_by_date ON services (service_date)",
             "CREATE INDEX services_by_dose ON services (patient, family, service_date)",
         ),
+    ),
+    (
+        2,  # interchange and group control numbers, per sender, shared by every server
+        ("CREATE TABLE control_numbers (sender TEXT PRIMARY KEY, last INTEGER NOT NULL)",),
     ),
 )
 _META = "CREATE TABLE IF NOT EXISTS edi_precheck_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)"
@@ -297,6 +302,25 @@ class HistoryStore:
         except self._errors() as error:
             raise self._failure("cannot write", error) from None
         return added
+
+    def next_control_number(self, sender: str, start: int | None, seed: int) -> int:
+        """Draw the next interchange or group control number of `sender` (ISA05:ISA06):
+        `start` when given, else one past the last drawn here, or past `seed` (the last
+        this machine drew before it used the store) for a sender new to the store. Call
+        inside `writing()`: the draw is committed with the outputs that carry it."""
+        assert self._writing, "next_control_number() outside writing()"
+        try:
+            rows = self._query("SELECT last FROM control_numbers WHERE sender = ?", (sender,))
+            last = int(rows[0][0]) if rows else seed
+            number = start if start is not None else last % LARGEST_CONTROL_NUMBER + 1
+            self._execute(
+                "INSERT INTO control_numbers (sender, last) VALUES (?, ?) "
+                "ON CONFLICT (sender) DO UPDATE SET last = excluded.last",
+                (sender, number),
+            )
+        except self._errors() as error:
+            raise self._failure("cannot write", error) from None
+        return number
 
     def forget(self, keys: Iterable[ServiceKey]) -> int:
         """Remove these services (a batch the receiver rejected); how many were on record."""

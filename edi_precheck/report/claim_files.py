@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import IO, TextIO
 
 from edi_precheck.model.structure import ClaimSpan, Position, TransactionSpan
-from edi_precheck.report.control_numbers import ControlNumbers
+from edi_precheck.report.control_numbers import NumberSource
 from edi_precheck.report.files import replaced_atomically
 from edi_precheck.x12 import Delimiters, padded
 from edi_precheck.x12.tokenizer import is_segment_tag
@@ -200,7 +200,7 @@ class _Output:
     """One 837 being written: envelopes opened lazily, closed with their counts; control
     numbers drawn from `numbers`, each output set's recorded in `renumbered`."""
 
-    def __init__(self, stream: TextIO, name: str, numbers: ControlNumbers) -> None:
+    def __init__(self, stream: TextIO, name: str, numbers: NumberSource) -> None:
         self._stream = stream
         self._name = name
         self._numbers = numbers
@@ -305,7 +305,7 @@ class _Output:
 
 
 @contextmanager
-def atomic_output(path: Path, name: str, numbers: ControlNumbers) -> Iterator[_Output]:
+def atomic_output(path: Path, name: str, numbers: NumberSource) -> Iterator[_Output]:
     """An _Output writing to a temporary file beside `path`, renamed into place on success;
     `name` says which output it is in the record of control numbers."""
     folder = path.parent if str(path.parent) else Path(".")

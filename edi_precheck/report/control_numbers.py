@@ -5,7 +5,8 @@ sender, and many check group numbers (GS06) too. So each number `split` writes i
 from a counter per sender (ISA05:ISA06) kept in a state file, read and advanced under a
 lock, so that hooks running side by side never draw the same number. The counter is state,
 not cache: it lives in `$EDI_PRECHECK_STATE`, else `$XDG_STATE_HOME/edi-precheck`, else
-`~/.local/state/edi-precheck`; removing it would let numbers be reused.
+`~/.local/state/edi-precheck`; removing it would let numbers be reused. With a history
+store (`split --history`), the counters are the store's, shared by every server using it.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
+from edi_precheck.history.store import HistoryStore
 from edi_precheck.private_files import (
     STATE_ENV,
     UntrustedPath,
@@ -24,9 +26,9 @@ from edi_precheck.private_files import (
     private_folder,
     state_dir,
 )
+from edi_precheck.x12 import LARGEST_CONTROL_NUMBER
 
 COUNTERS_FILE = "control-numbers.json"
-LARGEST = 999_999_999  # ISA13 is nine digits; after it the count starts again at 1
 
 
 class ControlNumberError(Exception):
@@ -59,6 +61,13 @@ def _locked(path: Path) -> Iterator[IO[str]]:
         yield handle
 
 
+class NumberSource(Protocol):
+    """Where a split's outputs draw their control numbers."""
+
+    def next(self, sender: str) -> int:
+        """The next number for `sender`, never drawn before."""
+
+
 class ControlNumbers:
     """Draw control numbers per sender. `start`, when given, is the first number drawn;
     the sender's counter goes on from there."""
@@ -67,24 +76,33 @@ class ControlNumbers:
         self._path = (folder or state_dir()) / COUNTERS_FILE
         self._start = start
 
+    def last(self, sender: str) -> int:
+        """The last number drawn for `sender` here (0: none)."""
+        with _locked(self._path) as handle:
+            return int(self._counters(handle).get(sender, 0))
+
+    def _counters(self, handle: IO[str]) -> dict[str, int]:
+        try:
+            text = handle.read()
+            counters = json.loads(text) if text.strip() else {}
+            if not isinstance(counters, dict) or not all(
+                type(value) is int for value in counters.values()
+            ):
+                raise ValueError("not counters")
+        except ValueError:  # not UTF-8, not JSON, or not {sender: number}
+            raise ControlNumberError(
+                f"{self._path} is not the control-number file this tool writes; move it "
+                "aside only if you are sure no number it holds will be reused"
+            ) from None
+        return counters
+
     def next(self, sender: str) -> int:
         with _locked(self._path) as handle:
-            try:
-                text = handle.read()
-                counters = json.loads(text) if text.strip() else {}
-                if not isinstance(counters, dict) or not all(
-                    type(value) is int for value in counters.values()
-                ):
-                    raise ValueError("not counters")
-            except ValueError:  # not UTF-8, not JSON, or not {sender: number}
-                raise ControlNumberError(
-                    f"{self._path} is not the control-number file this tool writes; move it "
-                    "aside only if you are sure no number it holds will be reused"
-                ) from None
+            counters = self._counters(handle)
             if self._start is not None:
                 number, self._start = self._start, None
             else:
-                number = int(counters.get(sender, 0)) % LARGEST + 1
+                number = int(counters.get(sender, 0)) % LARGEST_CONTROL_NUMBER + 1
             counters[sender] = number
             handle.seek(0)
             handle.truncate()
@@ -92,3 +110,22 @@ class ControlNumbers:
             handle.flush()
             os.fsync(handle.fileno())
         return number
+
+
+class SharedControlNumbers:
+    """Control numbers drawn from the history store's counters, which every server sharing
+    the store draws from (a state file is one machine's): a sender new to the store goes
+    on from this machine's counter, so no number it drew is drawn again."""
+
+    def __init__(self, store: HistoryStore, start: int | None = None) -> None:
+        self._store = store
+        self._start = start
+        self._local = ControlNumbers()
+
+    def next(self, sender: str) -> int:
+        start, self._start = self._start, None
+        try:
+            seed = self._local.last(sender)
+        except ControlNumberError:
+            seed = 0  # an unreadable local counter: the store's is the one in use
+        return self._store.next_control_number(sender, start, seed)

@@ -11,6 +11,9 @@ from dataclasses import dataclass
 
 from edi_precheck.findings import Finding, file_finding, quoted, shown
 
+# ISA13 and GS06 are at most nine digits; a counter past this starts again at 1.
+LARGEST_CONTROL_NUMBER = 999_999_999
+
 
 @dataclass(slots=True)
 class _Open:
