@@ -1224,6 +1224,7 @@ def _overlay(value: str) -> tuple[str, Path]:
     type=click.Path(dir_okay=False, path_type=Path),
     help=f"File holding the bearer token requests must send (also ${TOKEN_ENV}).",
 )
+@_history_options
 def serve(
     host: str,
     port: int,
@@ -1234,9 +1235,12 @@ def serve(
     max_body_mb: float,
     timeout: float,
     token_file: Path | None,
+    history_url: str | None,
+    key_file: Path | None,
 ) -> None:
     """Serve the checks over HTTP: POST /v1/check, POST /v1/lines, GET /v1/rules,
-    GET /healthz, GET /openapi.json (needs the [serve] extra)."""
+    GET /healthz, GET /openapi.json (needs the [serve] extra). With --history, checks
+    compare claims with the store (read only: split and history record write it)."""
     try:
         import uvicorn
 
@@ -1245,7 +1249,10 @@ def serve(
     except ImportError:
         raise RunError("serve needs its extra: pip install 'edi-precheck[serve]'") from None
     named = dict(_overlay(value) for value in overlays)
-    settings = Settings(policy_paths, named, crosswalk, workers)
+    store = _open_history(history_url, key_file, create=False)  # usable before start
+    if store is not None:
+        store.close()
+    settings = Settings(policy_paths, named, crosswalk, workers, history_url, key_file)
     for name in (None, *named):  # every policy set a request may ask for, valid before start
         try:
             load_policies(settings.policy_paths(name), catalog().keys())

@@ -60,7 +60,7 @@ class Config:
             "split": run,
             "lines": lines,
             "history": {"record": recorded, "forget": recorded},
-            "serve": dict(common),
+            "serve": {**common, **history},
         }
 
 

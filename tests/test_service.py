@@ -246,3 +246,19 @@ def test_serve_refuses_an_invalid_overlay_before_it_starts(tmp_path):
     result = run_cli("serve", "--port", "0", "--overlay", f"bad={bad}")
     assert result.exit_code == 2 and "bad.json" in result.output
     assert os.path.exists(bad)
+
+
+def test_with_a_history_store_a_resent_claim_is_a_duplicate(tmp_path):
+    """serve --history reads the store (as check does) in its threads and its workers."""
+    body = (FIXTURES / "837p" / "prolia_medicare_clean.837").read_bytes()
+    store = f"sqlite:///{tmp_path}/history.db"
+    recorded = run_cli("history", "record", "--history", store, str(FIXTURES / "837p"))
+    assert recorded.exit_code == 0, recorded.output
+    app = create_app(Settings(workers=1, history=store))
+    with TestClient(app) as client:
+        for ig in ("false", "true"):
+            answer = client.post(f"/v1/check?ig={ig}", content=body, headers=X12)
+            rules = [f["rule"] for f in answer.json()["files"][0]["findings"]]
+            assert "claim.duplicate" in rules, (ig, rules)
+    missing = run_cli("serve", "--history", f"sqlite:///{tmp_path}/none.db")
+    assert missing.exit_code == 2 and "history record" in missing.output

@@ -19,6 +19,9 @@ from typing import Any
 
 from edi_precheck.engine import Engine, read_claims
 from edi_precheck.findings import Severity
+from edi_precheck.history.keys import site_key
+from edi_precheck.history.store import HistoryStore
+from edi_precheck.model.patient import PatientKeyer
 from edi_precheck.report.lines import line_record
 from edi_precheck.report.results import FileResult
 from edi_precheck.sources import Source
@@ -42,6 +45,8 @@ class Settings:
     overlays: Mapping[str, Path] = field(default_factory=dict)
     crosswalk: Path | None = None
     workers: int = 2
+    history: str | None = None  # a history store URL: checks read it (never write)
+    key_file: Path | None = None  # the site key's file, when not the default
 
     def policy_paths(self, overlay: str | None) -> tuple[Path, ...]:
         return self.policies + ((self.overlays[overlay],) if overlay else ())
@@ -60,7 +65,13 @@ class Engines:
             engine = self._engines.get((overlay, ig))
             if engine is None:
                 settings = self._settings
-                engine = Engine(settings.policy_paths(overlay), settings.crosswalk, ig=ig, jobs=1)
+                engine = Engine(
+                    settings.policy_paths(overlay),
+                    settings.crosswalk,
+                    ig=ig,
+                    jobs=1,
+                    history=_store(settings),
+                )
                 engine.keep_findings = FINDINGS_PER_FILE
                 self._engines[overlay, ig] = engine
             return engine
@@ -70,6 +81,14 @@ class Engines:
             for engine in self._engines.values():
                 engine.close()
             self._engines = {}
+
+
+def _store(settings: Settings) -> HistoryStore | None:
+    """Each engine's own connection to the history store (read only)."""
+    if settings.history is None:
+        return None
+    keyer = PatientKeyer(site_key(settings.key_file))
+    return HistoryStore.open(settings.history, keyer, create=False)
 
 
 def check_with(
