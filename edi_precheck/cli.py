@@ -41,7 +41,7 @@ from edi_precheck.report.lines import LineWriter, line_record
 from edi_precheck.report.results import FileResult, Report
 from edi_precheck.report.sarif import sarif_document
 from edi_precheck.rules import DOC_SECTIONS, catalog
-from edi_precheck.rules.runner import grade_file_finding
+from edi_precheck.rules.runner import grade_file_findings
 from edi_precheck.sources import Source, SourceError, expand, file_identity
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_RUN_FAILED = 0, 1, 2
@@ -918,11 +918,8 @@ def lines(
                     if wanted is None or line.code.upper() in wanted:
                         result.checked_lines += 1
                         writer.write(line_record(source.name, claim, line))
-            graded = [  # as check grades them
-                grade_file_finding(f, policies[0] if policies else None)
-                for f in result.reader_findings
-            ]
-            kept = [finding for finding in graded if finding is not None]
+            # as check grades them
+            kept = grade_file_findings(result.reader_findings, policies[0] if policies else None)
             for finding in kept:
                 result.add(finding)
             _log_findings(result, kept, "warning")

@@ -26,7 +26,7 @@ from edi_precheck.model.structure import SegmentSink
 from edi_precheck.policy import Crosswalk, Policy, load_policies
 from edi_precheck.report.results import FileResult, Report
 from edi_precheck.rules import catalog
-from edi_precheck.rules.runner import ClaimChecker, grade_file_finding
+from edi_precheck.rules.runner import ClaimChecker, grade_file_findings
 from edi_precheck.sources import Source
 
 log = LibraryLogger("edi_precheck")
@@ -304,9 +304,7 @@ class Engine:
 
     def _graded(self, findings: list[Finding]) -> list[Finding]:
         """File-level findings as the policy grades them (the first policy's grades)."""
-        policy = self.policies[0] if self.policies else None
-        graded = (grade_file_finding(f, policy) for f in findings)
-        return [f for f in graded if f is not None]
+        return grade_file_findings(findings, self.policies[0] if self.policies else None)
 
     def _emit(self, read: _ReadFile, findings: list[Finding]) -> None:
         for finding in findings:

@@ -153,3 +153,11 @@ def test_the_submittable_entry_writes_parquet(spark, tmp_path):
     assert findings.count() == 10
     (row,) = spark.read.parquet(str(out / "summary")).collect()
     assert (row["claims"], row["errors"]) == (6, 7)
+    missing = subprocess.run(
+        [sys.executable, "-m", "edi_precheck.spark", str(tmp_path / "nowhere"), "--output",
+         str(out), "--master", "local[1]"],
+        capture_output=True, text=True, check=False, timeout=300,
+        env={**os.environ, "PYSPARK_PYTHON": sys.executable},
+    )  # fmt: skip
+    assert missing.returncode == 2 and "edi-precheck: " in missing.stderr
+    assert "Traceback" not in missing.stderr

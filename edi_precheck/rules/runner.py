@@ -76,6 +76,12 @@ def grade_file_finding(finding: Finding, policy: Policy | None) -> Finding | Non
     return dataclasses.replace(finding, severity=severity, denial=denial)
 
 
+def grade_file_findings(findings: Iterable[Finding], policy: Policy | None) -> list[Finding]:
+    """File-level findings as `policy` grades them, those it switches off left out."""
+    graded = (grade_file_finding(finding, policy) for finding in findings)
+    return [finding for finding in graded if finding is not None]
+
+
 def _guarded(rule: Rule, *subject: Any) -> list[Problem]:
     """What `rule` finds on a claim or line, where a defect in the rule becomes a finding
     of that rule: the claim is not passed unchecked, and the file's other claims still

@@ -26,7 +26,7 @@ from edi_precheck.policy import Crosswalk, Policy, load_policies
 from edi_precheck.report.lines import LINE_FIELDS, line_record
 from edi_precheck.report.results import FileResult
 from edi_precheck.rules import catalog
-from edi_precheck.rules.runner import grade_file_finding
+from edi_precheck.rules.runner import grade_file_findings
 from edi_precheck.sources import Source
 from edi_precheck.spark.units import DEFAULT_IG_UNIT_BYTES, DEFAULT_UNIT_BYTES, Unit, cut
 
@@ -157,11 +157,7 @@ def check(
         if parts.envelope is not None:  # the file's counts and envelope findings
             envelope = parts.envelope
             policy = loaded[0][0] if loaded[0] else None
-            graded = [
-                f
-                for f in (grade_file_finding(f, policy) for f in envelope.reader_findings)
-                if f is not None
-            ]
+            graded = grade_file_findings(envelope.reader_findings, policy)
             yield "envelope", (name, len(parts.units), _counts(envelope, graded), graded)
         for unit in parts.units:
             yield "unit", unit

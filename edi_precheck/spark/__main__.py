@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from pyspark.errors import AnalysisException
 from pyspark.sql import SparkSession
 
 from edi_precheck.policy import CrosswalkError, PolicyError
@@ -39,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
         errors = summary.groupBy().sum("errors").collect()[0][0] or 0
     except (PolicyError, CrosswalkError) as error:
         print(f"edi-precheck: {error}", file=sys.stderr)
+        return 2
+    except AnalysisException as error:  # an input path that does not exist, say
+        print(f"edi-precheck: {str(error).splitlines()[0]}", file=sys.stderr)
         return 2
     finally:
         spark.stop()

@@ -18,6 +18,7 @@ it cannot read, a set cut off, counts that disagree) is checked whole, as one un
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, replace
 
@@ -109,18 +110,31 @@ def cut(name: str, data: bytes, unit_bytes: int = DEFAULT_UNIT_BYTES) -> Cut:
     starts = _segment_starts(data, terminator, b"ST", separator)
     if len(starts) != len(spans):
         return whole
-    headers = {tag: _segment_starts(data, terminator, tag, separator) for tag in (b"ISA", b"GS")}
+    isas = _segment_starts(data, terminator, b"ISA", separator)
+    groups = _segment_starts(data, terminator, b"GS", separator)
+    if not isas or isas[0] > starts[0]:
+        return whole
+    # Terminators before each envelope and set start, counted in one pass over the file:
+    # how far a unit's ISA and GS lie before its first ST, in segments.
+    before: dict[int, int] = {}
+    counted = position = 0
+    for point in sorted({*isas, *groups, *starts}):
+        counted += data.count(terminator, position, point)
+        before[point], position = counted, point
+    set_end = re.compile(re.escape(terminator) + rb"[ \t\r\n]*SE" + re.escape(separator))
     units: list[Unit] = []
     claims_seen = 0
     pending: list[tuple[int, int, int, int]] = []  # (ST offset, end offset, ST, SE) of a unit
+    pending_header = (-1, -1)  # the ISA and GS offsets of the pending sets
 
     def segment_at(offset: int) -> bytes:
         end = data.find(terminator, offset)
         return data[offset : end if end >= 0 else len(data)]
 
     def header_of(offset: int) -> tuple[int, int]:
-        isa = max(p for p in headers[b"ISA"] if p < offset)
-        gs = max((p for p in headers[b"GS"] if isa < p < offset), default=-1)
+        isa = isas[bisect.bisect_left(isas, offset) - 1]
+        gs_position = bisect.bisect_left(groups, offset) - 1
+        gs = groups[gs_position] if gs_position >= 0 and groups[gs_position] > isa else -1
         return isa, gs
 
     def flush() -> None:
@@ -128,19 +142,21 @@ def cut(name: str, data: bytes, unit_bytes: int = DEFAULT_UNIT_BYTES) -> Cut:
         if not pending:
             return
         first_offset, last_end = pending[0][0], pending[-1][1]
-        isa, gs = header_of(first_offset)
+        isa, gs = pending_header
         body = data[first_offset:last_end]
-        sets = len(pending)
         isa_fields = segment_at(isa).split(separator) + [b"1"] * 14
         gs_fields = segment_at(gs).split(separator) + [b"1"] * 7
-        trailer = [[b"GE", str(sets).encode(), gs_fields[6]], [b"IEA", b"1", isa_fields[13]]]
+        trailer = [
+            [b"GE", str(len(pending)).encode(), gs_fields[6]],
+            [b"IEA", b"1", isa_fields[13]],
+        ]
         text = b"".join(
             [segment_at(isa), terminator, segment_at(gs), terminator, body]
             + [separator.join(fields) + terminator for fields in trailer]
         )
         first_st, last_se = pending[0][2], pending[-1][3]
-        gs_index = first_st - data.count(terminator, gs, first_offset)
-        isa_index = gs_index - data.count(terminator, isa, gs)
+        gs_index = first_st - (before[first_offset] - before[gs])
+        isa_index = gs_index - (before[gs] - before[isa])
         units.append(
             Unit(name, len(units), text, False, isa_index, gs_index, first_st, last_se, claims_seen)
         )
@@ -148,27 +164,23 @@ def cut(name: str, data: bytes, unit_bytes: int = DEFAULT_UNIT_BYTES) -> Cut:
         pending.clear()
 
     size = 0
-    clm = re.escape(separator)
+    text_separator = separator.decode("latin-1")
     for offset, (st_index, se_index) in zip(starts, spans, strict=True):
-        if not headers[b"ISA"] or min(headers[b"ISA"]) > offset:
-            return whole
         isa, gs = header_of(offset)
-        if gs < 0:
+        end_match = set_end.search(data, offset)
+        if gs < 0 or end_match is None:
             return whole
-        gs_fields = segment_at(gs).decode("latin-1").split(separator.decode("latin-1"))
-        st_fields = segment_at(offset).decode("latin-1").split(separator.decode("latin-1"))
-        end_match = re.search(re.escape(terminator) + rb"[ \t\r\n]*SE" + clm, data[offset:])
-        if end_match is None:
-            return whole
-        se_offset = offset + end_match.start() + len(terminator)
-        end = data.find(terminator, se_offset)
+        end = data.find(terminator, end_match.start() + len(terminator))
         end = end + len(terminator) if end >= 0 else len(data)
+        gs_fields = segment_at(gs).decode("latin-1").split(text_separator)
+        st_fields = segment_at(offset).decode("latin-1").split(text_separator)
         if claim_kind(st_fields, declared_version(gs_fields, st_fields)) is None:
             flush()  # a set not read (x12.unsupported): in no unit; its claims unnumbered
             continue
-        if pending and (header_of(pending[0][0]) != (isa, gs) or size >= unit_bytes):
+        if pending and (pending_header != (isa, gs) or size >= unit_bytes):
             flush()
             size = 0
+        pending_header = (isa, gs)
         pending.append((offset, end, st_index, se_index))
         size += end - offset
     flush()
