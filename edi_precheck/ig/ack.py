@@ -17,7 +17,7 @@ from datetime import datetime
 from itertools import groupby
 
 from edi_precheck.ig.findings import SEGMENT_CODES
-from edi_precheck.ig.pyx12_engine import IGError, IGOutcome
+from edi_precheck.ig.outcome import IGError, IGOutcome
 from edi_precheck.ig.segment_ids import UNRECOGNISED, printable_segment_id
 from edi_precheck.ig.transactions import TransactionSet
 from edi_precheck.x12 import fixed_width_isa

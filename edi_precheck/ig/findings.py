@@ -10,7 +10,7 @@ import bisect
 from dataclasses import dataclass, field
 
 from edi_precheck.findings import Finding, file_finding, shown
-from edi_precheck.ig.pyx12_engine import IGError, IGOutcome
+from edi_precheck.ig.outcome import IGError, IGOutcome
 from edi_precheck.ig.segment_ids import UNRECOGNISED, printable_segment_id
 from edi_precheck.ig.transactions import TransactionSet
 from edi_precheck.model import Claim, whole_number

@@ -4,14 +4,16 @@ pyx12 validates against XML maps of the guides. Where a map rejects what the gui
 allows, the error is a false one: the claim would be held, and the 999 would reject the set,
 for nothing. Each defect below names the guide, the segment and element, the 999 code pyx12
 gives, and a test of the segment's own values that says the guide allows them; a matching
-error is dropped from the findings and from the 999 (`pyx12_engine.validate`). Each has a
-test in tests/test_ig.py built from the guide's own example.
+error is dropped from the findings and from the 999 (`without_map_defects`, whichever
+engine answered). Each has a test in tests/test_ig.py built from the guide's own example.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+from edi_precheck.ig.outcome import IGError, IGOutcome
 
 # 837P loop 2400, PWK "Durable Medical Equipment Certificate of Medical Necessity Indicator":
 # PWK01 CT (certification) with PWK02 AB, AD, AF, AG or NS (005010X222A1, 2400 PWK).
@@ -62,3 +64,33 @@ def map_defect(guide: str, fields: list[str], element: int | None, code: str) ->
         ):
             return defect
     return None
+
+
+def without_map_defects(text: str, outcome: IGOutcome) -> IGOutcome:
+    """`outcome` without the errors known map defects explain (`map_defects`); a segment
+    left with no element error loses its 'segment has data element errors' too."""
+    if not outcome.errors or len(text) < 106:
+        return outcome
+    separator, terminator = text[3], text[105]
+    segments = [part.strip().split(separator) for part in text.split(terminator)]
+    guide = segments[1][8] if len(segments) > 1 and len(segments[1]) > 8 else ""
+    false: set[int] = set()  # positions (ST = 1) with an error a map defect explains
+    kept: list[IGError] = []
+    for error in outcome.errors:
+        position = error.position
+        fields = segments[position + 1] if position and position + 1 < len(segments) else []
+        if error.level == "element" and map_defect(
+            guide, fields, error.element_position, error.code
+        ):
+            false.add(position or 0)
+            continue
+        kept.append(error)
+    if not false:
+        return outcome
+    standing = {e.position for e in kept if e.level == "element"}
+    kept = [
+        e
+        for e in kept
+        if not (e.level == "segment" and e.code == "8" and e.position in false - standing)
+    ]
+    return replace(outcome, errors=kept)

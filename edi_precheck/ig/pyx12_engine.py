@@ -22,10 +22,11 @@ import io
 import json
 import logging
 import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
-from edi_precheck.ig.map_defects import map_defect
+from edi_precheck.ig.map_defects import without_map_defects
+from edi_precheck.ig.outcome import NOT_READ, IGError, IGOutcome
 from edi_precheck.logs import LibraryLogger
 
 _log = LibraryLogger("edi_precheck.ig")
@@ -37,28 +38,6 @@ class _ToStructlog(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         _log.debug("pyx12.log", level=record.levelname, source=record.module)
-
-
-@dataclass(frozen=True, slots=True)
-class IGError:
-    """One implementation-guide error, in 999 terms."""
-
-    level: str  # "segment", "element", "transaction", "group", "interchange"
-    code: str  # IK304 (segment), IK403 (element), IK5/AK9/TA1 code otherwise
-    segment_id: str = ""
-    segment_name: str = ""
-    position: int | None = None  # segment's position in the transaction set (IK302)
-    loop_id: str = ""  # IK303
-    element_position: int | None = None  # IK401-1
-    component_position: int | None = None  # IK401-2
-    element_reference: str = ""  # IK402
-    element_name: str = ""
-
-
-@dataclass(slots=True)
-class IGOutcome:
-    errors: list[IGError] = field(default_factory=list)
-    crash: str | None = None  # exception type name when pyx12 failed, or NOT_READ
 
 
 _ONE_AT_A_TIME = threading.Lock()
@@ -138,11 +117,6 @@ def _collect(document: dict[str, Any]) -> list[IGError]:
     return errors
 
 
-# What `IGOutcome.crash` says when pyx12 wrote no word on a text: it was not validated,
-# which must never read as "no errors".
-NOT_READ = "a refusal to read the interchange"
-
-
 def validate(text: str) -> IGOutcome:
     """Validate one interchange (ISA ... IEA) with pyx12; never raises. One at a time per
     process: pyx12 keeps state in modules (its map cache, its logger), and a library caller
@@ -161,42 +135,12 @@ def _validate(text: str) -> IGOutcome:
             _params(), io.StringIO(text), ack, None, None, errors_json
         )
     except Exception as error:  # pyx12 defects must become findings, not tracebacks
-        return IGOutcome(crash=type(error).__name__)
+        return IGOutcome(crash=type(error).__name__, engine="pyx12")
     if not errors_json.getvalue().strip():  # it refused the text before reading a segment
-        return IGOutcome(crash=NOT_READ)
+        return IGOutcome(crash=NOT_READ, engine="pyx12")
     try:
         document = json.loads(errors_json.getvalue())
     except json.JSONDecodeError:
-        return IGOutcome(crash="JSONDecodeError")
+        return IGOutcome(crash="JSONDecodeError", engine="pyx12")
     # pyx12's own 999 text is not kept: ack.AckBuilder answers from the errors, as data.
-    return _without_map_defects(text, IGOutcome(errors=_collect(document)))
-
-
-def _without_map_defects(text: str, outcome: IGOutcome) -> IGOutcome:
-    """`outcome` without the errors known map defects explain (`map_defects`); a segment
-    left with no element error loses its 'segment has data element errors' too."""
-    if not outcome.errors or len(text) < 106:
-        return outcome
-    separator, terminator = text[3], text[105]
-    segments = [part.strip().split(separator) for part in text.split(terminator)]
-    guide = segments[1][8] if len(segments) > 1 and len(segments[1]) > 8 else ""
-    false: set[int] = set()  # positions (ST = 1) with an error a map defect explains
-    kept: list[IGError] = []
-    for error in outcome.errors:
-        position = error.position
-        fields = segments[position + 1] if position and position + 1 < len(segments) else []
-        if error.level == "element" and map_defect(
-            guide, fields, error.element_position, error.code
-        ):
-            false.add(position or 0)
-            continue
-        kept.append(error)
-    if not false:
-        return outcome
-    standing = {e.position for e in kept if e.level == "element"}
-    kept = [
-        e
-        for e in kept
-        if not (e.level == "segment" and e.code == "8" and e.position in false - standing)
-    ]
-    return IGOutcome(errors=kept, crash=outcome.crash)
+    return without_map_defects(text, IGOutcome(errors=_collect(document), engine="pyx12"))
