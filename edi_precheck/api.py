@@ -35,13 +35,17 @@ _building = threading.Lock()
 
 
 @lru_cache(maxsize=ENGINES_KEPT)
-def _cached_engine(policies: tuple[Path, ...], crosswalk: Path | None, ig: bool) -> Engine:
-    return Engine(policies, crosswalk, ig=ig)
+def _cached_engine(
+    policies: tuple[Path, ...], crosswalk: Path | None, ig: bool, ig_engine: str
+) -> Engine:
+    return Engine(policies, crosswalk, ig=ig, ig_engine=ig_engine)
 
 
-def _engine(policies: tuple[Path, ...], crosswalk: Path | None, ig: bool) -> Engine:
+def _engine(
+    policies: tuple[Path, ...], crosswalk: Path | None, ig: bool, ig_engine: str
+) -> Engine:
     with _building:  # two threads asking for the same options share one engine
-        return _cached_engine(policies, crosswalk, ig)
+        return _cached_engine(policies, crosswalk, ig, ig_engine)
 
 
 def _key(
@@ -60,11 +64,13 @@ def check_file(
     crosswalk: str | PathLike[str] | None = None,
     today: date | None = None,
     ig: bool = True,
+    ig_engine: str = "native",
 ) -> Report:
     """Check one 837 file. Raises PolicyError or CrosswalkError for unusable options;
     problems with the file itself are findings in the report, never exceptions.
-    `ig=False` skips implementation-guide validation (pyx12)."""
-    engine = _engine(*_key(policies, crosswalk), ig)
+    `ig=False` skips implementation-guide validation; `ig_engine="pyx12"` has pyx12 itself
+    do it (the native engine, its maps compiled, is the default)."""
+    engine = _engine(*_key(policies, crosswalk), ig, ig_engine)
     report = engine.new_report()
     report.files.append(engine.check(Source(str(path), Path(path)), today=today))
     return report
@@ -78,6 +84,7 @@ def check_bytes(
     crosswalk: str | PathLike[str] | None = None,
     today: date | None = None,
     ig: bool = True,
+    ig_engine: str = "native",
 ) -> Report:
     """Check an 837 held in memory (an upload, a message body); `name` labels the report."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
@@ -85,7 +92,7 @@ def check_bytes(
             f"check_bytes takes the file's bytes, not {type(data).__name__} "
             "(read it in binary, or encode the text as it was received)"
         )
-    engine = _engine(*_key(policies, crosswalk), ig)
+    engine = _engine(*_key(policies, crosswalk), ig, ig_engine)
     report = engine.new_report()
     report.files.append(engine.check(Source(name, None, data), today=today))
     return report

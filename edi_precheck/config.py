@@ -45,7 +45,12 @@ class Config:
         if "history-key-file" in v:
             history["key_file"] = str(folder / v["history-key-file"])
         run = {**common, **history}
-        for key, option in (("fail-on", "fail_on"), ("ig", "ig"), ("jobs", "jobs")):
+        for key, option in (
+            ("fail-on", "fail_on"),
+            ("ig", "ig"),
+            ("ig-engine", "ig_engine"),
+            ("jobs", "jobs"),
+        ):
             if key in v:
                 run[option] = v[key]
         check = dict(run)
@@ -60,7 +65,11 @@ class Config:
             "split": run,
             "lines": lines,
             "history": {"record": recorded, "forget": recorded},
-            "serve": {**common, **history},
+            "serve": {
+                **common,
+                **history,
+                **({"ig_engine": v["ig-engine"]} if "ig-engine" in v else {}),
+            },
         }
 
 

@@ -150,6 +150,7 @@ class Engine:
         crosswalk_path: Path | None = None,
         today: date | None = None,
         ig: bool = False,
+        ig_engine: str = "native",
         jobs: int = 1,
         skim: bool = True,
         acknowledge: bool = False,
@@ -176,7 +177,7 @@ class Engine:
             from edi_precheck.ig.ack import AckBuilder
             from edi_precheck.ig.validator import IGValidator
 
-            self._validator = IGValidator(jobs)
+            self._validator = IGValidator(jobs, engine=ig_engine)
             self._ack = AckBuilder() if acknowledge else None
         for policy in self.policies:
             log.debug(

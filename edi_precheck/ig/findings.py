@@ -190,6 +190,8 @@ def ig_findings(
             f" (checked against pyx12's {transaction.map_version} map: it has none for "
             f"{shown(transaction.version) or 'this version'})"
         )
+    if outcome.fallback:
+        note += f" (checked by pyx12, not the native engine: {shown(outcome.fallback)})"
     if outcome.crash is not None:
         return [
             file_finding(

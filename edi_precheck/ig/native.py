@@ -20,9 +20,9 @@ become "segment has data element errors" (IK304 8), the segment an error is pinn
 errors pyx12 drops (those it raises on the envelope segments themselves). Where pyx12
 fails with an exception, this engine reports the same exception type as `crash`.
 
-`validate` returns None for what it does not model (a text that is not one interchange
+`validate` raises Declined for what it does not model (a text that is not one interchange
 starting with ISA and GS, or a guide it has no compiled map for); the caller then asks
-pyx12.
+pyx12, and says so.
 """
 
 from __future__ import annotations
@@ -64,8 +64,8 @@ class _Crash(Exception):
         self.kind = kind
 
 
-class _Decline(Exception):
-    """Input this engine does not model: pyx12 validates it."""
+class Declined(Exception):
+    """Input this engine does not model: pyx12 validates it. The message says why."""
 
 
 # --- data types ----------------------------------------------------------------------
@@ -434,6 +434,31 @@ def _syntax_holds(rule: str, positions: tuple[int, ...], segment: _Segment) -> b
     return False
 
 
+# Segments repeat (a payer's name, a provider's address, a common procedure): their checks
+# are kept, by map node, component separator and text; bounded, so memory stays flat.
+_CHECKED_LIMIT = 50_000
+_checked: dict[tuple[Node, str, str], tuple[tuple[ElementSpec | None, str], ...] | str] = {}
+
+
+def _checked_segment(
+    node: Node, segment: _Segment, line: str, icvn: str
+) -> tuple[tuple[ElementSpec | None, str], ...]:
+    """`_check_segment`, remembered for segments seen before."""
+    key = (node, segment.component, line)
+    found = _checked.get(key)
+    if found is None:
+        try:
+            found = tuple(_check_segment(node, segment, icvn))
+        except _Crash as crash:
+            found = crash.kind
+        if len(_checked) >= _CHECKED_LIMIT:
+            _checked.clear()
+        _checked[key] = found
+    if isinstance(found, str):
+        raise _Crash(found)
+    return found
+
+
 def _check_segment(node: Node, segment: _Segment, icvn: str) -> _Found:
     """The element errors of `segment` read as `node`, in pyx12's order."""
     out: _Found = []
@@ -497,16 +522,34 @@ class _Walker:
 
     def __init__(self) -> None:
         self.counts: dict[str, int] = {}
+        self.under: dict[str, set[str]] = {}  # a path's counted paths one level down
         self.missing: list[_Missing] = []
         self.errors: list[_WalkError] = []
 
     def reset(self, path: str) -> None:
-        prefix = path + "/"
-        for key in [key for key in self.counts if key.startswith(prefix)]:
-            del self.counts[key]
+        """Forget the counts of everything under `path` (entering a loop again)."""
+        stack = list(self.under.pop(path, ()))
+        while stack:
+            key = stack.pop()
+            self.counts.pop(key, None)
+            below = self.under.pop(key, None)
+            if below:
+                stack.extend(below)
 
     def increment(self, path: str) -> None:
-        self.counts[path] = self.counts.get(path, 0) + 1
+        counts = self.counts
+        if path in counts:
+            counts[path] += 1
+            return
+        counts[path] = 1
+        while path:  # note it (and the paths above it) where `reset` will look
+            parent = path.rpartition("/")[0]
+            siblings = self.under.get(parent)
+            if siblings is not None:
+                siblings.add(path)
+                return
+            self.under[parent] = {path}
+            path = parent
 
     def start_loop(self, loop_path: str, segment_path: str) -> None:
         self.reset(loop_path)
@@ -535,20 +578,28 @@ class _Walker:
     def _scan(
         self, loop: Node, position: int, segment: _Segment, start: Node, count: int
     ) -> tuple[Node | None] | None:
+        segment_id = segment.id
         for child in loop.children_from(position):
             if child.kind == "segment":
-                if _matches(child, segment):
+                if child.id == segment_id and (
+                    child.key is None
+                    or segment.value(child.key[0], child.key[1]) in child.key[2]
+                ):
                     if loop.kind == "loop" and self._loop_matches(loop, segment, count):
                         return (self._enter(loop, segment, count),)
                     self.increment(child.path)
                     self._segment_usage(child, segment, count)
-                    self.missing = [m for m in self.missing if m.node.same != child.same]
-                    self._flush(child.pos)
+                    if self.missing:
+                        self.missing = [m for m in self.missing if m.node.same != child.same]
+                        self._flush(child.pos)
                     return (child,)
                 if child.usage == "R" and self.counts.get(child.path, 0) < 1:
                     self.missing.append(_Missing(child, count))
-            elif child.kind == "loop" and self._loop_matches(child, segment, count):
-                return (self._enter(child, segment, count),)
+            elif child.kind == "loop":
+                if segment_id not in child.first_ids and not child.may_miss:
+                    continue  # cannot open it, and trying it notes nothing
+                if self._loop_matches(child, segment, count):
+                    return (self._enter(child, segment, count),)
         return None
 
     def _loop_matches(self, loop: Node, segment: _Segment, count: int) -> bool:
@@ -733,7 +784,7 @@ def _lines(text: str) -> tuple[list[str], str, str, str]:
     """The segments of an interchange as pyx12's reader yields them, and the element and
     component separators and the control version."""
     if len(text) < 106 or text[:3] != "ISA" or text[84:89] not in _CONTROL_FILE:
-        raise _Decline  # pyx12 refuses to read it (a finding says so either way)
+        raise Declined("the text does not start with a 106-character ISA of version 00401 or 00501")
     terminator, element, component = text[105], text[3], text[104]
     lines = []
     for piece in text.split(terminator)[:-1]:
@@ -744,14 +795,15 @@ def _lines(text: str) -> tuple[list[str], str, str, str]:
     return lines, element, component, text[84:89]
 
 
-def validate(text: str) -> IGOutcome | None:
-    """Validate one interchange as pyx12 would; None when pyx12 must (see the module)."""
+def validate(text: str) -> IGOutcome:
+    """Validate one interchange as pyx12 would. Raises Declined for what pyx12 must
+    validate instead (see the module)."""
     try:
-        return IGOutcome(errors=_validate(text))
+        return IGOutcome(errors=_validate(text), engine="native")
     except _Crash as crash:
-        return IGOutcome(crash=crash.kind)
-    except (_Decline, MapNotCompiled):
-        return None
+        return IGOutcome(crash=crash.kind, engine="native")
+    except MapNotCompiled as error:
+        raise Declined(f"no compiled map for {error}") from None
 
 
 def _validate(text: str) -> list[IGError]:
@@ -778,14 +830,14 @@ def _validate(text: str) -> list[IGError]:
         count = reader.count
         if kind == "ISA":
             if compiled is not None:
-                raise _Decline  # a second interchange: the control map's walk is not modelled
+                raise Declined("a second interchange in one text")
             walker.start_loop("/ISA_LOOP", "/ISA_LOOP/ISA")
             errors.interchange()
             icvn = segment.value(12)
             node = None
         elif kind == "GS":
             if icvn is None:
-                raise _Decline
+                raise Declined("a GS before any ISA")
             walker.start_loop("/ISA_LOOP/GS_LOOP", "/ISA_LOOP/GS_LOOP/GS")
             chosen = map_file_for(icvn, segment.value(8), segment.value(1))
             if chosen != map_file:
@@ -795,12 +847,12 @@ def _validate(text: str) -> list[IGError]:
                 compiled = load(chosen)
                 reader.check_lx = compiled.id == "837"
             if compiled is None:
-                raise _Decline
+                raise Declined(f"no map for GS08 {segment.value(8)!r}")
             node = compiled.by_path["/ISA_LOOP/GS_LOOP/GS"]
             errors.group()
         else:
             if node is None:
-                raise _Decline  # a segment before the first GS: the control map's walk
+                raise Declined("a segment before the first GS")
             start = node
             match, _ = walker.walk(node, segment, count)
             for error in walker.errors:
@@ -823,7 +875,7 @@ def _validate(text: str) -> list[IGError]:
         if kind in ("IEA", "GE", "SE"):
             errors.envelope()
         if kind not in _ENVELOPE and compiled is not None:
-            element_errors = _check_segment(node, segment, compiled.icvn)
+            element_errors = _checked_segment(node, segment, line, compiled.icvn)
             last: ElementSpec | None = None
             for spec, code in element_errors:
                 if spec is None:

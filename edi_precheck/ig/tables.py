@@ -86,6 +86,8 @@ class Node:
     syntax: list[tuple[str, tuple[int, ...]]] = field(default_factory=list)
     # loops only: first child, and children from each start position
     first: Node | None = None
+    first_ids: frozenset[str] = frozenset()  # ids of the segments that can open the loop
+    may_miss: bool = False  # trying the loop can note a required loop missing
     _from: dict[int, list[Node]] = field(default_factory=dict)
 
     def children_from(self, pos: int) -> list[Node]:
@@ -306,6 +308,16 @@ def build(tables: dict[str, Any]) -> CompiledMap:
             node.parent = nodes[entry["parent"]]
         node.children = [nodes[i] for i in entry["children"]]
         node.first = node.children[0] if node.children else None
+    for node in reversed(nodes):  # children come after their parents in the table
+        first = node.first
+        if node.kind != "loop" or first is None:
+            continue
+        if first.kind == "segment":
+            node.first_ids, node.may_miss = frozenset({first.id}), node.usage == "R"
+        else:  # a wrapper: pyx12 tries each loop inside it
+            inner = [child for child in node.children if child.kind == "loop"]
+            node.first_ids = frozenset().union(*(child.first_ids for child in inner))
+            node.may_miss = any(child.may_miss for child in inner)
     return CompiledMap(
         file=tables["file"],
         id=tables["id"],

@@ -47,6 +47,7 @@ class Settings:
     workers: int = 2
     history: str | None = None  # a history store URL: checks read it (never write)
     key_file: Path | None = None  # the site key's file, when not the default
+    ig_engine: str = "native"  # what validates against the guide: "native" or "pyx12"
 
     def policy_paths(self, overlay: str | None) -> tuple[Path, ...]:
         return self.policies + ((self.overlays[overlay],) if overlay else ())
@@ -69,6 +70,7 @@ class Engines:
                     settings.policy_paths(overlay),
                     settings.crosswalk,
                     ig=ig,
+                    ig_engine=settings.ig_engine,
                     jobs=1,
                     history=_store(settings),
                 )
