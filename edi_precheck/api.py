@@ -41,9 +41,7 @@ def _cached_engine(
     return Engine(policies, crosswalk, ig=ig, ig_engine=ig_engine)
 
 
-def _engine(
-    policies: tuple[Path, ...], crosswalk: Path | None, ig: bool, ig_engine: str
-) -> Engine:
+def _engine(policies: tuple[Path, ...], crosswalk: Path | None, ig: bool, ig_engine: str) -> Engine:
     with _building:  # two threads asking for the same options share one engine
         return _cached_engine(policies, crosswalk, ig, ig_engine)
 

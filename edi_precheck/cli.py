@@ -1273,9 +1273,7 @@ def serve(
     store = _open_history(history_url, key_file, create=False)  # usable before start
     if store is not None:
         store.close()
-    settings = Settings(
-        policy_paths, named, crosswalk, workers, history_url, key_file, ig_engine
-    )
+    settings = Settings(policy_paths, named, crosswalk, workers, history_url, key_file, ig_engine)
     for name in (None, *named):  # every policy set a request may ask for, valid before start
         try:
             load_policies(settings.policy_paths(name), catalog().keys())

@@ -143,8 +143,13 @@ def _extra_components(rng: random.Random, segments: Segments, component: str) ->
 
 def _unknown_segment(rng: random.Random, segments: Segments, component: str) -> None:
     index = rng.choice(_body(segments))
-    segments.insert(index, [rng.choice(("ZZZ", "NTE", "K3", "zz", "X", "1AB", "REF", "DTP"))]
-                    + rng.choice(([], ["X"], ["472", "D8", "20240101"], ["EA", "123"])))
+    segments.insert(
+        index,
+        [
+            rng.choice(("ZZZ", "NTE", "K3", "zz", "X", "1AB", "REF", "DTP")),
+            *rng.choice(([], ["X"], ["472", "D8", "20240101"], ["EA", "123"])),
+        ],
+    )
 
 
 def _renumber(rng: random.Random, segments: Segments, component: str) -> None:

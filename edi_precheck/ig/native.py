@@ -272,7 +272,7 @@ class _Errors:
 class _Segment:
     """A data segment: its id and its elements as sent (components not yet split)."""
 
-    __slots__ = ("id", "values", "component")
+    __slots__ = ("component", "id", "values")
 
     def __init__(self, line: str, element: str, component: str) -> None:
         parts = line.split(element)
@@ -323,18 +323,14 @@ def _check_value(
     if _CONTROL_CHARACTER.search(value):
         out.append((spec, "6"))
         return
-    if (
-        data_type in ("AN", "ID")
-        and value[-1] == " "
-        and len(value.rstrip()) >= spec.min_len
-    ):
+    if data_type in ("AN", "ID") and value[-1] == " " and len(value.rstrip()) >= spec.min_len:
         out.append((spec, "6"))
-    if spec.codes or spec.external is not None or spec.external_missing:
-        if value not in spec.codes:
-            if spec.external_missing:
-                raise _Crash("EngineError")
-            if spec.external is None or value not in spec.external:
-                out.append((spec, "7"))
+    has_codes = spec.codes or spec.external is not None or spec.external_missing
+    if has_codes and value not in spec.codes:
+        if spec.external_missing:
+            raise _Crash("EngineError")
+        if spec.external is None or value not in spec.external:
+            out.append((spec, "7"))
     if not _valid_type(value, data_type, icvn):
         if data_type in _DATE_TYPES:
             out.append((spec, "8"))
@@ -396,9 +392,7 @@ def _check_component(spec: ElementSpec, value: str | None, icvn: str, out: _Foun
     _check_value(spec, value, icvn, None, out)
 
 
-def _check_composite(
-    spec: CompositeSpec, parts: list[str] | None, icvn: str, out: _Found
-) -> None:
+def _check_composite(spec: CompositeSpec, parts: list[str] | None, icvn: str, out: _Found) -> None:
     empty = parts is None or not any(parts)
     if empty and spec.usage in ("N", "S"):
         return
@@ -582,8 +576,7 @@ class _Walker:
         for child in loop.children_from(position):
             if child.kind == "segment":
                 if child.id == segment_id and (
-                    child.key is None
-                    or segment.value(child.key[0], child.key[1]) in child.key[2]
+                    child.key is None or segment.value(child.key[0], child.key[1]) in child.key[2]
                 ):
                     if loop.kind == "loop" and self._loop_matches(loop, segment, count):
                         return (self._enter(loop, segment, count),)
@@ -874,7 +867,7 @@ def _validate(text: str) -> list[IGError]:
         found = []
         if kind in ("IEA", "GE", "SE"):
             errors.envelope()
-        if kind not in _ENVELOPE and compiled is not None:
+        if kind not in _ENVELOPE and compiled is not None and node is not None:
             element_errors = _checked_segment(node, segment, line, compiled.icvn)
             last: ElementSpec | None = None
             for spec, code in element_errors:
