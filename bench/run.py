@@ -13,8 +13,9 @@ worst case for the drug-line rules. It measures:
   Both are timed the same way, as the wall time of their process (start-up included), back
   to back, `--rounds` times: seconds and the ratio are of the best runs; the median of the
   pairs' ratios is printed too (a shared machine slows some runs, rarely both of a pair);
-- `check` with pyx12 validation at --jobs 1 and --jobs 2, and pyx12's own `x12valid`, on
-  the smaller file (pyx12 costs milliseconds a claim);
+- `check` with implementation-guide validation by each engine (native, pyx12) at --jobs 1
+  and --jobs 2, and pyx12's own `x12valid`, on the smaller file (pyx12 costs milliseconds
+  a claim; bench/ig.py compares the engines alone);
 - the wall time of `check` on a one-claim file against `python -c pass`: what a pre-submit
   hook pays per file.
 It prints a Markdown table (the README carries one) and the machine it ran on.
@@ -182,10 +183,12 @@ def main() -> None:
                 (label, f"{small:,}", elapsed, size, small, ratio, "-", f"{peak / 1024:.0f} MiB")
             )
 
-        for jobs in (1, 2):
-            single_run(
-                f"check (pyx12) --jobs {jobs}, 90% drug claims", check(path, "--jobs", str(jobs))
-            )
+        for engine in ("native", "pyx12"):
+            for jobs in (1, 2):
+                single_run(
+                    f"check --ig-engine {engine} --jobs {jobs}, 90% drug claims",
+                    check(path, "--ig-engine", engine, "--jobs", str(jobs)),
+                )
         x12valid = shutil.which("x12valid") or str(Path(sys.executable).parent / "x12valid")
         if Path(x12valid).exists():
             copy = folder / "x12valid-input.837"  # x12valid writes its 997 beside its input
@@ -195,6 +198,7 @@ def main() -> None:
         python = median_of([sys.executable, "-c", "pass"])
         no_ig = median_of(check(ONE_CLAIM, "--no-ig"))
         with_ig = median_of(check(ONE_CLAIM, "--jobs", "1"))
+        with_pyx12 = median_of(check(ONE_CLAIM, "--jobs", "1", "--ig-engine", "pyx12"))
 
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} CPUs, "
@@ -217,7 +221,8 @@ def main() -> None:
     for name, seconds in (
         ("python -c pass", python),
         ("check --no-ig", no_ig),
-        ("check (pyx12, --jobs 1)", with_ig),
+        ("check --ig-engine native --jobs 1", with_ig),
+        ("check --ig-engine pyx12 --jobs 1", with_pyx12),
     ):
         print(f"| {name} | {seconds:.2f} | {seconds / python:.1f} |")
 

@@ -507,7 +507,7 @@ def check(
         if ack_path is not None:
             _write_ack(ack_path, engine.ack_text())
     code = EXIT_FINDINGS if report.blocks(FAIL_ON[fail_on]) else EXIT_CLEAN
-    run.finished(report, code)
+    run.finished(report, code, ig_engine=ig_engine if ig else None)
     sys.exit(code)
 
 
@@ -791,6 +791,7 @@ def split_command(
         clean=counts["clean"],
         held=counts["held"],
         not_written=counts["not written"],
+        ig_engine=ig_engine if ig else None,
     )
     sys.exit(code)
 

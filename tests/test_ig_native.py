@@ -233,3 +233,13 @@ def test_compiled_tables_are_cached_and_rebuilt_when_unreadable(tmp_path, monkey
 def test_only_the_837_maps_are_compiled():
     with pytest.raises(tables.MapNotCompiled):
         tables.load("835.5010.X221.A1.xml")
+
+
+def test_a_defect_of_the_native_engine_costs_speed_not_the_run(texts, monkeypatch):
+    def broken(text: str) -> IGOutcome:
+        raise KeyError("a defect")
+
+    monkeypatch.setattr(native, "validate", broken)
+    outcome = validator.validate(texts[0], "native")
+    assert outcome.engine == "pyx12" and outcome.fallback == "an internal error (KeyError)"
+    assert outcome.errors == validator.validate(texts[0], "pyx12").errors

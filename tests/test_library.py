@@ -87,7 +87,7 @@ def test_a_long_running_process_checks_against_the_current_day(monkeypatch):
 def test_repeated_checks_keep_no_acknowledgments():
     data = (FIXTURES / "837p/prolia_medicare_clean.837").read_bytes()
     edi_precheck.check_bytes(data)
-    engine = edi_precheck.api._engine((), None, True)
+    engine = edi_precheck.api._engine((), None, True, "native")
     assert engine.ack_text() == ""
 
 

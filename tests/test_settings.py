@@ -45,6 +45,23 @@ def test_a_pyproject_table_counts_and_options_and_variables_win(tmp_path, monkey
     assert run_cli("check", "--fail-on", "never", str(DEMO)).exit_code == 0
 
 
+def test_the_ig_engine_comes_from_the_file_the_variable_or_the_option(tmp_path, monkeypatch):
+    monkeypatch.chdir(settings_folder(tmp_path, 'ig-engine = "pyx12"\n'))
+
+    def engine_used(*options: str) -> str:
+        result = run_cli("check", "--jobs", "1", *options, str(DEMO))
+        (event,) = [e for e in log_events(result) if e["event"] == "run.finished"]
+        return event["ig_engine"]
+
+    assert engine_used() == "pyx12"
+    monkeypatch.setenv("EDI_PRECHECK_IG_ENGINE", "native")
+    assert engine_used() == "native"
+    assert engine_used("--ig-engine", "pyx12") == "pyx12"
+    assert engine_used("--no-ig") is None
+    bad = run_cli("check", "--ig-engine", "fast", str(DEMO))
+    assert bad.exit_code == 2
+
+
 def test_a_misspelt_setting_stops_the_run_naming_it(tmp_path, monkeypatch):
     monkeypatch.chdir(settings_folder(tmp_path, 'fail_on = "never"\n'))
     result = run_cli("check", str(DEMO))

@@ -550,9 +550,9 @@ class _Walker:
         self.increment(loop_path)
         self.increment(segment_path)
 
-    def walk(self, node: Node, segment: _Segment, count: int) -> tuple[Node | None, bool]:
-        """The node `segment` is, from `node`; (None, True) when the map has none, (None,
-        False) when pyx12 ends its search without a node or an error."""
+    def walk(self, node: Node, segment: _Segment, count: int) -> Node | None:
+        """The node `segment` is, from `node`; None when the map has none (the error is in
+        `errors`) or pyx12 ends its search without a node."""
         self.missing = []
         self.errors = []
         start = node
@@ -562,10 +562,10 @@ class _Walker:
         while True:
             found = self._scan(node, position, segment, start, count)
             if found is not None:
-                return found[0], False
+                return found[0]
             if node.kind == "root":
                 self.errors.append(_WalkError("1", start, segment.id, count))
-                return None, True
+                return None
             position = node.pos
             node = node.enclosing
 
@@ -847,7 +847,7 @@ def _validate(text: str) -> list[IGError]:
             if node is None:
                 raise Declined("a segment before the first GS")
             start = node
-            match, _ = walker.walk(node, segment, count)
+            match = walker.walk(node, segment, count)
             for error in walker.errors:
                 if error.node is not None:
                     errors.segment(error.node, error.segment_id, error.count)

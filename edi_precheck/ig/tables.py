@@ -17,7 +17,6 @@ import json
 import re
 import threading
 from dataclasses import dataclass, field
-from importlib import metadata
 from importlib.resources import files
 from typing import Any
 
@@ -124,7 +123,9 @@ class CompiledMap:
 def _source_digest(map_file: str) -> str:
     """What a compiled table depends on: pyx12's version and its map, code and data-element
     files."""
-    digest = hashlib.sha256(f"{FORMAT}:{metadata.version('pyx12')}:{map_file}".encode())
+    from pyx12 import __version__ as pyx12_version
+
+    digest = hashlib.sha256(f"{FORMAT}:{pyx12_version}:{map_file}".encode())
     folder = files("pyx12").joinpath("map")
     for name in (map_file, "codes.xml", "dataele.xml"):
         digest.update(folder.joinpath(name).read_bytes())

@@ -39,6 +39,8 @@ def validate(text: str, engine: str = DEFAULT_ENGINE) -> IGOutcome:
         return without_map_defects(text, native.validate(text))
     except native.Declined as declined:
         reason = str(declined)
+    except Exception as error:  # a defect of ours must cost speed, never the run
+        reason = f"an internal error ({type(error).__name__})"
     _log.warning("ig.fallback", engine="pyx12", reason=reason)
     return replace(pyx12_engine.validate(text), fallback=reason)
 

@@ -1,13 +1,15 @@
-"""Implementation-guide violation found by pyx12; carries its 999 codes.
+"""Implementation-guide violation, as pyx12 reports it; carries its 999 codes.
 
 ## What it checks
 Each 837P/837I transaction set against the ASC X12 implementation guide (005010X222A1 or
-005010X223A2), by pyx12: required segments and elements, loop structure and repeats, code
-values, lengths, dates, composites. Each error is pinned to the claim and line it lies in
-and carries the 999 codes a clearinghouse would return (IK3 segment, IK4 element). A file
-declaring another release of a guide (005010X222A2) is checked against pyx12's nearest map
-and its findings say so; a transaction set pyx12 itself fails on gets one finding saying it
-was not validated. Skipped with `--no-ig`.
+005010X223A2), with pyx12's maps (by the native engine, or by pyx12 itself with
+`--ig-engine pyx12`; both give the same errors): required segments and elements, loop
+structure and repeats, code values, lengths, dates, composites. Each error is pinned to
+the claim and line it lies in and carries the 999 codes a clearinghouse would return (IK3
+segment, IK4 element). A file declaring another release of a guide (005010X222A2) is
+checked against pyx12's nearest map and its findings say so; a transaction set pyx12
+fails on (and so the native engine, alike) gets one finding saying it was not validated.
+Skipped with `--no-ig`.
 
 ## Why it matters
 A clearinghouse rejects the whole transaction set (999 with IK5 = R) for one structural
