@@ -45,6 +45,7 @@ from edi_precheck.ig.tables import (
 _ENVELOPE = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE"})
 _CONTROL_FILE = {"00501": "x12.control.00501.xml", "00401": "x12.control.00401.xml"}
 _SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{1,2}\Z")
+_VALID_IDS: set[str] = set()  # ids seen to be well formed
 _CONTROL_CHARACTER = re.compile("[\x01-\x07\x09-\x0d\x11-\x17\x1c-\x1f]")
 # Characters outside the X12 extended character set (ID and AN elements); 5010 adds ^ and `.
 _NOT_EXTENDED_5010 = re.compile(r"""[^A-Za-z0-9!"&'()*+,\-./:;?= %~@\[\]_{}\\|<>^`#$]""", re.A)
@@ -127,14 +128,16 @@ class _Element:
     codes: list[str] = field(default_factory=list)
 
 
-@dataclass(slots=True)
 class _SegmentErrors:
-    segment_id: str
-    name: str
-    count: int
-    codes: list[str] = field(default_factory=list)
-    elements: list[_Element] = field(default_factory=list)
-    added: bool = False
+    """The errors of one segment (one is made for every segment read: kept cheap)."""
+
+    __slots__ = ("added", "codes", "count", "elements", "name", "segment_id")
+
+    def __init__(self, segment_id: str, name: str, count: int) -> None:
+        self.segment_id, self.name, self.count = segment_id, name, count
+        self.codes: list[str] = []
+        self.elements: list[_Element] = []
+        self.added = False
 
 
 @dataclass(slots=True)
@@ -292,7 +295,7 @@ class _Segment:
         return parts[component - 1] if component <= len(parts) else None
 
     def is_empty(self) -> bool:
-        return all(not value.replace(self.component, "") for value in self.values)
+        return not "".join(self.values).replace(self.component, "")
 
 
 def _matches(node: Node, segment: _Segment) -> bool:
@@ -573,7 +576,7 @@ class _Walker:
         self, loop: Node, position: int, segment: _Segment, start: Node, count: int
     ) -> tuple[Node | None] | None:
         segment_id = segment.id
-        for child in loop.children_from(position):
+        for child in loop.children_from(position, segment_id):
             if child.kind == "segment":
                 if child.id == segment_id and (
                     child.key is None or segment.value(child.key[0], child.key[1]) in child.key[2]
@@ -588,11 +591,8 @@ class _Walker:
                     return (child,)
                 if child.usage == "R" and self.counts.get(child.path, 0) < 1:
                     self.missing.append(_Missing(child, count))
-            elif child.kind == "loop":
-                if segment_id not in child.first_ids and not child.may_miss:
-                    continue  # cannot open it, and trying it notes nothing
-                if self._loop_matches(child, segment, count):
-                    return (self._enter(child, segment, count),)
+            elif self._loop_matches(child, segment, count):
+                return (self._enter(child, segment, count),)
         return None
 
     def _loop_matches(self, loop: Node, segment: _Segment, count: int) -> bool:
@@ -684,8 +684,11 @@ class _Reader:
     def read(self, segment: _Segment, errors: list[tuple[str, str]]) -> None:
         if segment.is_empty():
             errors.append(("seg", "8"))
-        if not _SEGMENT_ID.match(segment.id):
-            errors.append(("seg", "1"))
+        if segment.id not in _VALID_IDS:
+            if not _SEGMENT_ID.match(segment.id):
+                errors.append(("seg", "1"))
+            elif len(_VALID_IDS) < 1000:
+                _VALID_IDS.add(segment.id)
         kind = segment.id
         value = segment.value
         if kind == "ISA":

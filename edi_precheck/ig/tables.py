@@ -87,14 +87,26 @@ class Node:
     first: Node | None = None
     first_ids: frozenset[str] = frozenset()  # ids of the segments that can open the loop
     may_miss: bool = False  # trying the loop can note a required loop missing
-    _from: dict[int, list[Node]] = field(default_factory=dict)
+    _from: dict[tuple[int, str], list[Node]] = field(default_factory=dict)
 
-    def children_from(self, pos: int) -> list[Node]:
-        """The children at or after map position `pos`, in scanning order."""
-        found = self._from.get(pos)
+    def children_from(self, pos: int, segment_id: str) -> list[Node]:
+        """The children at or after map position `pos`, in scanning order, that a segment
+        `segment_id` can be or open, or whose absence can be noted on the way (required
+        segments, and loops that can note a required loop missing); the others cannot
+        change what a scan finds or notes."""
+        key = (pos, segment_id)
+        found = self._from.get(key)
         if found is None:
-            found = [child for child in self.children if child.pos >= pos]
-            self._from[pos] = found
+            found = [
+                child
+                for child in self.children
+                if child.pos >= pos
+                and (
+                    (child.kind == "segment" and (child.id == segment_id or child.usage == "R"))
+                    or (child.kind == "loop" and (segment_id in child.first_ids or child.may_miss))
+                )
+            ]
+            self._from[key] = found
         return found
 
     @property
