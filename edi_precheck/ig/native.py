@@ -310,11 +310,45 @@ def _matches(node: Node, segment: _Segment) -> bool:
 _Found = list[tuple[ElementSpec | None, str]]  # (element, IK403) or (None, IK304 8)
 
 
+_NEVER = re.compile(r"(?!)")  # matches nothing: the element has no shortcut
+
+
+def _passing_pattern(spec: ElementSpec, icvn: str) -> re.Pattern[str]:
+    """A pattern only values that pass every check of `spec` match (not every such
+    value): text of the right length in the character set, not ending in a space, or a
+    number of the right number of digits. Elements with codes or a pattern have none."""
+    if spec.codes or spec.external is not None or spec.external_missing or spec.regex:
+        return _NEVER
+    low, high = spec.min_len, spec.max_len
+    if spec.data_type in ("AN", "ID") and 1 <= low <= high:
+        allowed = _NOT_EXTENDED_5010 if icvn == "00501" else _NOT_EXTENDED_4010
+        characters = allowed.pattern[2:-1]  # the set, without its negation
+        return re.compile(
+            f"[{characters}]{{{low - 1},{high - 1}}}[{characters.replace(' ', '')}]", re.A
+        )
+    if spec.data_type is not None and spec.data_type[0] == "N" and low <= high:
+        return re.compile(f"-?[0-9]{{{max(low, 1)},{high}}}", re.A)
+    return _NEVER
+
+
 def _check_value(
     spec: ElementSpec, value: str, icvn: str, type_list: list[str | None] | None, out: _Found
 ) -> None:
     if not spec.resolved:
         raise _Crash("EngineError")
+    if type_list is None:  # the shortcuts: values known to pass
+        passing = spec.passing
+        if passing is None:
+            passing = spec.passing = _passing_pattern(spec, icvn)
+        if passing.fullmatch(value):
+            return
+        codes = spec.passing_codes
+        if codes is None:
+            codes = spec.passing_codes = frozenset(
+                code for code in spec.code_list if code and _passes(spec, code, icvn)
+            )
+        if value in codes:
+            return
     data_type = spec.data_type
     measured = value
     if data_type is not None and (data_type == "R" or data_type[0] == "N"):
@@ -353,6 +387,15 @@ def _check_value(
                 out.append((spec, "8"))
     if spec.regex is not None and not spec.regex.search(value):
         out.append((spec, "7"))
+
+
+def _passes(spec: ElementSpec, value: str, icvn: str) -> bool:
+    found: _Found = []
+    try:
+        _check_value(spec, value, icvn, [], found)  # [] : no shortcut, no format list
+    except _Crash:
+        return False
+    return not found
 
 
 def _check_empty(spec: ElementSpec, out: _Found) -> None:
@@ -414,10 +457,11 @@ def _check_composite(spec: CompositeSpec, parts: list[str] | None, icvn: str, ou
         _check_component(component, parts[index] if index < len(parts) else None, icvn, out)
 
 
-def _syntax_holds(rule: str, positions: tuple[int, ...], segment: _Segment) -> bool:
+def _syntax_holds(rule: str, positions: tuple[int, ...], values: list[str], component: str) -> bool:
     if len(positions) < 2:
         return False
-    present = [segment.value(p) not in (None, "") for p in positions]
+    count = len(values)
+    present = [p <= count and values[p - 1].rstrip(component) != "" for p in positions]
     if rule == "P":
         return sum(present) in (0, len(present))
     if rule == "R":
@@ -429,6 +473,30 @@ def _syntax_holds(rule: str, positions: tuple[int, ...], segment: _Segment) -> b
     if rule == "L":
         return not present[0] or any(present[1:])
     return False
+
+
+_Absent = list[tuple[int, ElementSpec | None, str]]  # (index, element, IK403 or crash)
+_absent: dict[Node, _Absent] = {}
+
+
+def _absent_errors(node: Node) -> _Absent:
+    """What each element of `node` says when the segment ends before it: most say nothing,
+    so a short segment is checked by this list, not element by element."""
+    found = _absent.get(node)
+    if found is None:
+        found = []
+        for index, spec in enumerate(node.elements):
+            if isinstance(spec, CompositeSpec):
+                if spec.usage == "R":
+                    found.append((index, None, "1"))
+                elif spec.usage not in ("N", "S"):
+                    found.append((index, None, "AssertionError"))
+            else:
+                out: _Found = []
+                _check_element(spec, None, "", "", None, out)
+                found += [(index, element, code) for element, code in out]
+        _absent[node] = found
+    return found
 
 
 # Segments repeat (a payer's name, a provider's address, a common procedure): their checks
@@ -467,31 +535,36 @@ def _check_segment(node: Node, segment: _Segment, icvn: str) -> _Found:
     formats: list[str | None] = []  # DTP02's date format, for DTP03
     type_list: list[str | None] = []  # the formats a 1250 element allows, for its 1251
     is_dtp = segment.id == "DTP"
-    for index, spec in enumerate(specs):
-        raw = values[index] if index < len(values) else None
+    present = min(len(values), len(specs))
+    for index in range(present):
+        spec = specs[index]
+        raw = values[index]
         if isinstance(spec, CompositeSpec):
-            parts = raw.split(component) if raw is not None else None
-            if parts is not None and len(parts) > len(spec.components) and spec.usage != "N":
+            parts = raw.split(component)
+            if len(parts) > len(spec.components) and spec.usage != "N":
                 raise _Crash("IndexError")  # pyx12 looks past the composite's components
             _check_composite(spec, parts, icvn, out)
             continue
-        if raw is not None:
-            if is_dtp and index == 1:
-                shown = raw.rstrip(component)
-                if shown in _DTP_FORMATS:
-                    formats = [shown]
-            if spec.data_ele == "1250":
-                type_list.extend(spec.code_list)
-        if raw is None:
-            _check_element(spec, None, component, icvn, None, out)
-        elif is_dtp and index == 2:
+        if is_dtp and index == 1:
+            shown = raw.rstrip(component)
+            if shown in _DTP_FORMATS:
+                formats = [shown]
+        if spec.data_ele == "1250":
+            type_list.extend(spec.code_list)
+        if is_dtp and index == 2:
             _check_element(spec, raw, component, icvn, formats, out)
         elif spec.data_ele == "1251" and type_list:
             _check_element(spec, raw, component, icvn, type_list, out)
         else:
             _check_element(spec, raw, component, icvn, None, out)
+    if present < len(specs):
+        for index, element, code in _absent_errors(node):
+            if index >= present:
+                if code == "AssertionError":
+                    raise _Crash(code)  # pyx12 asserts a composite it was not given
+                out.append((element, code))
     for rule, positions in node.syntax:
-        if not _syntax_holds(rule, positions, segment):
+        if not _syntax_holds(rule, positions, values, component):
             out.append((None, "2"))
     return out
 

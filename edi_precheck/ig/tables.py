@@ -54,6 +54,9 @@ class ElementSpec:
     resolved: bool  # False: pyx12 cannot find the data element's type (it raises)
     composite: CompositeSpec | None = None  # the composite this is a component of
     position: int = 0  # IK401-1: the segment position (the composite's, for a component)
+    # filled in by the engine on first use: values it knows pass every check
+    passing: re.Pattern[str] | None = None
+    passing_codes: frozenset[str | None] | None = None
 
 
 @dataclass(slots=True)
