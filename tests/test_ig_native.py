@@ -243,3 +243,42 @@ def test_a_defect_of_the_native_engine_costs_speed_not_the_run(texts, monkeypatc
     outcome = validator.validate(texts[0], "native")
     assert outcome.engine == "pyx12" and outcome.fallback == "an internal error (KeyError)"
     assert outcome.errors == validator.validate(texts[0], "pyx12").errors
+
+
+def _edited(texts: list[str], old: str, new: str) -> str:
+    text = next(t for t in texts if old in t and "005010X222A1" in t)
+    return text.replace(old, new, 1)
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("~GE*1*", "~GE*X*"),  # pyx12 reads GE01 as a number when it closes the group
+        ("~GE*1*", "~GE~GE*1*"),  # ... and fails on a GE with no GE01 (TypeError)
+        ("~N4*", "~N4\n*"),  # its id test lets a newline end the id
+        ("~CLM*", "~NTE*ADD*" + "A" * 20_000 + "~CLM*"),  # it stops at a segment over 8 KB
+        ("~CLM*", "~NTE*ADD*" + "A" * 7_000 + "~CLM*"),  # ... and reads one under it
+    ],
+    ids=["GE01 not a number", "GE without GE01", "newline after an id", "long", "under 8 KB"],
+)
+def test_what_pyx12s_reader_does_with_the_envelope_and_long_segments_is_done_natively(
+    texts, old, new
+):
+    text = _edited(texts, old, new)
+    reference, ours = both(text)
+    assert (reference.crash, errors(reference)) == (ours.crash, errors(ours))
+
+
+def test_pyx12_settings_other_than_its_defaults_are_left_to_pyx12(texts, tmp_path, monkeypatch):
+    (tmp_path / ".pyx12.conf.xml").write_text(
+        '<?xml version="1.0" encoding="utf-8"?>\n<params>\n'
+        '  <param name="charset"><value>B</value></param>\n</params>\n'
+    )
+    monkeypatch.setenv("HOME", str(tmp_path))
+    native._default_settings.cache_clear()
+    try:
+        with pytest.raises(native.Declined, match="pyx12 settings"):
+            native.validate(texts[0])
+        assert validator.validate(texts[0], "native").engine == "pyx12"
+    finally:
+        native._default_settings.cache_clear()

@@ -21,13 +21,14 @@ errors pyx12 drops (those it raises on the envelope segments themselves). Where 
 fails with an exception, this engine reports the same exception type as `crash`.
 
 `validate` raises Declined for what it does not model (a text that is not one interchange
-starting with ISA and GS, or a guide it has no compiled map for); the caller then asks
-pyx12, and says so.
+starting with ISA and GS, a second interchange, a guide it has no compiled map for, pyx12
+settings other than its defaults); the caller then asks pyx12, and says so.
 """
 
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -44,12 +45,16 @@ from edi_precheck.ig.tables import (
 
 _ENVELOPE = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE"})
 _CONTROL_FILE = {"00501": "x12.control.00501.xml", "00401": "x12.control.00401.xml"}
-_SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{1,2}\Z")
+# pyx12's test of a segment id: two or three characters, and this pattern, whose $ also
+# matches before a final newline (so "N4\n" passes)
+_SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{1,2}$")
 _VALID_IDS: set[str] = set()  # ids seen to be well formed
 _CONTROL_CHARACTER = re.compile("[\x01-\x07\x09-\x0d\x11-\x17\x1c-\x1f]")
 # Characters outside the X12 extended character set (ID and AN elements); 5010 adds ^ and `.
-_NOT_EXTENDED_5010 = re.compile(r"""[^A-Za-z0-9!"&'()*+,\-./:;?= %~@\[\]_{}\\|<>^`#$]""", re.A)
-_NOT_EXTENDED_4010 = re.compile(r"""[^A-Za-z0-9!"&'()*+,\-./:;?= %~@\[\]_{}\\|<>#$]""", re.A)
+_EXTENDED_4010 = r"""A-Za-z0-9!"&'()*+,\-./:;?= %~@\[\]_{}\\|<>#$"""  # a character class body
+_EXTENDED_5010 = _EXTENDED_4010 + "^`"
+_NOT_EXTENDED_5010 = re.compile(f"[^{_EXTENDED_5010}]", re.A)
+_NOT_EXTENDED_4010 = re.compile(f"[^{_EXTENDED_4010}]", re.A)
 _NUMERIC = re.compile(r"-?[0-9]+", re.A)
 _DECIMAL = re.compile(r"-?[0-9]*(?:\.[0-9]+)?", re.A)
 _DIGITS = re.compile(r"[0-9]*", re.A)
@@ -307,7 +312,9 @@ def _matches(node: Node, segment: _Segment) -> bool:
 
 # --- the element checks -------------------------------------------------------------
 
-_Found = list[tuple[ElementSpec | None, str]]  # (element, IK403) or (None, IK304 8)
+# (element, IK403), or (None, code) for an error pyx12 files on the segment as IK304 8
+# (too many elements, a composite's own errors, a syntax rule): the code is not kept
+_Found = list[tuple[ElementSpec | None, str]]
 
 
 _NEVER = re.compile(r"(?!)")  # matches nothing: the element has no shortcut
@@ -321,8 +328,7 @@ def _passing_pattern(spec: ElementSpec, icvn: str) -> re.Pattern[str]:
         return _NEVER
     low, high = spec.min_len, spec.max_len
     if spec.data_type in ("AN", "ID") and 1 <= low <= high:
-        allowed = _NOT_EXTENDED_5010 if icvn == "00501" else _NOT_EXTENDED_4010
-        characters = allowed.pattern[2:-1]  # the set, without its negation
+        characters = _EXTENDED_5010 if icvn == "00501" else _EXTENDED_4010
         return re.compile(
             f"[{characters}]{{{low - 1},{high - 1}}}[{characters.replace(' ', '')}]", re.A
         )
@@ -450,9 +456,7 @@ def _check_composite(spec: CompositeSpec, parts: list[str] | None, icvn: str, ou
     if spec.usage == "N":
         out.append((None, "5"))
         return
-    components = spec.components
-    if len(parts) > len(components):
-        out.append((None, "3"))
+    components = spec.components  # (more parts than components: the caller has stopped)
     for index, component in enumerate(components):
         _check_component(component, parts[index] if index < len(parts) else None, icvn, out)
 
@@ -648,6 +652,8 @@ class _Walker:
     def _scan(
         self, loop: Node, position: int, segment: _Segment, start: Node, count: int
     ) -> tuple[Node | None] | None:
+        """The children of `loop` from `position`: None when none is the segment, else a
+        1-tuple of the node found (None in it when pyx12 ends the search with no node)."""
         segment_id = segment.id
         for child in loop.children_from(position, segment_id):
             if child.kind == "segment":
@@ -758,7 +764,7 @@ class _Reader:
         if segment.is_empty():
             errors.append(("seg", "8"))
         if segment.id not in _VALID_IDS:
-            if not _SEGMENT_ID.match(segment.id):
+            if not 2 <= len(segment.id) <= 3 or not _SEGMENT_ID.match(segment.id):
                 errors.append(("seg", "1"))
             elif len(_VALID_IDS) < 1000:
                 _VALID_IDS.add(segment.id)
@@ -849,15 +855,50 @@ class _Reader:
         return [codes[kind] for kind, _ in self.loops if kind in codes]
 
 
+@functools.cache
+def _default_settings() -> bool:
+    """Whether pyx12 runs with its default settings: a pyx12.conf.xml (in the Python
+    prefix's etc/ or the home folder) can choose the basic character set or leave code
+    lists out, and the compiled tables assume the extended set and every list."""
+    import pyx12.params
+
+    settings = pyx12.params.params()
+    return settings.get("charset") == "E" and not settings.get("exclude_external_codes")
+
+
+def _group_count(segment: _Segment) -> None:
+    """pyx12 reads GE01 as a number when it closes the group, and fails if it is none."""
+    value = segment.value(1)
+    if value is None:
+        raise _Crash("TypeError")
+    try:
+        int(value)
+    except ValueError:
+        raise _Crash("ValueError") from None
+
+
+_CHUNK = 8192  # pyx12 reads its input 8,192 characters at a time
+
+
 def _lines(text: str) -> tuple[list[str], str, str, str]:
     """The segments of an interchange as pyx12's reader yields them, and the element and
-    component separators and the control version."""
+    component separators and the control version. pyx12 reads 106 characters, then 8,192
+    at a time, and stops (silently) when one more read leaves it without a terminator: a
+    segment longer than that ends its reading."""
     if len(text) < 106 or text[:3] != "ISA" or text[84:89] not in _CONTROL_FILE:
         raise Declined("the text does not start with a 106-character ISA of version 00401 or 00501")
     terminator, element, component = text[105], text[3], text[104]
     lines = []
-    for piece in text.split(terminator)[:-1]:
-        line = piece.lstrip("\n\r")
+    start, read = 0, 106 + _CHUNK
+    while True:
+        end = text.find(terminator, start, read)
+        if end < 0:
+            read += _CHUNK
+            end = text.find(terminator, start, read)
+            if end < 0:
+                break
+        line = text[start:end].lstrip("\n\r")
+        start = end + 1
         if not line:
             break
         lines.append(line)
@@ -913,6 +954,8 @@ def _validate(text: str) -> list[IGError]:
                 if chosen is None:
                     raise _Crash("EngineError")  # pyx12: "Map not found"
                 map_file = chosen
+                if not _default_settings():
+                    raise Declined("pyx12 settings other than its defaults (charset, code lists)")
                 compiled = load(chosen)
                 reader.check_lx = compiled.id == "837"
             if compiled is None:
@@ -941,6 +984,8 @@ def _validate(text: str) -> list[IGError]:
         for level, code in found:
             errors.level_error(level, code)
         found = []
+        if kind == "GE":
+            _group_count(segment)
         if kind in ("IEA", "GE", "SE"):
             errors.envelope()
         if kind not in _ENVELOPE and compiled is not None and node is not None:
