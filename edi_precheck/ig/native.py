@@ -505,7 +505,7 @@ def _absent_errors(node: Node) -> _Absent:
 
 # Segments repeat (a payer's name, a provider's address, a common procedure): their checks
 # are kept, by map node, component separator and text; bounded, so memory stays flat.
-_CHECKED_LIMIT = 50_000
+_CHECKED_LIMIT = 20_000
 _checked: dict[tuple[Node, str, str], tuple[tuple[ElementSpec | None, str], ...] | str] = {}
 
 
