@@ -1,7 +1,7 @@
 """The benchmark: throughput, memory and start-up of edi-precheck, as ratios to baselines
 measured in the same run (absolute times drift on shared machines; ratios much less).
 
-    python bench/run.py                 # about 8 minutes on 2 CPUs
+    python bench/run.py                 # about 10 minutes on 2 CPUs
     python bench/run.py --quick         # 2k and 20k claims, for a smoke run
 
 It writes synthetic 837P files (edi_precheck.synth): 10k and 100k claims of which 5% carry

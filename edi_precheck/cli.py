@@ -254,9 +254,9 @@ def _ack_option(function: Any) -> Any:
     )(function)
 
 
-def _ig_options(function: Any) -> Any:
-    """--ig/--no-ig, --ig-engine and --jobs, as check and split take them."""
-    function = click.option(
+def _ig_engine_option(function: Any) -> Any:
+    """--ig-engine, as check, split and serve take it."""
+    return click.option(
         "--ig-engine",
         "ig_engine",
         envvar="EDI_PRECHECK_IG_ENGINE",
@@ -266,6 +266,11 @@ def _ig_options(function: Any) -> Any:
         help="What validates against the implementation guide: the native engine (pyx12's "
         "maps, compiled) or pyx12 itself (the reference, about ten times slower).",
     )(function)
+
+
+def _ig_options(function: Any) -> Any:
+    """--ig/--no-ig, --ig-engine and --jobs, as check and split take them."""
+    function = _ig_engine_option(function)
     function = click.option(
         "--jobs",
         "-j",
@@ -1236,15 +1241,7 @@ def _overlay(value: str) -> tuple[str, Path]:
     type=click.Path(dir_okay=False, path_type=Path),
     help=f"File holding the bearer token requests must send (also ${TOKEN_ENV}).",
 )
-@click.option(
-    "--ig-engine",
-    "ig_engine",
-    envvar="EDI_PRECHECK_IG_ENGINE",
-    type=click.Choice(["native", "pyx12"]),
-    default="native",
-    show_default=True,
-    help="What validates against the implementation guide.",
-)
+@_ig_engine_option
 @_history_options
 def serve(
     host: str,

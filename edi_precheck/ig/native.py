@@ -423,17 +423,17 @@ def _check_element(
     if raw is not None and component in raw:
         out.append((spec, "6"))  # a composite where the guide has a simple element
         return
-    if not raw:
-        if spec.usage not in ("N", "S"):
-            _check_empty(spec, out)
-        return
-    if spec.usage == "N":
-        out.append((spec, "10"))
-        return
-    _check_value(spec, raw, icvn, type_list, out)
+    _check_component(spec, raw, icvn, out, type_list)
 
 
-def _check_component(spec: ElementSpec, value: str | None, icvn: str, out: _Found) -> None:
+def _check_component(
+    spec: ElementSpec,
+    value: str | None,
+    icvn: str,
+    out: _Found,
+    type_list: list[str | None] | None = None,
+) -> None:
+    """A simple element's value (a component's, or a position's that is no composite)."""
     if not value:
         if spec.usage not in ("N", "S"):
             _check_empty(spec, out)
@@ -441,7 +441,7 @@ def _check_component(spec: ElementSpec, value: str | None, icvn: str, out: _Foun
     if spec.usage == "N":
         out.append((spec, "10"))
         return
-    _check_value(spec, value, icvn, None, out)
+    _check_value(spec, value, icvn, type_list, out)
 
 
 def _check_composite(spec: CompositeSpec, parts: list[str] | None, icvn: str, out: _Found) -> None:
@@ -736,6 +736,14 @@ class _Walker:
 # --- the reader's checks --------------------------------------------------------------
 
 
+# IEA and GE: what they close, the level of their errors, and the codes for an unclosed
+# inner loop, a control number other than the opener's, and a wrong count
+_GROUP_TRAILERS = {
+    "IEA": ("ISA", "isa", ("024", "001", "021")),
+    "GE": ("GS", "gs", ("3", "4", "5")),
+}
+
+
 class _Reader:
     """pyx12's reader: splits segments and checks what needs no map (returns its errors
     as (level, code) pairs, to be reported once the segment's place is known)."""
@@ -822,26 +830,18 @@ class _Reader:
         if not self.loops:
             raise _Crash("IndexError")
         value = segment.value
-        if segment.id == "IEA":
-            if self.loops[-1][0] != "ISA":
-                errors.append(("isa", "024"))
+        if segment.id in _GROUP_TRAILERS:
+            opener, level, (unterminated, other_number, miscounted) = _GROUP_TRAILERS[segment.id]
+            if self.loops[-1][0] != opener:
+                errors.append((level, unterminated))
                 del self.loops[-1]
                 if not self.loops:
                     raise _Crash("IndexError")
             if self.loops[-1][1] != value(2):
-                errors.append(("isa", "001"))
-            if self._int(value(1)) != self.gs_count:
-                errors.append(("isa", "021"))
-        elif segment.id == "GE":
-            if self.loops[-1][0] != "GS":
-                errors.append(("gs", "3"))
-                del self.loops[-1]
-                if not self.loops:
-                    raise _Crash("IndexError")
-            if self.loops[-1][1] != value(2):
-                errors.append(("gs", "4"))
-            if self._int(value(1)) != self.st_count:
-                errors.append(("gs", "5"))
+                errors.append((level, other_number))
+            inside = self.gs_count if segment.id == "IEA" else self.st_count
+            if self._int(value(1)) != inside:
+                errors.append((level, miscounted))
         else:
             if self.loops[-1][0] != "ST" or self.loops[-1][1] != value(2):
                 errors.append(("st", "3"))
