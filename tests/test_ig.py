@@ -306,8 +306,10 @@ def test_the_dme_certificate_pwk_of_the_guide_is_accepted(tmp_path):
     from edi_precheck.ig.map_defects import MAP_DEFECTS
 
     assert [d.segment for d in MAP_DEFECTS] == ["PWK"]
+    from edi_precheck.ig.validator import validate as corrected
+
     text = with_line_pwk("PWK*CT*AD")
-    direct = validate(text)
+    direct = corrected(text, "pyx12")
     assert any(e.segment_id == "PWK" and e.code == "7" for e in validate_raw(text).errors)
     assert direct.errors == []  # corrected inside validate
     ack = tmp_path / "pwk.999"
@@ -326,17 +328,7 @@ def test_a_pwk_the_guide_does_not_allow_is_still_an_error(tmp_path):
 
 def validate_raw(text: str):
     """pyx12's own verdict on one interchange, before map defects are corrected."""
-    import io
-    import json as json_module
-
-    import pyx12.x12n_document
-
-    from edi_precheck.ig.pyx12_engine import IGOutcome, _collect, _params, _prepare
-
-    _prepare()
-    ack, errors = io.StringIO(), io.StringIO()
-    pyx12.x12n_document.x12n_document(_params(), io.StringIO(text), ack, None, None, errors)
-    return IGOutcome(errors=_collect(json_module.loads(errors.getvalue() or "{}")))
+    return validate(text)
 
 
 def test_an_hl_parent_pyx12_misses_is_worded_as_the_numbering_it_follows(tmp_path):

@@ -590,6 +590,12 @@ class _WalkError:
     count: int
 
 
+def _parent(node: Node) -> Node:
+    parent = node.parent
+    assert parent is not None  # only the root has none, and the walk stops there
+    return parent
+
+
 class _Walker:
     """Finds the map node of each segment from the previous one, counting loops and
     segments as pyx12 does (per X12 path)."""
@@ -638,7 +644,7 @@ class _Walker:
         start = node
         position = node.pos
         if node.kind == "segment":
-            node = node.enclosing
+            node = _parent(node)  # its loop (or the root)
         while True:
             found = self._scan(node, position, segment, start, count)
             if found is not None:
@@ -647,19 +653,16 @@ class _Walker:
                 self.errors.append(_WalkError("1", start, segment.id, count))
                 return None
             position = node.pos
-            node = node.enclosing
+            node = _parent(node)
 
     def _scan(
         self, loop: Node, position: int, segment: _Segment, start: Node, count: int
     ) -> tuple[Node | None] | None:
         """The children of `loop` from `position`: None when none is the segment, else a
         1-tuple of the node found (None in it when pyx12 ends the search with no node)."""
-        segment_id = segment.id
-        for child in loop.children_from(position, segment_id):
+        for child in loop.children_from(position, segment.id):
             if child.kind == "segment":
-                if child.id == segment_id and (
-                    child.key is None or segment.value(child.key[0], child.key[1]) in child.key[2]
-                ):
+                if _matches(child, segment):
                     if loop.kind == "loop" and self._loop_matches(loop, segment, count):
                         return (self._enter(loop, segment, count),)
                     self.increment(child.path)

@@ -112,16 +112,6 @@ class Node:
             self._from[key] = found
         return found
 
-    @property
-    def enclosing(self) -> Node:
-        """The nearest loop (or the root) above a segment; a loop's own parent loop."""
-        node = self.parent
-        assert node is not None
-        while node.kind == "segment":
-            node = node.parent
-            assert node is not None
-        return node
-
 
 @dataclass(slots=True)
 class CompiledMap:

@@ -29,20 +29,22 @@ _log = LibraryLogger("edi_precheck.ig")
 def validate(text: str, engine: str = DEFAULT_ENGINE) -> IGOutcome:
     """The outcome of one interchange (one transaction set) with `engine`; never raises."""
     from edi_precheck.ig import pyx12_engine
-
-    if engine != "native":
-        return pyx12_engine.validate(text)
-    from edi_precheck.ig import native
     from edi_precheck.ig.map_defects import without_map_defects
 
+    if engine != "native":
+        return without_map_defects(text, pyx12_engine.validate(text))
+    from edi_precheck.ig import native
+
     try:
-        return without_map_defects(text, native.validate(text))
+        outcome = native.validate(text)
     except native.Declined as declined:
         reason = str(declined)
     except Exception as error:  # a defect of ours must cost speed, never the run
         reason = f"an internal error ({type(error).__name__})"
+    else:
+        return without_map_defects(text, outcome)
     _log.warning("ig.fallback", engine="pyx12", reason=reason)
-    return replace(pyx12_engine.validate(text), fallback=reason)
+    return without_map_defects(text, replace(pyx12_engine.validate(text), fallback=reason))
 
 
 class Pending:
