@@ -303,3 +303,32 @@ def test_the_text_report_counts_in_the_singular_too():
     text = run_cli("check", "--no-ig", str(FIXTURES / "837p/prolia_medicare_clean.837")).stdout
     assert "  1 claim, 2 service lines, 1 drug line checked" in text
     assert "1 file, 1 claim (0 with errors), 1 drug line checked: 0 errors, 0 warnings" in text
+
+
+def test_claims_alike_but_for_their_payer_are_each_held_to_their_own_payer(tmp_path):
+    """The same drug line (code, product, place) for Medicare, Medicaid, Medicare, Medicaid:
+    the payer rules worked out for one claim are not reused for the next claim's payer.
+    Medicaid requires the NDC; Medicare does not."""
+    segments = (FIXTURES / "837p/prolia_medicare_clean.837").read_text().split("~")
+    start = next(i for i, s in enumerate(segments) if s.startswith("HL*2*"))
+    end = next(i for i, s in enumerate(segments) if s.startswith("SE*"))
+    loop = [s for s in segments[start:end] if not s.startswith(("LIN*", "CTP*"))]
+    loops = []
+    for number, payer in enumerate(["MB", "MC", "MB", "MC"], 2):
+        loops += [
+            s.replace("HL*2*", f"HL*{number}*")
+            .replace("*MB", f"*{payer}")
+            .replace("PMC0001", f"PAYER{number}")
+            .replace("5TW7HK3CN22", f"5TW7HK3CN{number:02d}")
+            for s in loop
+        ]
+    path = tmp_path / "payers.837"
+    path.write_text("~".join(segments[:start] + loops + segments[end:]))
+    document, _ = report_of("--no-ig", str(path))
+    found = rules_by_claim(document)
+    assert ["ndc.missing" in found.get(f"PAYER{n}", set()) for n in range(2, 6)] == [
+        False,
+        True,
+        False,
+        True,
+    ]

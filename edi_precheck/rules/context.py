@@ -1,5 +1,10 @@
 """What a rule sees: the claim, its covered drug lines with their product and payer rules,
 and the policy, crosswalk and code sets. Rules are pure functions of this context.
+
+What many lines share is worked out once, not per line: which payer rules apply to a code,
+product and setting for a payer (`DrugLineBuilder`), and what those rules require together
+(`PayerTerms`). A rule whose answer is a pure function of a few facts may keep it in the
+checker's `Memo` (`ClaimContext.memo`), which lives as long as the policies it was made for.
 """
 
 from __future__ import annotations
@@ -52,6 +57,54 @@ class Where(TypedDict, total=False):
     element: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class PayerTerms:
+    """What a line's payer rules require, together: any rule's requirement holds, and the
+    sets are their union."""
+
+    requires_ndc: bool = False
+    requires_waste_modifier: bool = False
+    requires_prior_authorization: bool = False
+    specialist_taxonomies: frozenset[str] = frozenset()
+    payer_modifiers: frozenset[str] = frozenset()  # allowed beyond the policy's (340B)
+    accepted_ctp_units: frozenset[str] = frozenset()  # CTP05 units besides the product's
+
+    @classmethod
+    def of(cls, rules: tuple[PayerRule, ...]) -> PayerTerms:
+        if not rules:
+            return NO_PAYER_TERMS
+        return cls(
+            any(rule.require_ndc for rule in rules),
+            any(rule.require_waste_modifier for rule in rules),
+            any(rule.require_prior_authorization for rule in rules),
+            frozenset().union(*(rule.specialist_taxonomies for rule in rules)),
+            frozenset().union(*(rule.allow_modifiers for rule in rules)),
+            frozenset().union(*(rule.accept_ctp_units for rule in rules)),
+        )
+
+
+NO_PAYER_TERMS = PayerTerms()
+
+
+class Memo:
+    """Answers kept across claims, by key, for one checker (and so one set of policies:
+    keys may name policy objects by `id`). Bounded: past `limit` entries it starts over,
+    so that a file of endless distinct values cannot grow it. Safe across threads: the
+    worst a race does is work an answer out twice."""
+
+    def __init__(self, limit: int = 8192) -> None:
+        self._answers: dict[object, object] = {}
+        self._limit = limit
+
+    def get(self, key: object, default: object = None) -> object:
+        return self._answers.get(key, default)
+
+    def put(self, key: object, answer: object) -> None:
+        if len(self._answers) >= self._limit:
+            self._answers = {}
+        self._answers[key] = answer
+
+
 @dataclass(slots=True)
 class DrugLine:
     """A service line whose code a policy covers, with what the checks need about it."""
@@ -65,6 +118,7 @@ class DrugLine:
     decided_by: str = ""  # what decided `product`: "ndc", "code" or "dose"
     setting: Setting | None = None  # where it was given, from the place or type of bill
     recognised_by: str = ""  # why a line of a code shared with another drug is this drug's
+    terms: PayerTerms = NO_PAYER_TERMS  # what `payer_rules` require, together
 
     @property
     def code(self) -> str:
@@ -76,38 +130,29 @@ class DrugLine:
 
     @property
     def requires_ndc(self) -> bool:
-        return any(rule.require_ndc for rule in self.payer_rules)
+        return self.terms.requires_ndc
 
     @property
     def requires_waste_modifier(self) -> bool:
-        return any(rule.require_waste_modifier for rule in self.payer_rules)
+        return self.terms.requires_waste_modifier
 
     @property
     def requires_prior_authorization(self) -> bool:
-        return any(rule.require_prior_authorization for rule in self.payer_rules)
+        return self.terms.requires_prior_authorization
 
     @property
     def specialist_taxonomies(self) -> frozenset[str]:
-        taxonomies: frozenset[str] = frozenset()
-        for rule in self.payer_rules:
-            taxonomies |= rule.specialist_taxonomies
-        return taxonomies
+        return self.terms.specialist_taxonomies
 
     @property
     def payer_modifiers(self) -> frozenset[str]:
         """Modifiers the line's payer rules allow beyond the policy's (a state's 340B)."""
-        allowed = frozenset[str]()
-        for rule in self.payer_rules:
-            allowed |= rule.allow_modifiers
-        return allowed
+        return self.terms.payer_modifiers
 
     @property
     def accepted_ctp_units(self) -> frozenset[str]:
         """CTP05 units the line's payer rules accept besides the product's billing unit."""
-        accepted = frozenset[str]()
-        for rule in self.payer_rules:
-            accepted |= rule.accept_ctp_units
-        return accepted
+        return self.terms.accepted_ctp_units
 
     @property
     def doses(self) -> list[Decimal]:
@@ -186,6 +231,7 @@ class ClaimContext:
     # The services sent or read before this claim (history.run): None when claims are
     # checked one by one, with nothing to compare across them.
     history: ServiceHistory | None = None
+    memo: Memo = field(default_factory=Memo)  # the checker's: answers kept across claims
     _services: list[Service] | None = None
     _knows_patient: bool | None = None
     _dose_days: list[tuple[date, Service]] | None = None
@@ -257,62 +303,109 @@ class ClaimContext:
         return self.groups[group_key(line, self.claim)]
 
 
-def build_drug_line(
-    line: ServiceLine, claim: Claim, policy: Policy, crosswalk: Crosswalk, groups: LineGroups
-) -> DrugLine | None:
-    """The DrugLine of `line` under `policy`, or None if the policy does not cover it.
+class DrugLineBuilder:
+    """Makes the DrugLines of one policy's covered codes, with the crosswalk at hand.
 
-    The product is the one whose NDCs the policy lists; else the one the crosswalk names
-    for the NDC (a biosimilar whose NDCs the policy does not list); else the code's only
-    product; else, on a line with no NDC, the only one of the code's products given at the
-    dose billed (an NDC nobody knows is not guessed at).
-
-    A code the policy shares with other drugs covers only some lines (`recognise` in the
-    policy): an unclassified code those whose NDC is one of the policy's products; another
-    drug's code those whose NDC, dose or diagnoses say they are this drug.
+    Which payer rules apply depends only on the payer (filing indicator and id), the code,
+    the product and the setting: few combinations in a file, each worked out once.
     """
-    entry = policy.codes.get(line.code.upper())
-    if entry is None:
-        return None
-    ndc11 = normalize_ndc(line.ndc) if line.ndc else None
-    candidates = policy.products_for_code(entry.code)
-    shared = entry.recognise != "all"
-    product = _product_of_ndc(
-        ndc11, policy, crosswalk, tuple(policy.products.values()) if shared else candidates
-    )
-    recognised_by = ""
-    if product is not None and shared:
-        recognised_by = f"its NDC {ndc11} is {product.name}"
-    elif entry.recognise == "ndc":
-        return None
-    elif entry.recognise == "evidence":
-        if ndc11 and crosswalk.entries(ndc11):
-            return None  # the crosswalk knows the NDC as another drug's
-        recognised_by = _evidence(line, claim, candidates)
-        if not recognised_by:
+
+    def __init__(self, policy: Policy, crosswalk: Crosswalk, limit: int = 4096) -> None:
+        self.policy = policy
+        self.crosswalk = crosswalk
+        self._limit = limit
+        self._products: dict[str, tuple[Product, ...]] = {}  # by code: a policy's few codes
+        self._payer_rules: dict[
+            tuple[str, str, str, str | None, str | None],
+            tuple[tuple[PayerRule, ...], PayerTerms],
+        ] = {}
+
+    def build(self, line: ServiceLine, claim: Claim, groups: LineGroups) -> DrugLine | None:
+        """The DrugLine of `line` under the policy, or None if the policy does not cover it.
+
+        The product is the one whose NDCs the policy lists; else the one the crosswalk
+        names for the NDC (a biosimilar whose NDCs the policy does not list); else the
+        code's only product; else, on a line with no NDC, the only one of the code's
+        products given at the dose billed (an NDC nobody knows is not guessed at).
+
+        A code the policy shares with other drugs covers only some lines (`recognise` in
+        the policy): an unclassified code those whose NDC is one of the policy's products;
+        another drug's code those whose NDC, dose or diagnoses say they are this drug.
+        """
+        policy, crosswalk = self.policy, self.crosswalk
+        entry = policy.codes.get(line.code.upper())
+        if entry is None:
             return None
-    decided_by = "ndc" if product is not None else ""
-    if product is None and len(candidates) == 1:
-        product, decided_by = candidates[0], "code"
-    elif product is None and not line.ndc:
-        # The dose may name the product: J0897 at 120 units is Xgeva, not Prolia.
-        dose = _dose_billed(groups[group_key(line, claim)])
-        at_dose = tuple(p for p in candidates if dose in p.dose_units)
-        if len(at_dose) == 1:
-            product, decided_by = at_dose[0], "dose"
-        candidates = at_dose or candidates
-    candidates = (product,) if product is not None else candidates
-    setting = policy.setting_for(claim.kind, place_of(line, claim))
-    payer = claim.payer
-    payer_rules = tuple(
-        rule
-        for rule in policy.payer_rules
-        if rule.matches_payer(payer.filing_indicator, payer.payer_id)
-        and rule.matches_line(entry.code, product, setting)
-    )
-    return DrugLine(
-        line, entry, product, candidates, payer_rules, ndc11, decided_by, setting, recognised_by
-    )
+        ndc11 = normalize_ndc(line.ndc) if line.ndc else None
+        candidates = self._products.get(entry.code)
+        if candidates is None:
+            candidates = self._products[entry.code] = policy.products_for_code(entry.code)
+        shared = entry.recognise != "all"
+        product = _product_of_ndc(
+            ndc11, policy, crosswalk, tuple(policy.products.values()) if shared else candidates
+        )
+        recognised_by = ""
+        if product is not None and shared:
+            recognised_by = f"its NDC {ndc11} is {product.name}"
+        elif entry.recognise == "ndc":
+            return None
+        elif entry.recognise == "evidence":
+            if ndc11 and crosswalk.entries(ndc11):
+                return None  # the crosswalk knows the NDC as another drug's
+            recognised_by = _evidence(line, claim, candidates)
+            if not recognised_by:
+                return None
+        decided_by = "ndc" if product is not None else ""
+        if product is None and len(candidates) == 1:
+            product, decided_by = candidates[0], "code"
+        elif product is None and not line.ndc:
+            # The dose may name the product: J0897 at 120 units is Xgeva, not Prolia.
+            dose = _dose_billed(groups[group_key(line, claim)])
+            at_dose = tuple(p for p in candidates if dose in p.dose_units)
+            if len(at_dose) == 1:
+                product, decided_by = at_dose[0], "dose"
+            candidates = at_dose or candidates
+        candidates = (product,) if product is not None else candidates
+        setting = policy.setting_for(claim.kind, place_of(line, claim))
+        payer_rules, terms = self._rules_for(claim, entry.code, product, setting)
+        return DrugLine(
+            line,
+            entry,
+            product,
+            candidates,
+            payer_rules,
+            ndc11,
+            decided_by,
+            setting,
+            recognised_by,
+            terms,
+        )
+
+    def _rules_for(
+        self, claim: Claim, code: str, product: Product | None, setting: Setting | None
+    ) -> tuple[tuple[PayerRule, ...], PayerTerms]:
+        """The payer rules that match the claim's payer and the line, and what they ask."""
+        payer = claim.payer
+        key = (
+            payer.filing_indicator,
+            payer.payer_id,
+            code,
+            product.name if product is not None else None,
+            setting.id if setting is not None else None,
+        )
+        found = self._payer_rules.get(key)
+        if found is None:
+            rules = tuple(
+                rule
+                for rule in self.policy.payer_rules
+                if rule.matches_payer(payer.filing_indicator, payer.payer_id)
+                and rule.matches_line(code, product, setting)
+            )
+            found = (rules, PayerTerms.of(rules))
+            if len(self._payer_rules) >= self._limit:
+                self._payer_rules = {}
+            self._payer_rules[key] = found
+        return found
 
 
 def place_of(line: ServiceLine, claim: Claim) -> str:
@@ -380,6 +473,7 @@ def _dose_billed(group: LineGroup) -> Decimal | None:
     return group.total_units
 
 
+@lru_cache(maxsize=4096)  # units and amounts repeat across lines
 def decimal_text(value: Decimal) -> str:
     """A decimal as people write it: 60, 1.7 (no exponent, no trailing zeros)."""
     return format(value.normalize(), "f")

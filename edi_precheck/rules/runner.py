@@ -21,9 +21,10 @@ from edi_precheck.rules._registry import Rule
 from edi_precheck.rules.context import (
     ClaimContext,
     DrugLine,
+    DrugLineBuilder,
     LineGroups,
+    Memo,
     Problem,
-    build_drug_line,
     line_groups,
 )
 
@@ -136,9 +137,15 @@ class ClaimChecker:
         self.crosswalk = crosswalk
         self._today = today  # None: the day each claim is checked (a server runs for days)
         self.icd10 = _LazyCodeSet()
+        self._builders = [(policy, DrugLineBuilder(policy, crosswalk)) for policy in policies]
+        self._memo = Memo()
         self._line_rules = [r for r in rules if r.scope == "line"]
         self._covered_claim_rules = [r for r in rules if r.scope == "claim" and not r.all_claims]
         self._every_claim_rules = [r for r in rules if r.scope == "claim" and r.all_claims]
+        # (rule, its check function), looked up once: the loops below run per claim and line.
+        self._line_checks = [(r, r.check) for r in self._line_rules]
+        self._covered_claim_checks = [(r, r.check) for r in self._covered_claim_rules]
+        self._every_claim_checks = [(r, r.check) for r in self._every_claim_rules]
 
     def skim_codes(self) -> frozenset[str] | None:
         """The codes a claim must bill to be read in full, or None when every claim must
@@ -180,15 +187,14 @@ class ClaimChecker:
         grading_policy = self.policies[0] if self.policies else None
         grading_drugs: list[DrugLine] = []
         grading_groups: LineGroups = {}  # none when no line is covered: made on demand
-        for policy in self.policies:
+        for policy, builder in self._builders:
             if not any(line.code.upper() in policy.codes for line in claim.lines):
                 continue
             groups = line_groups(claim, policy.billing.waste_modifier)
             drugs = [
                 drug
                 for line in claim.lines
-                if (drug := build_drug_line(line, claim, policy, self.crosswalk, groups))
-                is not None
+                if (drug := builder.build(line, claim, groups)) is not None
             ]
             if not drugs:
                 continue
@@ -196,15 +202,15 @@ class ClaimChecker:
                 grading_policy, grading_drugs, grading_groups = policy, drugs, groups
             covered += len(drugs)
             ctx = ClaimContext(
-                claim, policy, self.crosswalk, self.icd10, today, drugs, groups, history
+                claim, policy, self.crosswalk, self.icd10, today, drugs, groups, history, self._memo
             )
             services += ctx.services()
-            for rule in self._covered_claim_rules:
-                for problem in _guarded(rule, ctx) if guarded else rule.check(ctx):
+            for rule, check in self._covered_claim_checks:
+                for problem in _guarded(rule, ctx) if guarded else check(ctx):
                     findings.extend(self._finding(rule, problem, ctx, None))
             for drug in drugs:
-                for rule in self._line_rules:
-                    for problem in _guarded(rule, drug, ctx) if guarded else rule.check(drug, ctx):
+                for rule, check in self._line_checks:
+                    for problem in _guarded(rule, drug, ctx) if guarded else check(drug, ctx):
                         findings.extend(self._finding(rule, problem, ctx, drug))
         if grading_policy is not None and self._every_claim_rules:
             ctx = ClaimContext(
@@ -215,9 +221,10 @@ class ClaimChecker:
                 today,
                 grading_drugs,
                 grading_groups,
+                memo=self._memo,
             )  # whose payer rules grade what they find
-            for rule in self._every_claim_rules:
-                for problem in _guarded(rule, ctx) if guarded else rule.check(ctx):
+            for rule, check in self._every_claim_checks:
+                for problem in _guarded(rule, ctx) if guarded else check(ctx):
                     findings.extend(self._finding(rule, problem, ctx, None))
         findings.sort(key=lambda f: (f.segment_index or 0, f.rule))
         return findings, covered, services

@@ -36,54 +36,49 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from edi_precheck.findings import Severity, shown
-from edi_precheck.policy import Indication, matches_icd10
+from edi_precheck.policy import Indication, PayerRule, Product, matches_icd10
 from edi_precheck.rules._registry import rule
 from edi_precheck.rules.context import ClaimContext, DrugLine, Problem
 
 
 @rule("dx.not_covered", snip=6, severity=Severity.WARNING)
 def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
-    codes = [d.code.upper() for d in ctx.claim.line_diagnoses(drug.line)]
+    codes = tuple(d.code.upper() for d in ctx.claim.line_diagnoses(drug.line))
     if not codes or not drug.candidates:
         return  # no usable diagnosis: dx.pointer says why
-    claim_codes = [d.code.upper() for d in ctx.claim.diagnoses]
-    indications = [indication for product in drug.candidates for indication in product.indications]
-    limiting = [rule for rule in drug.payer_rules if rule.indication_basis]
-
-    def paid(indication: Indication) -> bool:
-        return all(indication.basis in rule.indication_basis for rule in limiting)
-
-    unpaid = None  # an indication the diagnoses meet but the payer does not pay
-    for indication in indications:
-        if any(matches_icd10(code, indication.diagnoses) for code in codes) and (
-            not indication.with_any
-            or any(matches_icd10(code, indication.with_any) for code in claim_codes)
-        ):
-            if paid(indication):
-                return
-            unpaid = unpaid or indication
+    indications, with_any = _indications(drug.candidates, ctx)
+    limiting = tuple(rule for rule in drug.payer_rules if rule.indication_basis)
+    claim_codes = tuple(d.code.upper() for d in ctx.claim.diagnoses) if with_any else ()
+    # The verdict depends on these alone; a file repeats them claim after claim.
+    key = ("dx.not_covered", codes, claim_codes, tuple(map(id, indications)), *map(id, limiting))
+    verdict = ctx.memo.get(key, _UNKNOWN)
+    if verdict is _UNKNOWN:
+        verdict = _verdict(codes, claim_codes, indications, limiting)
+        ctx.memo.put(key, verdict)
+    if verdict is _COVERED:
+        return
     product = drug.describe_product()
     listed = ", ".join(shown(code) for code in codes)
-    if unpaid is not None:  # an indication some payers pay, but not this one
+    if isinstance(verdict, Indication):  # an indication some payers pay, but not this one
         rule_ids = ", ".join(f"'{rule.id}'" for rule in limiting)
         bases = " and ".join(
             sorted({basis for rule in limiting for basis in rule.indication_basis})
         )
         yield Problem(
             f"the line's diagnoses ({listed}) support {product} only as a "
-            f"{unpaid.basis} use ({unpaid.label}); payer rule {rule_ids} pays {bases} "
+            f"{verdict.basis} use ({verdict.label}); payer rule {rule_ids} pays {bases} "
             "indications only",
             "point the line at a diagnosis of the drug's label, or ask the payer before billing",
             segment=drug.service_segment,
             segment_index=drug.line.segment_index,
             # The use is not a label use by its own basis; what rests on is its list.
             unconfirmed=""
-            if unpaid.confirmed
-            else f"the diagnosis list of indications '{unpaid.group}'",
+            if verdict.confirmed
+            else f"the diagnosis list of indications '{verdict.group}'",
         )
         return
     unconfirmed = _resting_on(indications, codes, ctx)
-    payable = [indication for indication in indications if paid(indication)]
+    payable = [indication for indication in indications if _paid(indication, limiting)]
     labels = sorted({indication.label for indication in payable or indications})
     if drug.decided_by == "dose":
         product += f" (no NDC on the line; its units are {product}'s dose)"
@@ -100,7 +95,52 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
     )
 
 
-def _resting_on(indications: list[Indication], codes: list[str], ctx: ClaimContext) -> str:
+_UNKNOWN, _COVERED, _NONE_MET = object(), object(), object()
+
+
+def _indications(
+    candidates: tuple[Product, ...], ctx: ClaimContext
+) -> tuple[tuple[Indication, ...], bool]:
+    """The indications of what the line may be, and whether any needs a claim diagnosis
+    beside the line's (`with_any`)."""
+    key = ("dx.not_covered:indications", *map(id, candidates))
+    found = ctx.memo.get(key)
+    if found is None:
+        indications = tuple(
+            indication for product in candidates for indication in product.indications
+        )
+        found = (indications, any(indication.with_any for indication in indications))
+        ctx.memo.put(key, found)
+    return found  # type: ignore[return-value]
+
+
+def _paid(indication: Indication, limiting: tuple[PayerRule, ...]) -> bool:
+    return all(indication.basis in rule.indication_basis for rule in limiting)
+
+
+def _verdict(
+    codes: tuple[str, ...],
+    claim_codes: tuple[str, ...],
+    indications: tuple[Indication, ...],
+    limiting: tuple[PayerRule, ...],
+) -> object:
+    """_COVERED when a diagnosis meets an indication the payer pays; else the first
+    indication met that the payer does not pay; else _NONE_MET."""
+    unpaid = None
+    for indication in indications:
+        if any(matches_icd10(code, indication.diagnoses) for code in codes) and (
+            not indication.with_any
+            or any(matches_icd10(code, indication.with_any) for code in claim_codes)
+        ):
+            if _paid(indication, limiting):
+                return _COVERED
+            unpaid = unpaid or indication
+    return unpaid if unpaid is not None else _NONE_MET
+
+
+def _resting_on(
+    indications: tuple[Indication, ...], codes: tuple[str, ...], ctx: ClaimContext
+) -> str:
     """The unconfirmed fact a 'not covered' finding rests on, or "". A diagnosis that is
     the indication of another product of the family (bone metastases on a Prolia line) is
     outside this product's label whatever its code lists hold; a diagnosis no list names
