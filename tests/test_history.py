@@ -396,6 +396,56 @@ def test_a_run_past_its_in_memory_ledger_still_finds_every_claim(monkeypatch):
     run.close()
 
 
+def test_the_ledger_answers_the_same_whatever_is_still_unwritten(monkeypatch):
+    """Services read since the last batch was written are answered from memory, not by
+    writing early: the same answers (ties included: the same origin named) as a ledger that
+    writes every service at once, at each point of a run."""
+    import random
+    from datetime import date, timedelta
+
+    from edi_precheck.history import run as ledger
+    from edi_precheck.history.services import Service
+    from edi_precheck.model import Claim, Payer, Provider, Transaction
+
+    monkeypatch.setattr(ledger, "IN_MEMORY_SERVICES", 8)
+    transaction = Transaction("837P", "005010X222A1", "1", "1", "1", 1)
+    chosen = random.Random(7)
+    start = date(2026, 1, 1)
+    services = [
+        Service(
+            f"p{chosen.randrange(6)}",
+            "01112",
+            "denosumab",
+            "Prolia",
+            "J0897",
+            start + timedelta(days=chosen.randrange(40)),  # days repeat: ties
+            chosen.choice(["60", "120"]),
+            chosen.random() < 0.2,
+        )
+        for _ in range(300)
+    ]
+
+    def answers(run: RunHistory, probe: Service) -> tuple:
+        duplicate = run.same_service(probe.key)
+        earlier, later = run.nearest_doses(probe.patient, "denosumab", probe.day)
+        return tuple(s.origin if s else None for s in (duplicate, earlier, later))
+
+    def replay(batch: int) -> list[tuple]:
+        monkeypatch.setattr(ledger, "INSERT_BATCH", batch)
+        run, seen = RunHistory(), []
+        for index, service in enumerate(services, 1):
+            seen.append(answers(run, service))
+            claim = Claim(index, f"C{index}", index, transaction, Provider("billing"), Payer())
+            run.note(0, "batch.837", claim, [service])
+        run.close()
+        return seen
+
+    at_once = replay(1)
+    assert replay(50) == at_once
+    assert sum(1 for found in at_once if found[0]) > 10  # duplicates were asked and found
+    assert sum(1 for found in at_once if found[1] and found[2]) > 10  # doses on both sides
+
+
 def test_servers_sharing_a_store_share_its_control_numbers(store_url, tmp_path, monkeypatch):
     """Two hook servers (two state folders) splitting for one sender through one store never
     write the same interchange number; the store goes on from a machine's own counter."""

@@ -5,7 +5,8 @@ with the claims read before it, in any of its files, with or without a store. Wh
 read is kept in a ledger: dictionaries while the run is small, then a private temporary
 SQLite database, so that memory stays flat however many claims a run reads. A bit filter of
 the patients seen answers "never seen" (most patients of a batch) without asking the
-database, and inserts go in batches. The ledger also remembers which claim each service
+database, and inserts go in batches (those not yet written are answered from memory, so a
+question never forces a small write). The ledger also remembers which claim each service
 came from, for `split` to record the claims it sends and `history record|forget` to act on
 every claim.
 """
@@ -36,8 +37,9 @@ _LEDGER = (
     " waste INTEGER)",
     "CREATE INDEX ledger_by_key ON ledger (patient, payer, code, service_date, units, waste)",
     "CREATE INDEX ledger_by_dose ON ledger (patient, family, service_date)",
-    "CREATE INDEX ledger_by_claim ON ledger (file, claim)",
 )
+# Only split and history ask by claim: the index is made when first asked for.
+_BY_CLAIM = "CREATE INDEX IF NOT EXISTS ledger_by_claim ON ledger (file, claim)"
 _INSERT = "INSERT INTO ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 _Entry = tuple[int, int, Correction, Service]  # file number, claim index, correction, service
 
@@ -64,6 +66,7 @@ class RunHistory:
         # Then: the database, and the inserts not yet written to it.
         self._ledger: sqlite3.Connection | None = None
         self._pending: list[tuple[Any, ...]] = []
+        self._pending_by_patient: dict[str, list[_Entry]] = {}  # the same, not yet written
 
     # -- what the rules ask (history.services.ServiceHistory) ------------------------------
 
@@ -81,16 +84,17 @@ class RunHistory:
                 if entry[3].key == key:
                     return self._with_origin(entry)
             return None
-        row = (
-            self._database()
-            .execute(
-                "SELECT * FROM ledger WHERE patient = ? AND payer = ? AND code = ? "
-                "AND service_date = ? AND units = ? AND waste = ? LIMIT 1",
-                (*key[:5], int(key[5])),
-            )
-            .fetchone()
-        )
-        return self._with_origin(_entry(row)) if row is not None else None
+        row = self._ledger.execute(
+            "SELECT * FROM ledger WHERE patient = ? AND payer = ? AND code = ? "
+            "AND service_date = ? AND units = ? AND waste = ? LIMIT 1",
+            (*key[:5], int(key[5])),
+        ).fetchone()
+        if row is not None:
+            return self._with_origin(_entry(row))
+        for entry in self._pending_by_patient.get(key[0], ()):  # read since the last write
+            if entry[3].key == key:
+                return self._with_origin(entry)
+        return None
 
     def nearest_doses(
         self, patient: str, family: str, day: date
@@ -121,19 +125,30 @@ class RunHistory:
                 self._with_origin(earlier) if earlier else None,
                 self._with_origin(later) if later else None,
             )
-        found: list[Service | None] = []
+        found: list[_Entry | None] = []
         for comparison, order in (("<", "DESC"), (">", "ASC")):
-            row = (
-                self._database()
-                .execute(
-                    "SELECT * FROM ledger WHERE patient = ? AND family = ? AND waste = 0 "
-                    f"AND service_date {comparison} ? ORDER BY service_date {order} LIMIT 1",
-                    (patient, family, day.isoformat()),
-                )
-                .fetchone()
-            )
-            found.append(self._with_origin(_entry(row)) if row is not None else None)
-        return found[0], found[1]
+            row = self._ledger.execute(
+                "SELECT * FROM ledger WHERE patient = ? AND family = ? AND waste = 0 "
+                f"AND service_date {comparison} ? ORDER BY service_date {order} LIMIT 1",
+                (patient, family, day.isoformat()),
+            ).fetchone()
+            found.append(_entry(row) if row is not None else None)
+        earlier, later = found
+        # Those read since the last write come after every row: on the same day, the
+        # latest read is the earlier dose (as the descending scan finds it), the first
+        # written the later one.
+        for entry in self._pending_by_patient.get(patient, ()):
+            dose = entry[3]
+            if dose.family != family or dose.waste:
+                continue
+            if dose.day < day and (earlier is None or dose.day >= earlier[3].day):
+                earlier = entry
+            elif dose.day > day and (later is None or dose.day < later[3].day):
+                later = entry
+        return (
+            self._with_origin(earlier) if earlier else None,
+            self._with_origin(later) if later else None,
+        )
 
     # -- what the engine tells, and split and history ask ----------------------------------
 
@@ -153,6 +168,8 @@ class RunHistory:
         if self._ledger is None:
             self._move_to_database()
         self._pending += [_row(entry) for entry in entries]
+        for entry in entries:
+            self._pending_by_patient.setdefault(entry[3].patient, []).append(entry)
         if len(self._pending) >= INSERT_BATCH:
             self._database()
 
@@ -162,7 +179,7 @@ class RunHistory:
             entries = self._by_claim.get((file_number, claim_index), [])
         else:
             rows = (
-                self._database()
+                self._by_claim_index()
                 .execute(
                     "SELECT * FROM ledger WHERE file = ? AND claim = ?", (file_number, claim_index)
                 )
@@ -178,7 +195,7 @@ class RunHistory:
             for entries in list(self._by_claim.values()):
                 yield [entry[3] for entry in entries], entries[0][2]
             return
-        cursor = self._database().execute("SELECT * FROM ledger ORDER BY file, claim, rowid")
+        cursor = self._by_claim_index().execute("SELECT * FROM ledger ORDER BY file, claim, rowid")
         claim: tuple[int, int] | None = None
         services: list[Service] = []
         correction: Correction = ""
@@ -196,6 +213,7 @@ class RunHistory:
             self._ledger.close()
             self._ledger = None
         self._by_patient, self._by_claim, self._pending = {}, {}, []
+        self._pending_by_patient = {}
 
     # -- the ledger's parts -----------------------------------------------------------------
 
@@ -225,18 +243,29 @@ class RunHistory:
         ledger.execute("PRAGMA synchronous=OFF")
         for statement in _LEDGER:
             ledger.execute(statement)
-        ledger.executemany(
-            _INSERT, (_row(entry) for entries in self._by_claim.values() for entry in entries)
-        )
+        _insert(ledger, [_row(entry) for entries in self._by_claim.values() for entry in entries])
         self._ledger, self._by_patient, self._by_claim = ledger, {}, {}
 
     def _database(self) -> sqlite3.Connection:
         """The ledger's database with every insert written (before any question)."""
         assert self._ledger is not None
         if self._pending:
-            self._ledger.executemany(_INSERT, self._pending)
-            self._pending = []
+            _insert(self._ledger, self._pending)
+            self._pending, self._pending_by_patient = [], {}
         return self._ledger
+
+    def _by_claim_index(self) -> sqlite3.Connection:
+        """The database, indexed by claim as well (made on the first question by claim)."""
+        ledger = self._database()
+        ledger.execute(_BY_CLAIM)
+        return ledger
+
+
+def _insert(ledger: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Write rows in one transaction (autocommit would make each row one)."""
+    ledger.execute("BEGIN")
+    ledger.executemany(_INSERT, rows)
+    ledger.execute("COMMIT")
 
 
 def _row(entry: _Entry) -> tuple[Any, ...]:
