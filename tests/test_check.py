@@ -289,6 +289,34 @@ def test_a_defect_in_one_rule_is_a_finding_and_the_rest_still_run(monkeypatch):
     assert {"auth.missing", "ndc.format", "pos.not_allowed"} <= {f["rule"] for f in findings}
 
 
+def test_a_defect_in_a_history_question_is_a_finding_of_its_rule(monkeypatch, tmp_path):
+    """A rule that compares with earlier claims fails when its question is asked: that is
+    a finding of the rule on the line, and the run goes on to the next file."""
+    import dataclasses
+
+    from edi_precheck.rules import catalog
+    from edi_precheck.rules._registry import REGISTRY
+
+    class Broken:
+        def ask(self, history):
+            raise KeyError("boom")
+            yield  # a generator, as the rules' questions are
+
+    rule = catalog()["claim.duplicate"]
+    monkeypatch.setitem(
+        REGISTRY, rule.id, dataclasses.replace(rule, check=lambda drug, ctx: Broken())
+    )
+    claim = (FIXTURES / "837p/prolia_medicare_clean.837").read_bytes()
+    (tmp_path / "first.837").write_bytes(claim)
+    (tmp_path / "again.837").write_bytes(claim)
+    document, code = report_of("--no-ig", str(tmp_path / "first.837"), str(tmp_path / "again.837"))
+    findings = [f for file in document["files"] for f in file["findings"]]
+    broken = [f for f in findings if f["rule"] == "claim.duplicate"]
+    assert code == 1 and len(broken) == 2  # asked on each file's drug line
+    assert all("internal error (KeyError)" in f["message"] and f["line"] == 1 for f in broken)
+    assert document["summary"]["claims"] == 2 and document["summary"]["checked_lines"] == 2
+
+
 def test_a_claim_cut_off_by_the_end_of_the_file_is_not_counted_as_read():
     """The truncated fixture holds two whole, clean claims and one cut off."""
     document, code = report_of("--no-ig", str(FIXTURES / "bad/truncated.837"))

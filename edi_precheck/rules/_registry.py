@@ -48,6 +48,11 @@ class Rule:
     skimmed: bool
     doc: str
     check: Any = None
+    # A line rule that compares the line with the claims read before it: its check returns
+    # the question to ask of that history (an object with `ask(history)`, or None), so the
+    # runner can ask it at once or, for claims checked in another process, once the claims
+    # before them are in the history.
+    history: bool = False
 
     @property
     def title(self) -> str:
@@ -72,6 +77,7 @@ def _register(
     all_claims: bool,
     check: Any,
     skimmed: bool | None = None,
+    history: bool = False,
 ) -> None:
     if not RULE_ID.match(rule_id):
         raise ValueError(f"rule id '{rule_id}' is not lower-case dotted")
@@ -87,8 +93,12 @@ def _register(
             f"rule '{rule_id}' runs on every claim: say whether the claim skim makes its "
             "check (skimmed=True) or every claim must be read for it (skimmed=False)"
         )
+    if history and scope != "line":
+        raise ValueError(f"rule '{rule_id}': only a line rule compares with the history")
     doc = sys.modules[module_name].__doc__ or ""
-    REGISTRY[rule_id] = Rule(rule_id, snip, scope, severity, all_claims, bool(skimmed), doc, check)
+    REGISTRY[rule_id] = Rule(
+        rule_id, snip, scope, severity, all_claims, bool(skimmed), doc, check, history
+    )
 
 
 def rule(
@@ -99,9 +109,12 @@ def rule(
     severity: Severity = Severity.ERROR,
     all_claims: bool = False,
     skimmed: bool | None = None,
+    history: bool = False,
 ) -> Callable[[Any], Any]:
     """Register the decorated check function as rule `rule_id`. A rule that runs on every
-    claim (`all_claims`) must say whether the claim skim makes its check (`skimmed`)."""
+    claim (`all_claims`) must say whether the claim skim makes its check (`skimmed`); one
+    that compares with the claims read before (`history`) returns its question instead of
+    problems."""
 
     def register(check: Any) -> Any:
         _register(
@@ -113,6 +126,7 @@ def rule(
             all_claims=all_claims,
             check=check,
             skimmed=skimmed,
+            history=history,
         )
         return check
 

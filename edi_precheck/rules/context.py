@@ -10,12 +10,12 @@ checker's `Memo` (`ClaimContext.memo`), which lives as long as the policies it w
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
-from typing import TypedDict
+from typing import Protocol, TypedDict
 
 from edi_precheck.findings import shown
 from edi_precheck.history.services import Service, ServiceHistory
@@ -46,6 +46,14 @@ class Problem:
     # What the problem rests on, when the policy marks it UNCONFIRMED ("the MUE of Q5136"):
     # the runner then reports a warning at most.
     unconfirmed: str = ""
+
+
+class HistoryQuestion(Protocol):
+    """What a history rule asks about a line: plain data (it may be asked in another
+    process than the one that made it), and `ask`, its problems given what was read or
+    sent before (None: nothing to compare with but the claim's own lines)."""
+
+    def ask(self, history: ServiceHistory | None) -> Iterator[Problem]: ...
 
 
 class Where(TypedDict, total=False):
@@ -228,12 +236,12 @@ class ClaimContext:
     today: date
     drug_lines: list[DrugLine] = field(default_factory=list)
     groups: LineGroups = field(default_factory=dict)  # line_groups(claim, the waste modifier)
-    # The services sent or read before this claim (history.run): None when claims are
-    # checked one by one, with nothing to compare across them.
-    history: ServiceHistory | None = None
     memo: Memo = field(default_factory=Memo)  # the checker's: answers kept across claims
-    _services: list[Service] | None = None
+    # Whether the history a history rule's question will be asked of may know a patient:
+    # None when that history is not known yet (the question is asked elsewhere, later).
+    knows: Callable[[str], bool] | None = None
     _knows_patient: bool | None = None
+    _services: list[Service] | None = None
     _dose_days: list[tuple[date, Service]] | None = None
 
     def services(self) -> list[Service]:
@@ -264,14 +272,12 @@ class ClaimContext:
         self._services = services
         return services
 
-    def history_of_patient(self) -> ServiceHistory | None:
-        """The history, when it may know this claim's patient (asked once a context)."""
+    def history_may_know(self) -> bool:
+        """False when the history a question goes to cannot know the claim's patient: a
+        question only it could answer need not be made (asked once a context)."""
         if self._knows_patient is None:
-            patient = self.claim.patient
-            self._knows_patient = bool(
-                patient and self.history is not None and self.history.may_know(patient)
-            )
-        return self.history if self._knows_patient else None
+            self._knows_patient = self.knows is None or self.knows(self.claim.patient)
+        return self._knows_patient
 
     def dose_before(self, day: date) -> Service | None:
         """This claim's latest dose (not a wasted amount) on a date before `day`."""

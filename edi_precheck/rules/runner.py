@@ -1,14 +1,19 @@
 """Apply the rule catalog to one claim: find the covered lines, run the rules, grade the
 problems by policy and payer rule, and turn them into findings.
+
+Rules that compare a line with the claims read before it (`Rule.history`) give a question
+instead of problems. `check` asks it at once; `check_apart` hands it back as an
+`AskedQuestion` (plain, picklable data) for a caller that checks claims in other processes
+and asks, with `answer`, once every claim before is in the history: the same findings.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from edi_precheck.findings import Finding, Severity
 from edi_precheck.history.errors import HistoryError
@@ -22,6 +27,7 @@ from edi_precheck.rules.context import (
     ClaimContext,
     DrugLine,
     DrugLineBuilder,
+    HistoryQuestion,
     LineGroups,
     Memo,
     Problem,
@@ -87,19 +93,28 @@ def _guarded(rule: Rule, *subject: Any) -> list[Problem]:
     """What `rule` finds on a claim or line, where a defect in the rule becomes a finding
     of that rule: the claim is not passed unchecked, and the file's other claims still
     are checked."""
+    return _guarded_call(rule.id, rule.check, *subject)
+
+
+def _guarded_call(rule_id: str, function: Any, *arguments: Any) -> list[Problem]:
+    """The problems `function` yields, or the internal error it stops at (see `_guarded`)."""
     try:
-        return list(rule.check(*subject))
+        return list(function(*arguments))
     except HistoryError:
         raise  # the store failed, not the rule: the run stops
     except Exception as error:
-        log.error("rule.internal_error", rule=rule.id, error=type(error).__name__)
-        return [
-            Problem(
-                f"this check stopped at an internal error ({type(error).__name__}), so it could "
-                "not be made",
-                "report the claim's structure (not its content) to the edi-precheck maintainers",
-            )
-        ]
+        return _internal_error(rule_id, error)
+
+
+def _internal_error(rule_id: str, error: Exception) -> list[Problem]:
+    log.error("rule.internal_error", rule=rule_id, error=type(error).__name__)
+    return [
+        Problem(
+            f"this check stopped at an internal error ({type(error).__name__}), so it could "
+            "not be made",
+            "report the claim's structure (not its content) to the edi-precheck maintainers",
+        )
+    ]
 
 
 def _claim_payer_rules(ctx: ClaimContext, problem: Problem) -> list[PayerRule]:
@@ -121,6 +136,65 @@ def _claim_payer_rules(ctx: ClaimContext, problem: Problem) -> list[PayerRule]:
     ]
 
 
+class AskedQuestion(NamedTuple):
+    """A history rule's question about one drug line, and what its finding will say."""
+
+    rule: str
+    severity: Severity
+    denial: str
+    policy: str  # the policy's id, for the note on an unconfirmed fact
+    claim_id: str
+    claim_index: int
+    line: int | None
+    code: str
+    question: HistoryQuestion
+
+
+Checked = tuple[list[Finding], int, list[Service], list[AskedQuestion]]
+
+
+def _finding_of(
+    rule: Rule,
+    severity: Severity,
+    denial: str,
+    policy_id: str,
+    problem: Problem,
+    claim_id: str,
+    claim_index: int,
+    line: int | None,
+    code: str | None,
+) -> Finding:
+    """The finding of a graded problem."""
+    message = problem.message
+    if problem.unconfirmed and severity is Severity.ERROR:
+        # A check that rests on an unconfirmed fact never raises an error by itself.
+        severity = Severity.WARNING
+        message += f" (a warning: {problem.unconfirmed} is UNCONFIRMED in policy '{policy_id}')"
+    return Finding(
+        rule=rule.id,
+        severity=severity,
+        snip=rule.snip,
+        message=message,
+        hint=problem.hint,
+        denial=denial,
+        claim_id=claim_id,
+        claim_index=claim_index,
+        line=line,
+        code=code,
+        segment=problem.segment,
+        segment_index=problem.segment_index,
+        element=problem.element,
+    )
+
+
+def _knows_nobody(patient: str) -> bool:
+    return False
+
+
+def _in_segment_order(finding: Finding) -> tuple[int, str]:
+    return finding.segment_index or 0, finding.rule
+
+
 def _line_number(text: str) -> int | None:
     """LX01 as the report's line number; None when it is not one (LX*0, LX*A)."""
     return whole_number(text) or None
@@ -132,7 +206,8 @@ class ClaimChecker:
     def __init__(
         self, policies: list[Policy], crosswalk: Crosswalk, today: date | None = None
     ) -> None:
-        rules = catalog().values()
+        self._rules = catalog()
+        rules = self._rules.values()
         self.policies = policies
         self.crosswalk = crosswalk
         self._today = today  # None: the day each claim is checked (a server runs for days)
@@ -143,7 +218,8 @@ class ClaimChecker:
         self._covered_claim_rules = [r for r in rules if r.scope == "claim" and not r.all_claims]
         self._every_claim_rules = [r for r in rules if r.scope == "claim" and r.all_claims]
         # (rule, its check function), looked up once: the loops below run per claim and line.
-        self._line_checks = [(r, r.check) for r in self._line_rules]
+        self._line_checks = [(r, r.check) for r in self._line_rules if not r.history]
+        self._history_checks = [(r, r.check) for r in self._line_rules if r.history]
         self._covered_claim_checks = [(r, r.check) for r in self._covered_claim_rules]
         self._every_claim_checks = [(r, r.check) for r in self._every_claim_rules]
 
@@ -164,24 +240,64 @@ class ClaimChecker:
         the services its covered lines are for (`history`). `today`, when given, is the date
         future service dates are judged against (else the checker's, else the day of the
         check); `history` what was sent or read before."""
+        knows = history.may_know if history is not None else _knows_nobody
+        findings, covered, services, asked = self._checked(claim, today, knows)
+        if asked and (answers := self.answer(asked, history)):
+            findings = sorted([*findings, *answers], key=_in_segment_order)
+        return findings, covered, services
+
+    def check_apart(self, claim: Claim, today: date | None = None) -> Checked:
+        """`check` without the history: the findings of every other rule, in segment order,
+        the lines covered, the services, and the history rules' questions, to `answer` once
+        the claims before this one are in the history."""
+        return self._checked(claim, today, None)
+
+    def _checked(
+        self, claim: Claim, today: date | None, knows: Callable[[str], bool] | None
+    ) -> Checked:
         try:
-            return self._check(claim, False, today, history)
+            return self._check(claim, False, today, knows)
         except HistoryError:
             raise  # the store failed, not a rule: the run stops (exit 2)
         except Exception:
             # A defect in a rule: check the claim again with every rule guarded (slower),
             # so that the defect becomes a finding of its rule and the others still report.
-            return self._check(claim, True, today, history)
+            return self._check(claim, True, today, knows)
+
+    def answer(
+        self, asked: Iterable[AskedQuestion], history: ServiceHistory | None
+    ) -> list[Finding]:
+        """The findings of history rules' questions, asked of `history` (None: only what a
+        claim's own lines answer)."""
+        found: list[Finding] = []
+        for question in asked:
+            rule = self._rules[question.rule]
+            for problem in _guarded_call(rule.id, question.question.ask, history):
+                found.append(
+                    _finding_of(
+                        rule,
+                        question.severity,
+                        question.denial,
+                        question.policy,
+                        problem,
+                        question.claim_id,
+                        question.claim_index,
+                        question.line,
+                        question.code,
+                    )
+                )
+        return found
 
     def _check(
         self,
         claim: Claim,
         guarded: bool,
         today: date | None,
-        history: ServiceHistory | None,
-    ) -> tuple[list[Finding], int, list[Service]]:
+        knows: Callable[[str], bool] | None,
+    ) -> Checked:
         findings: list[Finding] = []
         services: list[Service] = []
+        asked: list[AskedQuestion] = []
         covered = 0
         today = today or self._today or date.today()
         grading_policy = self.policies[0] if self.policies else None
@@ -202,7 +318,7 @@ class ClaimChecker:
                 grading_policy, grading_drugs, grading_groups = policy, drugs, groups
             covered += len(drugs)
             ctx = ClaimContext(
-                claim, policy, self.crosswalk, self.icd10, today, drugs, groups, history, self._memo
+                claim, policy, self.crosswalk, self.icd10, today, drugs, groups, self._memo, knows
             )
             services += ctx.services()
             for rule, check in self._covered_claim_checks:
@@ -212,6 +328,8 @@ class ClaimChecker:
                 for rule, check in self._line_checks:
                     for problem in _guarded(rule, drug, ctx) if guarded else check(drug, ctx):
                         findings.extend(self._finding(rule, problem, ctx, drug))
+                for rule, question_of in self._history_checks:
+                    self._ask_later(rule, question_of, drug, ctx, guarded, asked, findings)
         if grading_policy is not None and self._every_claim_rules:
             ctx = ClaimContext(
                 claim,
@@ -226,8 +344,50 @@ class ClaimChecker:
             for rule, check in self._every_claim_checks:
                 for problem in _guarded(rule, ctx) if guarded else check(ctx):
                     findings.extend(self._finding(rule, problem, ctx, None))
-        findings.sort(key=lambda f: (f.segment_index or 0, f.rule))
-        return findings, covered, services
+        findings.sort(key=_in_segment_order)
+        return findings, covered, services, asked
+
+    def _ask_later(
+        self,
+        rule: Rule,
+        question_of: Any,
+        drug: DrugLine,
+        ctx: ClaimContext,
+        guarded: bool,
+        asked: list[AskedQuestion],
+        findings: list[Finding],
+    ) -> None:
+        """Note a history rule's question about `drug` (none when the policy turns the
+        rule off); guarded, a defect in making it becomes a finding of the rule."""
+        if guarded:
+            try:
+                question = question_of(drug, ctx)
+            except HistoryError:
+                raise
+            except Exception as error:
+                for problem in _internal_error(rule.id, error):
+                    findings.extend(self._finding(rule, problem, ctx, drug))
+                return
+        else:
+            question = question_of(drug, ctx)
+        if question is None:
+            return
+        severity, denial = self._grade(rule, ctx.policy, drug.payer_rules)
+        if severity is not None:
+            line = drug.line
+            asked.append(
+                AskedQuestion(
+                    rule.id,
+                    severity,
+                    denial,
+                    ctx.policy.id,
+                    ctx.claim.claim_id,
+                    ctx.claim.index,
+                    _line_number(line.number),
+                    line.code,
+                    question,
+                )
+            )
 
     def _finding(
         self, rule: Rule, problem: Problem, ctx: ClaimContext, drug: DrugLine | None
@@ -238,29 +398,18 @@ class ClaimChecker:
         severity, denial = self._grade(rule, ctx.policy, payer_rules)
         if severity is None:
             return ()
-        message = problem.message
-        if problem.unconfirmed and severity is Severity.ERROR:
-            # A check that rests on an unconfirmed fact never raises an error by itself.
-            severity = Severity.WARNING
-            message += (
-                f" (a warning: {problem.unconfirmed} is UNCONFIRMED in policy '{ctx.policy.id}')"
-            )
         line = drug.line if drug is not None else problem.line
         return (
-            Finding(
-                rule=rule.id,
-                severity=severity,
-                snip=rule.snip,
-                message=message,
-                hint=problem.hint,
-                denial=denial,
-                claim_id=claim.claim_id,
-                claim_index=claim.index,
-                line=_line_number(line.number) if line else None,
-                code=line.code if line else None,
-                segment=problem.segment,
-                segment_index=problem.segment_index,
-                element=problem.element,
+            _finding_of(
+                rule,
+                severity,
+                denial,
+                ctx.policy.id,
+                problem,
+                claim.claim_id,
+                claim.index,
+                _line_number(line.number) if line else None,
+                line.code if line else None,
             ),
         )
 

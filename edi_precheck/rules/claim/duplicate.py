@@ -32,21 +32,48 @@ CARC 18 (exact duplicate claim/service); SNIP type 7.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import NamedTuple
 
 from edi_precheck.findings import escaped
+from edi_precheck.history.services import ServiceHistory, ServiceKey
 from edi_precheck.rules._registry import rule
 from edi_precheck.rules.context import ClaimContext, DrugLine, Problem, decimal_text, parse_date
 
 
-@rule("claim.duplicate", snip=7)
-def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
+class SameService(NamedTuple):
+    """Whether the history holds a line's service already (asked once the claims before
+    it are in the history)."""
+
+    key: ServiceKey  # (patient, payer, code, date, units, waste)
+    code: str  # as billed
+    segment: str
+    segment_index: int | None
+
+    def ask(self, history: ServiceHistory | None) -> Iterator[Problem]:
+        if history is None or not history.may_know(self.key[0]):
+            return
+        service = history.same_service(self.key)
+        if service is not None:
+            _, _, _, day, units, _ = self.key
+            yield Problem(
+                f"{self.code} for {units} units on {day} was already sent for this patient "
+                f"to this payer ({escaped(service.origin)})",
+                "do not send it again: correct a claim the payer has with a replacement "
+                "(CLM05-3 7 and REF*F8); if the earlier one was rejected, run "
+                "`edi-precheck history forget` on its file",
+                segment=self.segment,
+                segment_index=self.segment_index,
+            )
+
+
+@rule("claim.duplicate", snip=7, history=True)
+def check(drug: DrugLine, ctx: ClaimContext) -> SameService | None:
     claim, line = ctx.claim, drug.line
-    history = ctx.history_of_patient()
-    if history is None or claim.replaces_another:
-        return
+    if not claim.patient or claim.replaces_another or not ctx.history_may_know():
+        return None
     day, units = parse_date(ctx.line_date(line)), line.units_value
     if day is None or units is None:
-        return
+        return None
     key = (
         claim.patient,
         claim.payer.payer_id,
@@ -55,15 +82,4 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
         decimal_text(units),
         ctx.policy.billing.waste_modifier in line.modifiers,
     )
-    service = history.same_service(key)
-    if service is not None:
-        yield Problem(
-            f"{drug.code} for {decimal_text(units)} units on {day.isoformat()} was already "
-            f"sent for this patient to this payer ({escaped(service.origin)})",
-            "do not send it again: correct a claim the payer has with a replacement "
-            "(CLM05-3 7 and REF*F8); if the earlier one was rejected, run "
-            "`edi-precheck history forget` on its file",
-            line=line,
-            segment=drug.service_segment,
-            segment_index=line.segment_index,
-        )
+    return SameService(key, drug.code, drug.service_segment, line.segment_index)

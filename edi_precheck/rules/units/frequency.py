@@ -37,56 +37,101 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 from datetime import date
+from typing import NamedTuple
 
 from edi_precheck.findings import Severity, escaped
-from edi_precheck.history.services import Service
+from edi_precheck.history.services import Service, ServiceHistory
 from edi_precheck.policy import Dosing, matches_icd10
 from edi_precheck.rules._registry import rule
 from edi_precheck.rules.context import ClaimContext, DrugLine, Problem, Where, parse_date
 
 
-@rule("units.frequency", snip=6, severity=Severity.WARNING)
-def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
-    line = drug.line
+class DoseInterval(NamedTuple):
+    """Whether a dose comes too soon after, or too shortly before, another dose of its
+    family: this claim's own earlier dose, or one the history holds."""
+
+    patient: str
+    family: str  # the policy's id
+    day: date
+    own_earlier: Service | None  # this claim's latest dose before `day`
+    dosing: Dosing
+    loading: bool
+    code: str
+    product: str  # 'Prolia', or 'Prolia or Xgeva'
+    segment: str
+    segment_index: int | None
+
+    def ask(self, history: ServiceHistory | None) -> Iterator[Problem]:
+        earlier, later = (
+            history.nearest_doses(self.patient, self.family, self.day)
+            if history is not None and history.may_know(self.patient)
+            else (None, None)
+        )
+        own = self.own_earlier
+        if own is not None and (earlier is None or own.day > earlier.day):
+            earlier = dataclasses.replace(own, origin="a line of this claim")
+        day, dosing, loading = self.day, self.dosing, self.loading
+        where: Where = {"segment": self.segment, "segment_index": self.segment_index}
+        if earlier is not None and day < (due := dosing.next_dose(earlier.day, loading)):
+            yield Problem(
+                f"{self.code} on {day.isoformat()} comes {_days((day - earlier.day).days)} "
+                f"after a dose of {self.family} on {earlier.day.isoformat()} for this patient "
+                f"({escaped(earlier.origin)}); {self.product} is given "
+                f"{dosing.describe(loading)}, so not before {due.isoformat()}",
+                "check the date of service; a dose given early needs the payer's approval "
+                "before the claim is sent",
+                **where,
+            )
+        elif later is not None and later.day < (due := dosing.next_dose(day, loading)):
+            yield Problem(
+                f"{self.code} on {day.isoformat()} comes {_days((later.day - day).days)} "
+                f"before a dose of {self.family} on {later.day.isoformat()} for this patient "
+                f"({escaped(later.origin)}); {self.product} is given "
+                f"{dosing.describe(loading)}",
+                "check the date of service of both doses",
+                **where,
+            )
+
+
+@rule("units.frequency", snip=6, severity=Severity.WARNING, history=True)
+def check(drug: DrugLine, ctx: ClaimContext) -> DoseInterval | None:
+    line, patient = drug.line, ctx.claim.patient
     day = parse_date(ctx.line_date(line))
-    if day is None or not ctx.claim.patient or ctx.policy.billing.waste_modifier in line.modifiers:
-        return
-    earlier, later = _neighbours(day, drug, ctx)
-    if earlier is None and later is None:
-        return
+    if day is None or not patient or ctx.policy.billing.waste_modifier in line.modifiers:
+        return None
+    own_earlier = ctx.dose_before(day)
+    if own_earlier is None and not ctx.history_may_know():
+        return None
     dosing, loading = _dosing(drug, ctx)
     if dosing is None:
-        return
-    where: Where = {
-        "line": line,
-        "segment": drug.service_segment,
-        "segment_index": line.segment_index,
-    }
-    what = drug.describe_product()
-    if earlier is not None and day < (due := dosing.next_dose(earlier.day, loading)):
-        yield Problem(
-            f"{drug.code} on {day.isoformat()} comes {_days((day - earlier.day).days)} after a "
-            f"dose of {ctx.policy.id} on {earlier.day.isoformat()} for this patient "
-            f"({escaped(earlier.origin)}); {what} is given {dosing.describe(loading)}, so not "
-            f"before {due.isoformat()}",
-            "check the date of service; a dose given early needs the payer's approval "
-            "before the claim is sent",
-            **where,
-        )
-    elif later is not None and later.day < (due := dosing.next_dose(day, loading)):
-        yield Problem(
-            f"{drug.code} on {day.isoformat()} comes {_days((later.day - day).days)} before a "
-            f"dose of {ctx.policy.id} on {later.day.isoformat()} for this patient "
-            f"({escaped(later.origin)}); {what} is given {dosing.describe(loading)}",
-            "check the date of service of both doses",
-            **where,
-        )
+        return None
+    return DoseInterval(
+        patient,
+        ctx.policy.id,
+        day,
+        own_earlier,
+        dosing,
+        loading,
+        drug.code,
+        drug.describe_product(),
+        drug.service_segment,
+        line.segment_index,
+    )
 
 
 def _dosing(drug: DrugLine, ctx: ClaimContext) -> tuple[Dosing | None, bool]:
     """The interval the line is held to (the shortest of what it may be), and whether it
     is a loading dose (a diagnosis of an indication with loading doses)."""
-    diagnoses = [d.code.upper() for d in ctx.claim.line_diagnoses(drug.line)]
+    diagnoses = tuple(d.code.upper() for d in ctx.claim.line_diagnoses(drug.line))
+    key = ("units.frequency", diagnoses, *map(id, drug.candidates))
+    found = ctx.memo.get(key)
+    if found is None:
+        found = _shortest(drug, diagnoses)
+        ctx.memo.put(key, found)
+    return found  # type: ignore[return-value]
+
+
+def _shortest(drug: DrugLine, diagnoses: tuple[str, ...]) -> tuple[Dosing | None, bool]:
     best: tuple[Dosing | None, bool, date] = (None, False, date.max)
     probe = date(2001, 1, 1)  # any day: intervals are compared by the next dose they allow
     for product in drug.candidates:
@@ -103,23 +148,6 @@ def _dosing(drug: DrugLine, ctx: ClaimContext) -> tuple[Dosing | None, bool]:
         if due < best[2]:
             best = (dosing, loading, due)
     return best[0], best[1]
-
-
-def _neighbours(
-    day: date, drug: DrugLine, ctx: ClaimContext
-) -> tuple[Service | None, Service | None]:
-    """The nearest other dose of the family before `day` and after it: sent or read before
-    this claim, or on an earlier line of this claim."""
-    history = ctx.history_of_patient()
-    earlier, later = (
-        history.nearest_doses(ctx.claim.patient, ctx.policy.id, day)
-        if history is not None
-        else (None, None)
-    )
-    own = ctx.dose_before(day)
-    if own is not None and (earlier is None or own.day > earlier.day):
-        earlier = dataclasses.replace(own, origin="a line of this claim")
-    return earlier, later
 
 
 def _days(count: int) -> str:
