@@ -20,7 +20,7 @@ import click
 import structlog
 
 from edi_precheck import __version__, config, logs
-from edi_precheck.engine import Engine, read_claims
+from edi_precheck.engine import Engine
 from edi_precheck.findings import Finding, Severity, escaped, shown
 from edi_precheck.history.errors import HistoryError
 from edi_precheck.history.keys import existing_site_key, site_key
@@ -34,6 +34,7 @@ from edi_precheck.policy import (
     resolve_policies,
     shipped_policies,
 )
+from edi_precheck.reading import read_claims
 from edi_precheck.report import catalog_doc, html, text
 from edi_precheck.report.csv_report import FindingCsvWriter
 from edi_precheck.report.files import OutputError, replaced_atomically

@@ -2,107 +2,58 @@
 
 Anything that goes wrong while reading a file, from a missing permission to a defect in our
 own parser, becomes a finding on that file; the claims read before it are kept and checked.
+
+With `jobs` above one, a large file is cut into units (`edi_precheck.units`) checked in
+that many processes. Each process reads its unit's claims, runs the rules and the
+implementation-guide checks, and hands back the findings with the history rules'
+questions (`rules.runner`); this process asks those in file order, as each claim's turn
+comes, and notes its services. The report is the one a single process makes, finding for
+finding and in the same order.
 """
 
 from __future__ import annotations
 
-import hashlib
+import multiprocessing
 import secrets
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import Any, BinaryIO, cast
+from typing import Any, NamedTuple
 
 from edi_precheck import __version__
-from edi_precheck.findings import Finding, file_finding
-from edi_precheck.history.run import RunHistory
-from edi_precheck.history.store import HistoryStore
+from edi_precheck.findings import Finding
+from edi_precheck.history.run import RunHistory, correction_of
+from edi_precheck.history.services import Service
+from edi_precheck.history.store import Correction, HistoryStore
 from edi_precheck.logs import LibraryLogger
-from edi_precheck.model import Claim, ClaimParser
 from edi_precheck.model.patient import PatientKeyer
 from edi_precheck.model.structure import SegmentSink
 from edi_precheck.policy import Crosswalk, Policy, load_policies
+from edi_precheck.reading import read_claims
 from edi_precheck.report.results import FileResult, Report
 from edi_precheck.rules import catalog
-from edi_precheck.rules.runner import ClaimChecker, grade_file_findings
+from edi_precheck.rules.runner import AskedQuestion, ClaimChecker, grade_file_findings
 from edi_precheck.sources import Source
+from edi_precheck.units import (
+    SOUND_RULES,
+    Unit,
+    envelope_pass,
+    units_of,
+)
+
+# A file is cut into units for `jobs` processes from this size. A file makes about
+# UNITS_PER_JOB units a process, so that one slow unit does not leave the others idle, each
+# of MIN_UNIT_BYTES to MAX_UNIT_BYTES: at most `jobs` + 1 units (and what they found) are
+# held at once, so memory stays flat however large the file.
+CUT_FROM_BYTES = 4 * 1024 * 1024
+MIN_UNIT_BYTES = 1024 * 1024
+MAX_UNIT_BYTES = 4 * 1024 * 1024
+UNITS_PER_JOB = 4
 
 log = LibraryLogger("edi_precheck")
-
-
-def _unreadable(message: str, hint: str) -> Finding:
-    return file_finding("x12.unreadable", message, hint)
-
-
-def read_claims(
-    source: Source,
-    result: FileResult,
-    sinks: Sequence[SegmentSink] = (),
-    on_bytes: Callable[[int], None] | None = None,
-    skim_codes: frozenset[str] | None = None,
-    keyer: PatientKeyer | None = None,
-) -> Iterator[Claim]:
-    """Yield the claims of `source`; counts and file-level findings land in `result`.
-
-    `sinks` are handed every segment with its place in the structure (`model.structure`).
-    `on_bytes` hears how many more bytes were read, for a progress bar. With `skim_codes`
-    (and no sinks), claims that bill none of them and balance are counted but not yielded
-    (`model.skim`). With `keyer`, each claim knows its patient as a keyed hash.
-    """
-    parser: ClaimParser | None = None
-    reported = 0
-    digest = hashlib.sha256()
-    try:
-        with source.open() as stream:
-            hashed = cast(BinaryIO, _Hashing(stream, digest))
-            parser = ClaimParser(hashed, sinks, skim_codes, keyer)
-            for claim in parser:
-                if on_bytes is not None and parser.reader.bytes_read != reported:
-                    on_bytes(parser.reader.bytes_read - reported)
-                    reported = parser.reader.bytes_read
-                yield claim
-    except OSError as error:
-        result.reader_findings.append(
-            _unreadable(
-                f"cannot read the file: {error.strerror or type(error).__name__}",
-                "check the path and its permissions",
-            )
-        )
-    except Exception as error:  # a defect of ours must not lose the file's other claims
-        log.error("reader.internal_error", file=source.name, error=type(error).__name__)
-        result.reader_findings.append(
-            _unreadable(
-                f"reading stopped at an internal error ({type(error).__name__}); the claims "
-                "before it were read",
-                "report this file's structure (not its content) to the edi-precheck maintainers",
-            )
-        )
-    finally:
-        result.sha256 = digest.hexdigest()
-        if parser is not None:
-            if on_bytes is not None:
-                on_bytes(parser.reader.bytes_read - reported)
-            result.transaction_sets = parser.transaction_sets
-            result.claims = parser.claims
-            result.service_lines = parser.service_lines
-            result.transaction_spans = parser.envelope.transaction_spans
-            result.reader_findings[:0] = parser.findings
-
-
-class _Hashing:
-    """A stream that hashes what is read through it (the run's log names each input by its
-    SHA-256)."""
-
-    def __init__(self, stream: BinaryIO, digest: Any) -> None:
-        self._stream = stream
-        self._digest = digest
-
-    def read(self, size: int = -1) -> bytes:
-        chunk = self._stream.read(size)
-        self._digest.update(chunk)
-        return chunk
 
 
 @dataclass(slots=True)
@@ -119,6 +70,42 @@ class _ReadFile:
 
     def validation_done(self) -> bool:
         return self.validation is None or self.validation.done()
+
+
+class _ClaimOutcome(NamedTuple):
+    """What a process that checked a unit tells of one of its claims (in file terms)."""
+
+    claim: int  # the claim's number in the file
+    transaction: int  # file position of its set's ST
+    findings: list[Finding]  # of every rule but the history rules, in segment order
+    correction: Correction
+    services: list[Service]
+    asked: list[AskedQuestion]  # the history rules' questions, in the unit's terms
+
+
+@dataclass(slots=True)
+class _UnitOutcome:
+    """A unit, checked: its claims and, with IG, each set's x12.ig findings by its SE."""
+
+    unit: Unit  # without its bytes: the positions, to move the answers back
+    size: int  # its bytes, for progress
+    checked_lines: int
+    claims: list[_ClaimOutcome]
+    sets: list[tuple[int, list[Finding]]]
+    unread: list[Finding]  # reader findings of the unit itself (a sound file has none)
+
+
+_worker_engine: Engine | None = None  # in a unit process: the engine it checks with
+
+
+def _start_worker(engine: Engine) -> None:
+    global _worker_engine
+    _worker_engine = engine
+
+
+def _check_unit(unit: Unit, today: date | None) -> _UnitOutcome:
+    assert _worker_engine is not None
+    return _worker_engine._check_apart(unit, today)
 
 
 class Engine:
@@ -142,6 +129,9 @@ class Engine:
     `check` call) and, with `history`, with the services on record there
     (`units.frequency`, `claim.duplicate`). Patients are hashed with the store's site key,
     else with a key made for this engine and never kept.
+
+    `check_all` checks a file of `CUT_FROM_BYTES` or more in `jobs` processes (see the
+    module's docstring) unless segment sinks or a 999 need it read in one pass.
     """
 
     def __init__(
@@ -166,6 +156,9 @@ class Engine:
             self.crosswalk = Crosswalk.load(crosswalk_path)
         self.checker = ClaimChecker(self.policies, self.crosswalk, today)
         self.ig = ig
+        self.jobs = max(1, jobs)
+        self._settings = (today, ig, ig_engine, skim)  # what a unit process's engine takes
+        self._unit_pool: ProcessPoolExecutor | None = None
         # pyx12 pins its errors to claims, so with IG every claim is read in full.
         self._skim_codes = self.checker.skim_codes() if skim and not ig else None
         self.on_bytes: Callable[[int], None] | None = None  # progress, in bytes read
@@ -189,6 +182,9 @@ class Engine:
             )
 
     def close(self) -> None:
+        if self._unit_pool is not None:
+            self._unit_pool.shutdown(wait=True, cancel_futures=True)
+            self._unit_pool = None
         if self._validator is not None:
             self._validator.close()
         if self.history is not None:
@@ -247,6 +243,13 @@ class Engine:
         try:
             for number, source in enumerate(sources):
                 sinks = sinks_for(source) if sinks_for else ()
+                if not sinks and self._worth_cutting(source):
+                    while waiting:  # the files before it come first
+                        yield self._finish(waiting.popleft())
+                    cut = self._check_in_units(source, run, number)
+                    if cut is not None:
+                        yield cut
+                        continue
                 waiting.append(self._read(source, run, number, sinks))
                 while waiting and (len(waiting) > window or waiting[0].validation_done()):
                     yield self._finish(waiting.popleft())
@@ -292,6 +295,167 @@ class Engine:
                 read.pending.extend(findings)
                 read.validation.claim_read(claim)
         return read
+
+    # -- a large file, in units checked by other processes --------------------------------
+
+    def _worth_cutting(self, source: Source) -> bool:
+        """Whether `source` is a file to check in units: several processes, no 999 to
+        build in file order, and a file on disk or in memory of `CUT_FROM_BYTES` or more."""
+        if self.jobs < 2 or self._ack is not None:
+            return False
+        if source.data is not None:
+            return len(source.data) >= CUT_FROM_BYTES
+        try:
+            return source.path is not None and source.path.stat().st_size >= CUT_FROM_BYTES
+        except OSError:
+            return False  # the reader says why
+
+    def _unit_bytes(self, size: int) -> int:
+        return max(MIN_UNIT_BYTES, min(MAX_UNIT_BYTES, size // (self.jobs * UNITS_PER_JOB)))
+
+    def _pool(self) -> ProcessPoolExecutor:
+        """The unit processes: forked from this one with an engine of the same policies,
+        settings and patient key (so patients hash alike), each checking in one process."""
+        if self._unit_pool is None:
+            today, ig, ig_engine, skim = self._settings
+            worker = Engine(
+                today=today,
+                ig=ig,
+                ig_engine=ig_engine,
+                jobs=1,
+                skim=skim,
+                loaded=(self.policies, self.crosswalk),
+            )
+            worker.keyer = self.keyer
+            self._unit_pool = ProcessPoolExecutor(
+                self.jobs,
+                mp_context=multiprocessing.get_context("fork"),
+                initializer=_start_worker,
+                initargs=(worker,),
+            )
+        return self._unit_pool
+
+    def _check_in_units(self, source: Source, run: RunHistory, number: int) -> FileResult | None:
+        """Check `source` in units, or None when it cannot be cut (it is then read here)."""
+        envelope = envelope_pass(source)
+        size = (
+            len(source.data)
+            if source.data is not None
+            else (source.path.stat().st_size if source.path is not None else 0)
+        )
+        units = units_of(source, envelope, self._unit_bytes(size))
+        first = next(units, None)
+        if first is None:
+            return None
+        read = _ReadFile(FileResult(source.name, keep=self.keep_findings))
+        result = read.result
+        result.sha256 = envelope.sha256
+        result.transaction_sets = envelope.transaction_sets
+        result.claims = envelope.claims
+        result.service_lines = envelope.service_lines
+        result.transaction_spans = envelope.transaction_spans
+        set_of = {se: st for st, se in envelope.transaction_spans}
+        pool, today = self._pool(), self._settings[0]
+        in_flight: deque[Future[_UnitOutcome]] = deque([pool.submit(_check_unit, first, today)])
+        reported, count = 0, 1
+        for unit in units:
+            count += 1
+            in_flight.append(pool.submit(_check_unit, unit, today))
+            if len(in_flight) > self.jobs:
+                reported += self._merge(read, in_flight.popleft().result(), run, number, set_of)
+        while in_flight:
+            reported += self._merge(read, in_flight.popleft().result(), run, number, set_of)
+        if self.on_bytes is not None:
+            self.on_bytes(max(0, size - reported))
+        log.debug("file.units", file=source.name, units=count, processes=self.jobs)
+        read.result.reader_findings = list(envelope.reader_findings)
+        return self._finish(read)
+
+    def _merge(
+        self,
+        read: _ReadFile,
+        outcome: _UnitOutcome,
+        run: RunHistory,
+        number: int,
+        set_of: dict[int, int],
+    ) -> int:
+        """Take in a unit's outcome: ask its claims' history questions in file order, note
+        their services, hand on the findings as one process would have; the bytes done."""
+        unit, name = outcome.unit, read.result.name
+        read.result.checked_lines += outcome.checked_lines
+        by_set: dict[int, list[Finding]] = {}
+        for claim in outcome.claims:
+            findings = claim.findings
+            if claim.asked:
+                answers = [
+                    moved
+                    for found in self.checker.answer(claim.asked, run)
+                    if (moved := unit.moved(found)) is not None
+                ]
+                if answers:
+                    findings = sorted([*findings, *answers], key=_in_file_order)
+            if claim.services:
+                run.note_services(number, name, claim.claim, claim.correction, claim.services)
+            if not self.ig:
+                if findings:
+                    self._emit(read, findings)
+            else:
+                by_set.setdefault(claim.transaction, []).extend(findings)
+        for se_index, found in outcome.sets:  # in set order, as the validator resolves them
+            batch = [*by_set.pop(set_of.get(se_index, -1), []), *found]
+            if batch:
+                self._emit(read, sorted(batch, key=_in_file_order))
+        leftover = [f for findings in by_set.values() for f in findings] + outcome.unread
+        if leftover:
+            self._emit(read, sorted(leftover, key=_in_file_order))
+        if self.on_bytes is not None:
+            self.on_bytes(outcome.size)
+        return outcome.size
+
+    def _check_apart(self, unit: Unit, today: date | None) -> _UnitOutcome:
+        """Check one unit (in a unit process): every rule but the history rules, whose
+        questions go back unanswered, and the implementation guide; in file terms."""
+        result = FileResult(unit.file)
+        sets: list[tuple[int, list[Finding]]] = []
+        claims: list[_ClaimOutcome] = []
+        sinks: tuple[SegmentSink, ...] = ()
+        validation = None
+        if self._validator is not None:
+            from edi_precheck.ig.session import FileValidation
+
+            def resolved(se_index: int, found: list[Finding]) -> None:
+                moved = [m for f in self._graded(found) if (m := unit.moved(f)) is not None]
+                sets.append((unit.file_index(se_index) or 0, moved))
+
+            validation = FileValidation(unit.file, self._validator, None, resolved)
+            sinks = (validation,)
+        source = Source(unit.file, None, unit.data)
+        for claim in read_claims(source, result, sinks, None, self._skim_codes, self.keyer):
+            findings, covered, services, asked = self.checker.check_apart(claim, today)
+            result.checked_lines += covered
+            if findings or services or asked:
+                claims.append(
+                    _ClaimOutcome(
+                        unit.file_claim(claim.index),
+                        unit.file_index(claim.transaction.segment_index) or 0,
+                        [m for f in findings if (m := unit.moved(f)) is not None],
+                        correction_of(claim),
+                        services,
+                        asked,
+                    )
+                )
+            if validation is not None:
+                validation.claim_read(claim)
+        if validation is not None:
+            validation.finish()
+        unread = [
+            moved
+            for finding in self._graded(result.reader_findings)
+            if finding.rule not in SOUND_RULES and (moved := unit.moved(finding)) is not None
+        ]
+        return _UnitOutcome(
+            replace(unit, data=b""), len(unit.data), result.checked_lines, claims, sets, unread
+        )
 
     def _resolved(self, read: _ReadFile, se_index: int, found: list[Finding]) -> None:
         """A transaction set's IG findings are in: hand them on with the claim findings

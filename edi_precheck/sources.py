@@ -125,3 +125,11 @@ class _MemoryReader(io.RawIOBase):
         chunk = self._view[self._position : end].tobytes()
         self._position += len(chunk)
         return chunk
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        origin = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: len(self._view)}
+        self._position = max(0, origin[whence] + offset)
+        return self._position

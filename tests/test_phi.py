@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES, run_cli
-from edi_precheck.engine import read_claims
 from edi_precheck.logs import drop_phi_keys
+from edi_precheck.reading import read_claims
 from edi_precheck.report.results import FileResult
 from edi_precheck.sources import Source
 

@@ -22,6 +22,8 @@ LAYERS = [
     "api",
     "split",
     "engine",
+    "units",
+    "reading",
     "report",
     "rules",
     "history",

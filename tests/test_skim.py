@@ -22,8 +22,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import FIXTURES, listing, pretty_printed, run_cli, spaced_out, with_crlf
-from edi_precheck.engine import Engine, read_claims
+from edi_precheck.engine import Engine
 from edi_precheck.model import parser, skim
+from edi_precheck.reading import read_claims
 from edi_precheck.report.results import FileResult
 from edi_precheck.sources import Source
 from edi_precheck.synth import write_837p

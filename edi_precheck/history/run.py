@@ -31,16 +31,22 @@ INSERT_BATCH = 2_000
 # patients in a run, under 3% of new patients are taken for seen (and merely asked for).
 _FILTER_BITS = 1 << 23
 
+# The questions go by a hash of what they ask (the service's key; patient and family), an
+# integer index being much cheaper to write than one of six text columns; the columns asked
+# are compared too. The hash is Python's, salted per process: the ledger is this process's.
 _LEDGER = (
     "CREATE TABLE ledger (file INTEGER, claim INTEGER, correction TEXT, patient TEXT,"
     " payer TEXT, family TEXT, product TEXT, code TEXT, service_date TEXT, units TEXT,"
-    " waste INTEGER)",
-    "CREATE INDEX ledger_by_key ON ledger (patient, payer, code, service_date, units, waste)",
-    "CREATE INDEX ledger_by_dose ON ledger (patient, family, service_date)",
+    " waste INTEGER, key_hash INTEGER, dose_hash INTEGER)",
+    "CREATE INDEX ledger_by_key ON ledger (key_hash)",
+    "CREATE INDEX ledger_by_dose ON ledger (dose_hash, service_date)",
 )
 # Only split and history ask by claim: the index is made when first asked for.
 _BY_CLAIM = "CREATE INDEX IF NOT EXISTS ledger_by_claim ON ledger (file, claim)"
-_INSERT = "INSERT INTO ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_INSERT = "INSERT INTO ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_COLUMNS = (
+    "file, claim, correction, patient, payer, family, product, code, service_date, units, waste"
+)
 _Entry = tuple[int, int, Correction, Service]  # file number, claim index, correction, service
 
 
@@ -85,9 +91,9 @@ class RunHistory:
                     return self._with_origin(entry)
             return None
         row = self._ledger.execute(
-            "SELECT * FROM ledger WHERE patient = ? AND payer = ? AND code = ? "
-            "AND service_date = ? AND units = ? AND waste = ? LIMIT 1",
-            (*key[:5], int(key[5])),
+            f"SELECT {_COLUMNS} FROM ledger WHERE key_hash = ? AND patient = ? AND payer = ? "
+            "AND code = ? AND service_date = ? AND units = ? AND waste = ? LIMIT 1",
+            (_key_hash(key), *key[:5], int(key[5])),
         ).fetchone()
         if row is not None:
             return self._with_origin(_entry(row))
@@ -128,9 +134,10 @@ class RunHistory:
         found: list[_Entry | None] = []
         for comparison, order in (("<", "DESC"), (">", "ASC")):
             row = self._ledger.execute(
-                "SELECT * FROM ledger WHERE patient = ? AND family = ? AND waste = 0 "
-                f"AND service_date {comparison} ? ORDER BY service_date {order} LIMIT 1",
-                (patient, family, day.isoformat()),
+                f"SELECT {_COLUMNS} FROM ledger WHERE dose_hash = ? AND patient = ? "
+                f"AND family = ? AND waste = 0 AND service_date {comparison} ? "
+                f"ORDER BY service_date {order} LIMIT 1",
+                (hash((patient, family)), patient, family, day.isoformat()),
             ).fetchone()
             found.append(_entry(row) if row is not None else None)
         earlier, later = found
@@ -154,14 +161,25 @@ class RunHistory:
 
     def note(self, file_number: int, file_name: str, claim: Claim, services: list[Service]) -> None:
         """The services of a claim just read: later claims are compared with them."""
+        self.note_services(file_number, file_name, claim.index, correction_of(claim), services)
+
+    def note_services(
+        self,
+        file_number: int,
+        file_name: str,
+        claim_index: int,
+        correction: Correction,
+        services: list[Service],
+    ) -> None:
+        """`note`, for a claim read elsewhere (another process): its number in its file
+        and what it does to the record (`correction_of`)."""
         self._files.setdefault(file_number, file_name)
-        correction = correction_of(claim)
         for service in services:
             self._mark_seen(service.patient)
-        entries = [(file_number, claim.index, correction, service) for service in services]
+        entries = [(file_number, claim_index, correction, service) for service in services]
         self._count += len(entries)
         if self._ledger is None and self._count <= IN_MEMORY_SERVICES:
-            self._by_claim.setdefault((file_number, claim.index), []).extend(entries)
+            self._by_claim.setdefault((file_number, claim_index), []).extend(entries)
             for entry in entries:
                 self._by_patient.setdefault(entry[3].patient, []).append(entry)
             return
@@ -181,7 +199,8 @@ class RunHistory:
             rows = (
                 self._by_claim_index()
                 .execute(
-                    "SELECT * FROM ledger WHERE file = ? AND claim = ?", (file_number, claim_index)
+                    f"SELECT {_COLUMNS} FROM ledger WHERE file = ? AND claim = ?",
+                    (file_number, claim_index),
                 )
                 .fetchall()
             )
@@ -195,7 +214,9 @@ class RunHistory:
             for entries in list(self._by_claim.values()):
                 yield [entry[3] for entry in entries], entries[0][2]
             return
-        cursor = self._by_claim_index().execute("SELECT * FROM ledger ORDER BY file, claim, rowid")
+        cursor = self._by_claim_index().execute(
+            f"SELECT {_COLUMNS} FROM ledger ORDER BY file, claim, rowid"
+        )
         claim: tuple[int, int] | None = None
         services: list[Service] = []
         correction: Correction = ""
@@ -282,7 +303,13 @@ def _row(entry: _Entry) -> tuple[Any, ...]:
         s.day.isoformat(),
         s.units,
         int(s.waste),
+        _key_hash(s.key),
+        hash((s.patient, s.family)),
     )
+
+
+def _key_hash(key: tuple[str, str, str, str, str, bool]) -> int:
+    return hash((*key[:5], int(key[5])))
 
 
 def _entry(row: tuple[Any, ...]) -> _Entry:

@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edi_precheck.engine import Engine, read_claims
+from edi_precheck.engine import Engine
 from edi_precheck.findings import Severity
 from edi_precheck.history.keys import site_key
 from edi_precheck.history.store import HistoryStore
 from edi_precheck.model.patient import PatientKeyer
+from edi_precheck.reading import read_claims
 from edi_precheck.report.lines import line_record
 from edi_precheck.report.results import FileResult
 from edi_precheck.sources import Source

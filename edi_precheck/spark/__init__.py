@@ -6,7 +6,7 @@
 Files are read as binary (Spark's binaryFile source) and checked inside the executors by
 the engine the command line uses. Policies and the crosswalk are loaded and validated once,
 on the driver, and shipped. A file larger than `unit_bytes` is cut at transaction-set
-boundaries into units that spread over the executors (`spark.units`), so a 1 GB file is not
+boundaries into units that spread over the executors (`edi_precheck.units`), so a 1 GB file is not
 one task; units depend on the bytes, not on the partitioning, and so do the findings.
 Every DataFrame's schema is declared, not inferred.
 """
@@ -21,14 +21,15 @@ from typing import Any
 from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql.types import ArrayType, IntegerType, LongType, StringType, StructField, StructType
 
-from edi_precheck.engine import Engine, read_claims
+from edi_precheck.engine import Engine
 from edi_precheck.policy import Crosswalk, Policy, load_policies
+from edi_precheck.reading import read_claims
 from edi_precheck.report.lines import LINE_FIELDS, line_record
 from edi_precheck.report.results import FileResult
 from edi_precheck.rules import catalog
 from edi_precheck.rules.runner import grade_file_findings
 from edi_precheck.sources import Source
-from edi_precheck.spark.units import DEFAULT_IG_UNIT_BYTES, DEFAULT_UNIT_BYTES, Unit, cut
+from edi_precheck.units import DEFAULT_IG_UNIT_BYTES, DEFAULT_UNIT_BYTES, Unit, cut
 
 _TEXT, _INT, _LONG = StringType(), IntegerType(), LongType()
 FINDINGS_SCHEMA = StructType(

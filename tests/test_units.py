@@ -1,0 +1,155 @@
+"""A large file checked in units by several processes (`--jobs`) reports what one process
+reports: the same findings in the same order, the same counts, claims compared across the
+whole run (within a unit, across units, across files, with a history store)."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import FIXTURES, log_events, real_files, run_cli
+from edi_precheck import engine as engine_module
+from edi_precheck.engine import Engine
+from edi_precheck.sources import Source
+from edi_precheck.synth import write_837p
+from edi_precheck.units import envelope_pass, units_of
+from test_rule_cases import CASES, build, overlays
+
+
+@pytest.fixture
+def cut_small(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every file is cut, into units of about one transaction set."""
+    monkeypatch.setattr(engine_module, "CUT_FROM_BYTES", 1)
+    monkeypatch.setattr(engine_module, "MIN_UNIT_BYTES", 1)
+    monkeypatch.setattr(engine_module, "MAX_UNIT_BYTES", 1500)
+
+
+def batch(claims: int, seed: int, per_set: int = 40) -> bytes:
+    """A synthetic 837P whose patients come back in later sets (the synthetic patients
+    are drawn from a small pool): duplicates and early doses across units."""
+    out = io.BytesIO()
+    write_837p(out, claims, seed=seed, claims_per_st=per_set, drug_share=0.9)
+    return out.getvalue()
+
+
+def run(sources: list[Source], jobs: int, **options: Any) -> tuple[list, list]:
+    """What `check_all` hands on, finding by finding in order, and each file's result."""
+    emitted: list[tuple[str, dict]] = []
+    with Engine(jobs=jobs, **options) as engine:
+        engine.on_findings = lambda result, found: emitted.extend(
+            (result.name, finding.to_dict()) for finding in found
+        )
+        results = [
+            (
+                r.name,
+                r.sha256,
+                r.transaction_sets,
+                r.claims,
+                r.service_lines,
+                r.checked_lines,
+                [f.to_dict() for f in r.findings],
+            )
+            for r in engine.check_all(sources)
+        ]
+    return emitted, results
+
+
+def assert_same(sources: list[Source], **options: Any) -> list:
+    alone = run(sources, 1, **options)
+    assert run(sources, 2, **options) == alone
+    return alone[0]
+
+
+def test_units_cover_every_set_the_parser_reads_once(tmp_path: Path):
+    data = batch(400, seed=3)
+    source = Source("batch.837", None, data)
+    envelope = envelope_pass(source)
+    units = list(units_of(source, envelope, 3000))
+    assert len(units) == envelope.transaction_sets == 10
+    assert sum(unit.data.count(b"~CLM*") for unit in units) == envelope.claims == 400
+    assert [u.claims_before for u in units] == list(range(0, 400, 40))
+    for unit in units:  # each a standalone interchange that reads cleanly
+        result = Engine().check(Source("unit.837", None, unit.data))
+        assert result.claims == 40 and not [f for f in result.findings if f.rule == "x12.envelope"]
+
+
+def test_a_batch_in_units_reports_what_one_process_does(cut_small: None):
+    first = batch(600, 1)
+    sources = [
+        Source("batch1.837", None, first),
+        Source("batch2.837", None, batch(600, 2)),
+        Source("resent.837", None, first),  # every drug line a duplicate of batch1's
+    ]
+    emitted = assert_same(sources)
+    messages = [finding["message"] for _, finding in emitted]
+    across = [m for m in messages if re.search(r"\(claim (\d+) of batch1\.837\)", m)]
+    assert len(across) > 20  # compared with claims of other sets, and of the other file
+    within = [m for m in messages if re.search(r"\(claim (\d+) of batch2\.837\)", m)]
+    assert len(within) > 20  # within the same file, in other units
+    duplicates = [
+        f for name, f in emitted if name == "resent.837" and f["rule"] == "claim.duplicate"
+    ]
+    assert len(duplicates) > 500
+
+
+def test_with_implementation_guide_checks_too(cut_small: None):
+    data = batch(200, seed=5).replace(b"~DTP*472*D8*2026", b"~DTP*472*D8*X026", 7)
+    emitted = assert_same([Source("batch.837", None, data)], ig=True)
+    assert any(finding["rule"] == "x12.ig" for _, finding in emitted)
+
+
+def test_with_a_history_store(cut_small: None, tmp_path: Path, store_url: str):
+    """Yesterday's batch on record: today's claims are compared with it and with each other
+    the same way in one process and in several."""
+    yesterday, today = tmp_path / "yesterday.837", tmp_path / "today.837"
+    yesterday.write_bytes(batch(200, seed=9))
+    today.write_bytes(batch(200, seed=9).replace(b"*20260", b"*20261"))  # later dates
+    recorded = run_cli("history", "record", "--history", store_url, str(yesterday))
+    assert recorded.exit_code == 0, recorded.output
+    outputs = [
+        run_cli(
+            "check",
+            "--no-ig",
+            "--history",
+            store_url,
+            "--jobs",
+            jobs,
+            "--format",
+            "jsonl",
+            str(today),
+            str(yesterday),
+            log_level="error",
+        )  # fmt: skip
+        for jobs in ("1", "2")
+    ]
+    assert outputs[0].stdout == outputs[1].stdout
+    assert outputs[0].stdout.count("recorded") > 50  # compared with what is on record
+
+
+@pytest.mark.parametrize("ig", [False, True], ids=["rules", "rules-and-ig"])
+def test_every_fixture_real_file_and_rule_case_reports_the_same(cut_small: None, ig: bool):
+    files = sorted(p for p in FIXTURES.rglob("*.837") if p.is_file()) + real_files()
+    sources = [Source(str(path), path) for path in files]
+    sources += [Source(case["name"], None, build(case)) for _, case in CASES if not overlays(case)]
+    assert len(sources) > 60
+    assert_same(sources, ig=ig)
+
+
+def test_the_command_line_reports_the_same_with_jobs(tmp_path: Path):
+    path = tmp_path / "large.837"
+    with path.open("wb") as out:  # over CUT_FROM_BYTES: cut without any setting changed
+        write_837p(out, 10_000, seed=4, claims_per_st=1_000, drug_share=0.9)
+    assert path.stat().st_size > engine_module.CUT_FROM_BYTES
+    outputs = [
+        run_cli(
+            "check", "--no-ig", "--jobs", jobs, "--format", "jsonl", str(path), log_level="error"
+        )
+        for jobs in ("1", "2")
+    ]
+    assert outputs[0].exit_code == outputs[1].exit_code == 1
+    assert outputs[0].stdout == outputs[1].stdout
+    assert outputs[0].stdout.count('"type": "finding"') > 100
