@@ -123,7 +123,7 @@ def test_with_a_history_store(cut_small: None, tmp_path: Path, store_url: str):
             str(today),
             str(yesterday),
             log_level="error",
-        )  # fmt: skip
+        )
         for jobs in ("1", "2")
     ]
     assert outputs[0].stdout == outputs[1].stdout
@@ -145,11 +145,12 @@ def test_the_command_line_reports_the_same_with_jobs(tmp_path: Path):
         write_837p(out, 10_000, seed=4, claims_per_st=1_000, drug_share=0.9)
     assert path.stat().st_size > engine_module.CUT_FROM_BYTES
     outputs = [
-        run_cli(
-            "check", "--no-ig", "--jobs", jobs, "--format", "jsonl", str(path), log_level="error"
-        )
+        run_cli("check", "--no-ig", "--jobs", jobs, "--format", "jsonl", str(path))
         for jobs in ("1", "2")
     ]
     assert outputs[0].exit_code == outputs[1].exit_code == 1
     assert outputs[0].stdout == outputs[1].stdout
     assert outputs[0].stdout.count('"type": "finding"') > 100
+    cut = [e for e in log_events(outputs[1]) if e.get("event") == "file.units"]
+    assert cut and cut[0]["units"] >= 2 and cut[0]["processes"] == 2
+    assert not [e for e in log_events(outputs[0]) if e.get("event") == "file.units"]
