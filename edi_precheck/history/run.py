@@ -13,7 +13,6 @@ every claim.
 
 from __future__ import annotations
 
-import dataclasses
 import sqlite3
 from collections.abc import Iterator
 from datetime import date
@@ -48,6 +47,13 @@ _COLUMNS = (
     "file, claim, correction, patient, payer, family, product, code, service_date, units, waste"
 )
 _Entry = tuple[int, int, Correction, Service]  # file number, claim index, correction, service
+# The dose before a day and the dose after it, in one statement (the last column says which).
+_NEAREST = " UNION ALL ".join(
+    f"SELECT * FROM (SELECT {_COLUMNS}, {which} FROM ledger WHERE dose_hash = ? "
+    f"AND patient = ? AND family = ? AND waste = 0 AND service_date {comparison} ? "
+    f"ORDER BY service_date {order} LIMIT 1)"
+    for which, comparison, order in ((0, "<", "DESC"), (1, ">", "ASC"))
+)
 
 
 def correction_of(claim: Claim) -> Correction:
@@ -116,9 +122,9 @@ class RunHistory:
     def _nearest_read(
         self, patient: str, family: str, day: date
     ) -> tuple[Service | None, Service | None]:
+        earlier: _Entry | None = None
+        later: _Entry | None = None
         if self._ledger is None:
-            earlier: _Entry | None = None
-            later: _Entry | None = None
             for entry in self._by_patient.get(patient, ()):
                 dose = entry[3]
                 if dose.family != family or dose.waste:
@@ -131,16 +137,13 @@ class RunHistory:
                 self._with_origin(earlier) if earlier else None,
                 self._with_origin(later) if later else None,
             )
-        found: list[_Entry | None] = []
-        for comparison, order in (("<", "DESC"), (">", "ASC")):
-            row = self._ledger.execute(
-                f"SELECT {_COLUMNS} FROM ledger WHERE dose_hash = ? AND patient = ? "
-                f"AND family = ? AND waste = 0 AND service_date {comparison} ? "
-                f"ORDER BY service_date {order} LIMIT 1",
-                (hash((patient, family)), patient, family, day.isoformat()),
-            ).fetchone()
-            found.append(_entry(row) if row is not None else None)
-        earlier, later = found
+        for row in self._ledger.execute(
+            _NEAREST, (hash((patient, family)), patient, family, day.isoformat()) * 2
+        ):
+            if row[-1] == 0:
+                earlier = _entry(row[:-1])
+            else:
+                later = _entry(row[:-1])
         # Those read since the last write come after every row: on the same day, the
         # latest read is the earlier dose (as the descending scan finds it), the first
         # written the later one.
@@ -241,8 +244,11 @@ class RunHistory:
     def _with_origin(self, entry: _Entry) -> Service:
         """The service of an entry, saying where in this run it was read."""
         file_number, claim_index, _, service = entry
+        s = service
         origin = f"claim {claim_index} of {self._files.get(file_number, '?')}"
-        return dataclasses.replace(service, origin=origin)
+        return Service(
+            s.patient, s.payer, s.family, s.product, s.code, s.day, s.units, s.waste, origin
+        )
 
     def _bits(self, patient: str) -> tuple[int, int, int]:
         value = hash(patient) & ((1 << 64) - 1)
@@ -254,7 +260,13 @@ class RunHistory:
             self._seen[bit >> 3] |= 1 << (bit & 7)
 
     def _may_have_seen(self, patient: str) -> bool:
-        return all(self._seen[bit >> 3] & (1 << (bit & 7)) for bit in self._bits(patient))
+        seen = self._seen
+        a, b, c = self._bits(patient)
+        return bool(
+            seen[a >> 3] & (1 << (a & 7))
+            and seen[b >> 3] & (1 << (b & 7))
+            and seen[c >> 3] & (1 << (c & 7))
+        )
 
     def _move_to_database(self) -> None:
         # "": a private temporary database, in memory while small, on disk beyond its page
