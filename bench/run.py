@@ -9,7 +9,10 @@ a denosumab line, as an ordinary clearinghouse batch, and 10k and 100k where 90%
 worst case for the drug-line rules. It measures:
 - a bare Python split of the same bytes (a program that reads, decodes and splits every
   segment and element): the practical floor for anything written in Python;
-- `check --no-ig` on each file: MB/s, claims/s, the ratio to the bare split, peak memory.
+- `check --no-ig` on each file: MB/s, claims/s, the ratio to the bare split, peak memory
+  (the highest of the process and the unit processes it starts: a file of 4 MB or more is
+  checked in `--jobs` processes, one per CPU by default), and on the 100k files
+  `check --no-ig --jobs 1`, one process.
   Both are timed the same way, as the wall time of their process (start-up included), back
   to back, `--rounds` times: seconds and the ratio are of the best runs; the median of the
   pairs' ratios is printed too (a shared machine slows some runs, rarely both of a pair);
@@ -172,6 +175,22 @@ def main() -> None:
                         f"{peak / 1024:.0f} MiB",
                     )
                 )
+                if claims == large:  # one process: what --jobs adds, in the same run
+                    (floor, _), (elapsed, peak), ratio = paired_runs(
+                        bare_split(path), check(path, "--no-ig", "--jobs", "1"), rounds
+                    )
+                    rows.append(
+                        (
+                            f"check --no-ig --jobs 1, {label}",
+                            f"{claims:,}",
+                            elapsed,
+                            size,
+                            claims,
+                            floor / elapsed,
+                            f"{ratio:.3f}",
+                            f"{peak / 1024:.0f} MiB",
+                        )
+                    )
         path = folder / f"synthetic-{small}-0.9.837"
         size = path.stat().st_size
 

@@ -49,8 +49,8 @@ from edi_precheck.units import (
 # of MIN_UNIT_BYTES to MAX_UNIT_BYTES: at most `jobs` + 1 units (and what they found) are
 # held at once, so memory stays flat however large the file.
 CUT_FROM_BYTES = 4 * 1024 * 1024
-MIN_UNIT_BYTES = 1024 * 1024
-MAX_UNIT_BYTES = 4 * 1024 * 1024
+MIN_UNIT_BYTES = 512 * 1024
+MAX_UNIT_BYTES = 1024 * 1024
 UNITS_PER_JOB = 4
 
 log = LibraryLogger("edi_precheck")
@@ -103,9 +103,9 @@ def _start_worker(engine: Engine) -> None:
     _worker_engine = engine
 
 
-def _check_unit(unit: Unit, today: date | None) -> _UnitOutcome:
+def _check_unit(source: Source, unit: Unit, today: date | None) -> _UnitOutcome:
     assert _worker_engine is not None
-    return _worker_engine._check_apart(unit, today)
+    return _worker_engine._check_apart(unit.read(source), today)
 
 
 class Engine:
@@ -343,7 +343,10 @@ class Engine:
             if source.data is not None
             else (source.path.stat().st_size if source.path is not None else 0)
         )
-        units = units_of(source, envelope, self._unit_bytes(size))
+        # A file's units are read by the process that checks them; bytes in memory (the
+        # library's callers) go with their unit.
+        units = units_of(source, envelope, self._unit_bytes(size), read=source.path is None)
+        sent = Source(source.name, source.path)
         first = next(units, None)
         if first is None:
             return None
@@ -356,11 +359,13 @@ class Engine:
         result.transaction_spans = envelope.transaction_spans
         set_of = {se: st for st, se in envelope.transaction_spans}
         pool, today = self._pool(), self._settings[0]
-        in_flight: deque[Future[_UnitOutcome]] = deque([pool.submit(_check_unit, first, today)])
+        in_flight: deque[Future[_UnitOutcome]] = deque(
+            [pool.submit(_check_unit, sent, first, today)]
+        )
         reported, count = 0, 1
         for unit in units:
             count += 1
-            in_flight.append(pool.submit(_check_unit, unit, today))
+            in_flight.append(pool.submit(_check_unit, sent, unit, today))
             if len(in_flight) > self.jobs:
                 reported += self._merge(read, in_flight.popleft().result(), run, number, set_of)
         while in_flight:
@@ -454,7 +459,12 @@ class Engine:
             if finding.rule not in SOUND_RULES and (moved := unit.moved(finding)) is not None
         ]
         return _UnitOutcome(
-            replace(unit, data=b""), len(unit.data), result.checked_lines, claims, sets, unread
+            replace(unit, data=b"", head=b"", tail=b""),
+            len(unit.data),
+            result.checked_lines,
+            claims,
+            sets,
+            unread,
         )
 
     def _resolved(self, read: _ReadFile, se_index: int, found: list[Finding]) -> None:

@@ -54,6 +54,21 @@ class Unit:
     first_index: int = 0  # file position of the unit's first ST
     last_index: int = 0  # ... and of its last SE
     claims_before: int = 0  # claims the parser numbers before the unit's first
+    # Where its sets lie in the file, and the envelope around them: what `read` makes the
+    # unit's bytes of (a unit sent to another process need not carry them).
+    start: int = 0
+    end: int = 0
+    head: bytes = b""  # its ISA and GS segments, terminated
+    tail: bytes = b""  # the GE and IEA rebuilt for its sets
+
+    def read(self, source: Source) -> Unit:
+        """The unit with its bytes, read from `source` (its file)."""
+        if self.data or self.whole:
+            return self
+        with source.open() as stream:
+            stream.seek(self.start)
+            body = stream.read(self.end - self.start)
+        return replace(self, data=self.head + body + self.tail)
 
     def file_index(self, local: int | None) -> int | None:
         """The file position of the unit's segment `local` (ISA 1, GS 2, first ST 3)."""
@@ -131,9 +146,12 @@ def envelope_pass(source: Source) -> FileResult:
     return envelope
 
 
-def units_of(source: Source, envelope: FileResult, unit_bytes: int) -> Iterator[Unit]:
+def units_of(
+    source: Source, envelope: FileResult, unit_bytes: int, read: bool = True
+) -> Iterator[Unit]:
     """The units of a file its envelope pass (`envelope_pass`) found sound, read back one
-    at a time; nothing when it cannot be cut (it is then checked whole)."""
+    at a time (without `read`, only where they lie: `Unit.read` reads one); nothing when
+    it cannot be cut (it is then checked whole)."""
     if any(finding.rule not in SOUND_RULES for finding in envelope.reader_findings):
         return
     with source.open() as stream:
@@ -152,7 +170,7 @@ def units_of(source: Source, envelope: FileResult, unit_bytes: int) -> Iterator[
         transaction.read = claim_kind(st_fields, declared_version(gs_fields, st_fields)) is not None
         if transaction.read and not transaction.gs:
             return  # a set with no group header (the envelope pass says so): checked whole
-    yield from _grouped(source, sets, separator, terminator, unit_bytes)
+    yield from _grouped(source, sets, separator, terminator, unit_bytes, read)
 
 
 def _scan(stream: BinaryIO, separator: bytes, terminator: bytes) -> list[_Set] | None:
@@ -205,54 +223,57 @@ def _scan(stream: BinaryIO, separator: bytes, terminator: bytes) -> list[_Set] |
 
 
 def _grouped(
-    source: Source, sets: list[_Set], separator: bytes, terminator: bytes, unit_bytes: int
+    source: Source,
+    sets: list[_Set],
+    separator: bytes,
+    terminator: bytes,
+    unit_bytes: int,
+    read: bool,
 ) -> Iterator[Unit]:
     """Consecutive sets the parser reads, under one ISA and GS, up to about `unit_bytes`
     a unit; a set not read (x12.unsupported) is in no unit and ends the one before it."""
     pending: list[_Set] = []
     claims_before = number = 0
-    with source.open() as stream:
 
-        def unit_of(group: list[_Set]) -> Unit:
-            first, last = group[0], group[-1]
-            stream.seek(first.start)
-            body = stream.read(last.end - first.start)
-            isa_fields = first.isa.split(separator) + [b"1"] * 14
-            gs_fields = first.gs.split(separator) + [b"1"] * 7
-            trailer = [
-                [b"GE", str(len(group)).encode(), gs_fields[6]],
-                [b"IEA", b"1", isa_fields[13]],
-            ]
-            text = b"".join(
-                [first.isa, terminator, first.gs, terminator, body]
-                + [separator.join(fields) + terminator for fields in trailer]
-            )
-            return Unit(
-                source.name,
-                number,
-                text,
-                False,
-                first.isa_index,
-                first.gs_index,
-                first.st_index,
-                last.se_index,
-                claims_before,
-            )
+    def unit_of(group: list[_Set]) -> Unit:
+        first, last = group[0], group[-1]
+        isa_fields = first.isa.split(separator) + [b"1"] * 14
+        gs_fields = first.gs.split(separator) + [b"1"] * 7
+        trailer = [
+            [b"GE", str(len(group)).encode(), gs_fields[6]],
+            [b"IEA", b"1", isa_fields[13]],
+        ]
+        unit = Unit(
+            source.name,
+            number,
+            b"",
+            False,
+            first.isa_index,
+            first.gs_index,
+            first.st_index,
+            last.se_index,
+            claims_before,
+            first.start,
+            last.end,
+            first.isa + terminator + first.gs + terminator,
+            b"".join(separator.join(fields) + terminator for fields in trailer),
+        )
+        return unit.read(source) if read else unit
 
-        size = 0
-        for transaction in sets:
-            if pending and (
-                not transaction.read
-                or (pending[0].isa_index, pending[0].gs_index)
-                != (transaction.isa_index, transaction.gs_index)
-                or size >= unit_bytes
-            ):
-                yield unit_of(pending)
-                number += 1
-                claims_before += sum(s.claims for s in pending)
-                pending, size = [], 0
-            if transaction.read:
-                pending.append(transaction)
-                size += transaction.end - transaction.start
-        if pending:
+    size = 0
+    for transaction in sets:
+        if pending and (
+            not transaction.read
+            or (pending[0].isa_index, pending[0].gs_index)
+            != (transaction.isa_index, transaction.gs_index)
+            or size >= unit_bytes
+        ):
             yield unit_of(pending)
+            number += 1
+            claims_before += sum(s.claims for s in pending)
+            pending, size = [], 0
+        if transaction.read:
+            pending.append(transaction)
+            size += transaction.end - transaction.start
+    if pending:
+        yield unit_of(pending)
