@@ -279,7 +279,8 @@ def _ig_options(function: Any) -> Any:
         type=click.IntRange(min=1),
         default=os.cpu_count() or 1,
         show_default="number of CPUs",
-        help="Processes for implementation-guide checks.",
+        help="Processes: for implementation-guide checks, and for a file of 4 MB or more, "
+        "checked in units (the report is the same for any number).",
     )(function)
     return click.option(
         "--ig/--no-ig",

@@ -95,6 +95,8 @@ class _UnitOutcome:
     unread: list[Finding]  # reader findings of the unit itself (a sound file has none)
 
 
+# A unit handed to a process (its future), or to be checked here (None).
+_UnitJob = tuple["Future[_UnitOutcome] | None", Unit]
 _worker_engine: Engine | None = None  # in a unit process: the engine it checks with
 
 
@@ -159,6 +161,7 @@ class Engine:
         self.jobs = max(1, jobs)
         self._settings = (today, ig, ig_engine, skim)  # what a unit process's engine takes
         self._unit_pool: ProcessPoolExecutor | None = None
+        self._units_checker: Engine | None = None
         # pyx12 pins its errors to claims, so with IG every claim is read in full.
         self._skim_codes = self.checker.skim_codes() if skim and not ig else None
         self.on_bytes: Callable[[int], None] | None = None  # progress, in bytes read
@@ -185,6 +188,8 @@ class Engine:
         if self._unit_pool is not None:
             self._unit_pool.shutdown(wait=True, cancel_futures=True)
             self._unit_pool = None
+        if self._units_checker is not None:
+            self._units_checker.close()
         if self._validator is not None:
             self._validator.close()
         if self.history is not None:
@@ -313,12 +318,12 @@ class Engine:
     def _unit_bytes(self, size: int) -> int:
         return max(MIN_UNIT_BYTES, min(MAX_UNIT_BYTES, size // (self.jobs * UNITS_PER_JOB)))
 
-    def _pool(self) -> ProcessPoolExecutor:
-        """The unit processes: forked from this one with an engine of the same policies,
-        settings and patient key (so patients hash alike), each checking in one process."""
-        if self._unit_pool is None:
+    def _unit_engine(self) -> Engine:
+        """The engine units are checked with: the same policies, settings and patient key
+        (so that patients hash alike), one process, no history (the questions come back)."""
+        if self._units_checker is None:
             today, ig, ig_engine, skim = self._settings
-            worker = Engine(
+            self._units_checker = Engine(
                 today=today,
                 ig=ig,
                 ig_engine=ig_engine,
@@ -326,14 +331,45 @@ class Engine:
                 skim=skim,
                 loaded=(self.policies, self.crosswalk),
             )
-            worker.keyer = self.keyer
+            self._units_checker.keyer = self.keyer
+        return self._units_checker
+
+    def _pool(self) -> ProcessPoolExecutor:
+        """The unit processes, forked from this one with the unit engine."""
+        if self._unit_pool is None:
             self._unit_pool = ProcessPoolExecutor(
                 self.jobs,
                 mp_context=multiprocessing.get_context("fork"),
                 initializer=_start_worker,
-                initargs=(worker,),
+                initargs=(self._unit_engine(),),
             )
         return self._unit_pool
+
+    def _submit(self, source: Source, unit: Unit) -> _UnitJob:
+        try:
+            return self._pool().submit(_check_unit, source, unit, self._settings[0]), unit
+        except Exception:  # a pool broken by a process that died: this one checks the unit
+            return None, unit
+
+    def _outcome(self, job: _UnitJob, source: Source) -> _UnitOutcome:
+        """A unit's outcome from its process; should the process fail (killed, out of
+        memory), the unit is checked here instead: the same outcome, later."""
+        future, unit = job
+        if future is not None:
+            try:
+                return future.result()
+            except Exception as error:
+                log.warning(
+                    "units.process_failed",
+                    file=source.name,
+                    unit=unit.number,
+                    error=type(error).__name__,
+                    effect="the unit is checked in the main process",
+                )
+                if self._unit_pool is not None:
+                    self._unit_pool.shutdown(wait=False, cancel_futures=True)
+                    self._unit_pool = None
+        return self._unit_engine()._check_apart(unit.read(source), self._settings[0])
 
     def _check_in_units(self, source: Source, run: RunHistory, number: int) -> FileResult | None:
         """Check `source` in units, or None when it cannot be cut (it is then read here)."""
@@ -358,18 +394,17 @@ class Engine:
         result.service_lines = envelope.service_lines
         result.transaction_spans = envelope.transaction_spans
         set_of = {se: st for st, se in envelope.transaction_spans}
-        pool, today = self._pool(), self._settings[0]
-        in_flight: deque[Future[_UnitOutcome]] = deque(
-            [pool.submit(_check_unit, sent, first, today)]
-        )
+        in_flight: deque[_UnitJob] = deque([self._submit(sent, first)])
         reported, count = 0, 1
         for unit in units:
             count += 1
-            in_flight.append(pool.submit(_check_unit, sent, unit, today))
+            in_flight.append(self._submit(sent, unit))
             if len(in_flight) > self.jobs:
-                reported += self._merge(read, in_flight.popleft().result(), run, number, set_of)
+                outcome = self._outcome(in_flight.popleft(), sent)
+                reported += self._merge(read, outcome, run, number, set_of)
         while in_flight:
-            reported += self._merge(read, in_flight.popleft().result(), run, number, set_of)
+            outcome = self._outcome(in_flight.popleft(), sent)
+            reported += self._merge(read, outcome, run, number, set_of)
         if self.on_bytes is not None:
             self.on_bytes(max(0, size - reported))
         log.debug("file.units", file=source.name, units=count, processes=self.jobs)

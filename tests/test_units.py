@@ -154,3 +154,20 @@ def test_the_command_line_reports_the_same_with_jobs(tmp_path: Path):
     cut = [e for e in log_events(outputs[1]) if e.get("event") == "file.units"]
     assert cut and cut[0]["units"] >= 2 and cut[0]["processes"] == 2
     assert not [e for e in log_events(outputs[0]) if e.get("event") == "file.units"]
+
+
+def test_a_unit_process_that_dies_costs_time_not_findings(cut_small: None, monkeypatch):
+    """A unit process killed mid-run (out of memory, a signal): its units are checked in
+    the main process and the run goes on in new processes, with the same report."""
+    import os
+
+    checked = engine_module._check_unit
+
+    def dying(source: Source, unit: Any, today: Any) -> Any:
+        if unit.number == 2:
+            os._exit(9)
+        return checked(source, unit, today)
+
+    monkeypatch.setattr(engine_module, "_check_unit", dying)
+    sources = [Source("batch.837", None, batch(400, seed=6))]
+    assert run(sources, 2) == run(sources, 1)
