@@ -49,6 +49,13 @@ from edi_precheck.units import (
 # of MIN_UNIT_BYTES to MAX_UNIT_BYTES: at most `jobs` + 1 units (and what they found) are
 # held at once, so memory stays flat however large the file.
 CUT_FROM_BYTES = 4 * 1024 * 1024
+# Without implementation-guide checks, an ordinary batch (few claims bill a covered code) is
+# read at skim speed, and a second process would only add the pass that cuts it: a file is
+# cut when, in its first SAMPLE_BYTES, covered codes are billed on at least DRUG_SHARE of
+# as many lines as there are claims (a guess from the bytes; the report is the same either
+# way, only the time differs).
+SAMPLE_BYTES = 4 * 1024 * 1024
+DRUG_SHARE = 0.1
 MIN_UNIT_BYTES = 512 * 1024
 MAX_UNIT_BYTES = 1024 * 1024
 UNITS_PER_JOB = 4
@@ -308,12 +315,32 @@ class Engine:
         build in file order, and a file on disk or in memory of `CUT_FROM_BYTES` or more."""
         if self.jobs < 2 or self._ack is not None:
             return False
-        if source.data is not None:
-            return len(source.data) >= CUT_FROM_BYTES
         try:
-            return source.path is not None and source.path.stat().st_size >= CUT_FROM_BYTES
+            if source.data is not None:
+                size = len(source.data)
+            elif source.path is not None:
+                size = source.path.stat().st_size
+            else:
+                return False  # standard input is read once
+            return size >= CUT_FROM_BYTES and (self._skim_codes is None or self._drug_heavy(source))
         except OSError:
             return False  # the reader says why
+
+    def _drug_heavy(self, source: Source) -> bool:
+        """Whether the start of `source` bills covered codes on DRUG_SHARE of its claims or
+        more (procedure composites 'HC:<code>' against CLM segments)."""
+        with source.open() as stream:
+            sample = stream.read(SAMPLE_BYTES)
+        if len(sample) < 106 or not sample.startswith(b"ISA"):
+            return False
+        separator, component, terminator = sample[3:4], sample[104:105], sample[105:106]
+        claims = sample.count(terminator + b"CLM" + separator)
+        lines = sum(
+            sample.count(b"HC" + component + code.encode("latin-1") + end)
+            for code in self._skim_codes or ()
+            for end in (component, separator)
+        )
+        return claims > 0 and lines >= DRUG_SHARE * claims
 
     def _unit_bytes(self, size: int) -> int:
         return max(MIN_UNIT_BYTES, min(MAX_UNIT_BYTES, size // (self.jobs * UNITS_PER_JOB)))

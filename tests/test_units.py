@@ -24,6 +24,7 @@ from test_rule_cases import CASES, build, overlays
 def cut_small(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every file is cut, into units of about one transaction set."""
     monkeypatch.setattr(engine_module, "CUT_FROM_BYTES", 1)
+    monkeypatch.setattr(engine_module, "DRUG_SHARE", 0)
     monkeypatch.setattr(engine_module, "MIN_UNIT_BYTES", 1)
     monkeypatch.setattr(engine_module, "MAX_UNIT_BYTES", 1500)
 
@@ -171,3 +172,16 @@ def test_a_unit_process_that_dies_costs_time_not_findings(cut_small: None, monke
     monkeypatch.setattr(engine_module, "_check_unit", dying)
     sources = [Source("batch.837", None, batch(400, seed=6))]
     assert run(sources, 2) == run(sources, 1)
+
+
+def test_an_ordinary_batch_is_read_in_one_process_without_ig(tmp_path: Path):
+    """Where few claims bill a covered code, the skim reads the file faster than cutting
+    it would: no units (with the implementation guide, every claim is read: units)."""
+    path = tmp_path / "ordinary.837"
+    with path.open("wb") as out:
+        write_837p(out, 12_000, seed=8, claims_per_st=1_000, drug_share=0.05)
+    assert path.stat().st_size > engine_module.CUT_FROM_BYTES
+    for options, cut in ((["--no-ig"], False), ([], True)):
+        result = run_cli("check", *options, "--jobs", "2", "--format", "json", str(path))
+        assert result.exit_code in (0, 1)
+        assert bool([e for e in log_events(result) if e.get("event") == "file.units"]) is cut
