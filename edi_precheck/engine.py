@@ -13,6 +13,7 @@ finding and in the same order.
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import secrets
 from collections import deque
@@ -58,6 +59,9 @@ SAMPLE_BYTES = 4 * 1024 * 1024
 DRUG_SHARE = 0.1
 MIN_UNIT_BYTES = 512 * 1024
 MAX_UNIT_BYTES = 1024 * 1024
+# A unit is held whole by the process that checks it: a file with a transaction set larger
+# than this (10,000 claims in one ST) is read in one process, streamed.
+LARGEST_SET_BYTES = 8 * 1024 * 1024
 UNITS_PER_JOB = 4
 
 log = LibraryLogger("edi_precheck")
@@ -408,11 +412,17 @@ class Engine:
         )
         # A file's units are read by the process that checks them; bytes in memory (the
         # library's callers) go with their unit.
-        units = units_of(source, envelope, self._unit_bytes(size), read=source.path is None)
+        units = units_of(
+            source,
+            envelope,
+            self._unit_bytes(size),
+            read=source.path is None,
+            largest_set=LARGEST_SET_BYTES,
+        )
         sent = Source(source.name, source.path)
-        first = next(units, None)
-        if first is None:
-            return None
+        first, second = next(units, None), next(units, None)
+        if first is None or second is None:
+            return None  # not cut, or into one unit: nothing to share out
         read = _ReadFile(FileResult(source.name, keep=self.keep_findings))
         result = read.result
         result.sha256 = envelope.sha256
@@ -423,7 +433,7 @@ class Engine:
         set_of = {se: st for st, se in envelope.transaction_spans}
         in_flight: deque[_UnitJob] = deque([self._submit(sent, first)])
         reported, count = 0, 1
-        for unit in units:
+        for unit in itertools.chain([second], units):
             count += 1
             in_flight.append(self._submit(sent, unit))
             if len(in_flight) > self.jobs:

@@ -147,11 +147,16 @@ def envelope_pass(source: Source) -> FileResult:
 
 
 def units_of(
-    source: Source, envelope: FileResult, unit_bytes: int, read: bool = True
+    source: Source,
+    envelope: FileResult,
+    unit_bytes: int,
+    read: bool = True,
+    largest_set: int | None = None,
 ) -> Iterator[Unit]:
     """The units of a file its envelope pass (`envelope_pass`) found sound, read back one
     at a time (without `read`, only where they lie: `Unit.read` reads one); nothing when
-    it cannot be cut (it is then checked whole)."""
+    it cannot be cut (it is then checked whole), or when a set it would hand on whole is
+    larger than `largest_set` bytes (streamed, it needs no more memory than a small one)."""
     if any(finding.rule not in SOUND_RULES for finding in envelope.reader_findings):
         return
     with source.open() as stream:
@@ -170,6 +175,8 @@ def units_of(
         transaction.read = claim_kind(st_fields, declared_version(gs_fields, st_fields)) is not None
         if transaction.read and not transaction.gs:
             return  # a set with no group header (the envelope pass says so): checked whole
+        if largest_set is not None and transaction.end - transaction.start > largest_set:
+            return
     yield from _grouped(source, sets, separator, terminator, unit_bytes, read)
 
 
