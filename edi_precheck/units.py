@@ -28,8 +28,9 @@ from edi_precheck.reading import read_claims
 from edi_precheck.report.results import FileResult
 from edi_precheck.sources import Source
 
-# Unit sizes: rule checks read about 20 MB a second, pyx12 about 0.2 MB: with pyx12 a unit
-# of 1 MB is already seconds of work, worth a task of its own.
+# Spark's unit sizes (the engine's own processes take smaller ones): rule checks read about
+# 20 MB a second, pyx12 about 0.2 MB: with pyx12 a unit of 1 MB is already seconds of work,
+# worth a task of its own.
 DEFAULT_UNIT_BYTES = 16 * 1024 * 1024
 DEFAULT_IG_UNIT_BYTES = 1024 * 1024
 # File-level findings after which a file is checked whole: the cut relies on a sound
