@@ -41,6 +41,7 @@ from edi_precheck.sources import Source
 from edi_precheck.units import (
     SOUND_RULES,
     Unit,
+    bills_often,
     envelope_pass,
     units_of,
 )
@@ -109,6 +110,13 @@ class _UnitOutcome:
 # A unit handed to a process (its future), or to be checked here (None).
 _UnitJob = tuple["Future[_UnitOutcome] | None", Unit]
 _worker_engine: Engine | None = None  # in a unit process: the engine it checks with
+
+
+def _size(source: Source) -> int:
+    """The bytes of a file or of bytes in memory (0 for standard input, read once)."""
+    if source.data is not None:
+        return len(source.data)
+    return source.path.stat().st_size if source.path is not None else 0
 
 
 def _start_worker(engine: Engine) -> None:
@@ -316,35 +324,17 @@ class Engine:
 
     def _worth_cutting(self, source: Source) -> bool:
         """Whether `source` is a file to check in units: several processes, no 999 to
-        build in file order, and a file on disk or in memory of `CUT_FROM_BYTES` or more."""
+        build in file order, a file on disk or in memory of `CUT_FROM_BYTES` or more, and
+        (without IG, where an ordinary batch is skimmed) one that bills covered codes."""
         if self.jobs < 2 or self._ack is not None:
             return False
         try:
-            if source.data is not None:
-                size = len(source.data)
-            elif source.path is not None:
-                size = source.path.stat().st_size
-            else:
-                return False  # standard input is read once
-            return size >= CUT_FROM_BYTES and (self._skim_codes is None or self._drug_heavy(source))
+            return _size(source) >= CUT_FROM_BYTES and (
+                self._skim_codes is None
+                or bills_often(source, self._skim_codes, DRUG_SHARE, SAMPLE_BYTES)
+            )
         except OSError:
             return False  # the reader says why
-
-    def _drug_heavy(self, source: Source) -> bool:
-        """Whether the start of `source` bills covered codes on DRUG_SHARE of its claims or
-        more (procedure composites 'HC:<code>' against CLM segments)."""
-        with source.open() as stream:
-            sample = stream.read(SAMPLE_BYTES)
-        if len(sample) < 106 or not sample.startswith(b"ISA"):
-            return False
-        separator, component, terminator = sample[3:4], sample[104:105], sample[105:106]
-        claims = sample.count(terminator + b"CLM" + separator)
-        lines = sum(
-            sample.count(b"HC" + component + code.encode("latin-1") + end)
-            for code in self._skim_codes or ()
-            for end in (component, separator)
-        )
-        return claims > 0 and lines >= DRUG_SHARE * claims
 
     def _unit_bytes(self, size: int) -> int:
         return max(MIN_UNIT_BYTES, min(MAX_UNIT_BYTES, size // (self.jobs * UNITS_PER_JOB)))
@@ -405,11 +395,7 @@ class Engine:
     def _check_in_units(self, source: Source, run: RunHistory, number: int) -> FileResult | None:
         """Check `source` in units, or None when it cannot be cut (it is then read here)."""
         envelope = envelope_pass(source)
-        size = (
-            len(source.data)
-            if source.data is not None
-            else (source.path.stat().st_size if source.path is not None else 0)
-        )
+        size = _size(source)
         # A file's units are read by the process that checks them; bytes in memory (the
         # library's callers) go with their unit.
         units = units_of(

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import BinaryIO
 
 from edi_precheck.findings import Finding
@@ -126,7 +126,7 @@ class _Set:
     end: int = 0  # byte offset after its SE's terminator
     se_index: int = 0
     claims: int = 0
-    read: bool = field(default=False)  # a set the parser reads (837P or 837I)
+    read: bool = False  # a set the parser reads (837P or 837I)
 
 
 def cut(name: str, data: bytes, unit_bytes: int = DEFAULT_UNIT_BYTES) -> Cut:
@@ -137,6 +137,25 @@ def cut(name: str, data: bytes, unit_bytes: int = DEFAULT_UNIT_BYTES) -> Cut:
     envelope = envelope_pass(source)
     units = list(units_of(source, envelope, unit_bytes))
     return Cut(units, envelope) if units else Cut([Unit(name, 0, data, True)])
+
+
+def bills_often(source: Source, codes: frozenset[str], share: float, sample_bytes: int) -> bool:
+    """Whether the first `sample_bytes` of `source` bill `codes` (procedure composites
+    'HC:<code>') on at least `share` as many lines as there are claims: a guess from the
+    bytes, for deciding how to read a file, never what is found in it."""
+    with source.open() as stream:
+        sample = stream.read(sample_bytes)
+    if len(sample) <= ISA_LENGTH or not sample.startswith(b"ISA"):
+        return False
+    separator, terminator = sample[3:4], sample[ISA_LENGTH : ISA_LENGTH + 1]
+    component = sample[ISA_LENGTH - 1 : ISA_LENGTH]  # ISA16
+    claims = sample.count(terminator + b"CLM" + separator)
+    lines = sum(
+        sample.count(b"HC" + component + code.encode("latin-1") + end)
+        for code in codes
+        for end in (component, separator)
+    )
+    return claims > 0 and lines >= share * claims
 
 
 def envelope_pass(source: Source) -> FileResult:

@@ -14,7 +14,7 @@ every claim.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date
 from typing import Any
 
@@ -122,39 +122,23 @@ class RunHistory:
     def _nearest_read(
         self, patient: str, family: str, day: date
     ) -> tuple[Service | None, Service | None]:
-        earlier: _Entry | None = None
-        later: _Entry | None = None
         if self._ledger is None:
-            for entry in self._by_patient.get(patient, ()):
-                dose = entry[3]
-                if dose.family != family or dose.waste:
-                    continue
-                if dose.day < day and (earlier is None or dose.day > earlier[3].day):
-                    earlier = entry
-                elif dose.day > day and (later is None or dose.day < later[3].day):
-                    later = entry
-            return (
-                self._with_origin(earlier) if earlier else None,
-                self._with_origin(later) if later else None,
+            earlier, later = _nearest_of(self._by_patient.get(patient, ()), family, day)
+        else:
+            earlier = later = None
+            for row in self._ledger.execute(
+                _NEAREST, (hash((patient, family)), patient, family, day.isoformat()) * 2
+            ):
+                if row[-1] == 0:
+                    earlier = _entry(row[:-1])
+                else:
+                    later = _entry(row[:-1])
+            # Those read since the last write come after every row: on the same day, the
+            # latest read is the earlier dose (as the descending scan finds it), the first
+            # written the later one.
+            earlier, later = _nearest_of(
+                self._pending_by_patient.get(patient, ()), family, day, earlier, later, True
             )
-        for row in self._ledger.execute(
-            _NEAREST, (hash((patient, family)), patient, family, day.isoformat()) * 2
-        ):
-            if row[-1] == 0:
-                earlier = _entry(row[:-1])
-            else:
-                later = _entry(row[:-1])
-        # Those read since the last write come after every row: on the same day, the
-        # latest read is the earlier dose (as the descending scan finds it), the first
-        # written the later one.
-        for entry in self._pending_by_patient.get(patient, ()):
-            dose = entry[3]
-            if dose.family != family or dose.waste:
-                continue
-            if dose.day < day and (earlier is None or dose.day >= earlier[3].day):
-                earlier = entry
-            elif dose.day > day and (later is None or dose.day < later[3].day):
-                later = entry
         return (
             self._with_origin(earlier) if earlier else None,
             self._with_origin(later) if later else None,
@@ -292,6 +276,32 @@ class RunHistory:
         ledger = self._database()
         ledger.execute(_BY_CLAIM)
         return ledger
+
+
+def _nearest_of(
+    entries: Iterable[_Entry],
+    family: str,
+    day: date,
+    earlier: _Entry | None = None,
+    later: _Entry | None = None,
+    latest_on_a_tie: bool = False,
+) -> tuple[_Entry | None, _Entry | None]:
+    """The doses of `family` among `entries` nearest before and after `day` (wasted amounts
+    are not doses), nearer than `earlier` and `later`. On the same day the first entry
+    wins, except for the earlier dose with `latest_on_a_tie`."""
+    for entry in entries:
+        dose = entry[3]
+        if dose.family != family or dose.waste:
+            continue
+        if dose.day < day and (
+            earlier is None
+            or dose.day > earlier[3].day
+            or (latest_on_a_tie and dose.day == earlier[3].day)
+        ):
+            earlier = entry
+        elif dose.day > day and (later is None or dose.day < later[3].day):
+            later = entry
+    return earlier, later
 
 
 def _insert(ledger: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:

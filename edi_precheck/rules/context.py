@@ -316,15 +316,11 @@ class DrugLineBuilder:
     the product and the setting: few combinations in a file, each worked out once.
     """
 
-    def __init__(self, policy: Policy, crosswalk: Crosswalk, limit: int = 4096) -> None:
+    def __init__(self, policy: Policy, crosswalk: Crosswalk) -> None:
         self.policy = policy
         self.crosswalk = crosswalk
-        self._limit = limit
         self._products: dict[str, tuple[Product, ...]] = {}  # by code: a policy's few codes
-        self._payer_rules: dict[
-            tuple[str, str, str, str | None, str | None],
-            tuple[tuple[PayerRule, ...], PayerTerms],
-        ] = {}
+        self._payer_rules = Memo(4096)  # (rules, terms) by payer, code, product, setting
 
     def build(self, line: ServiceLine, claim: Claim, groups: LineGroups) -> DrugLine | None:
         """The DrugLine of `line` under the policy, or None if the policy does not cover it.
@@ -408,10 +404,8 @@ class DrugLineBuilder:
                 and rule.matches_line(code, product, setting)
             )
             found = (rules, PayerTerms.of(rules))
-            if len(self._payer_rules) >= self._limit:
-                self._payer_rules = {}
-            self._payer_rules[key] = found
-        return found
+            self._payer_rules.put(key, found)
+        return found  # type: ignore[return-value]
 
 
 def place_of(line: ServiceLine, claim: Claim) -> str:
