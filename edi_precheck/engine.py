@@ -406,7 +406,10 @@ class Engine:
             largest_set=LARGEST_SET_BYTES,
         )
         sent = Source(source.name, source.path)
-        first, second = next(units, None), next(units, None)
+        try:
+            first, second = next(units, None), next(units, None)
+        except OSError:
+            return None  # read in one process, whose reader reports why it cannot be
         if first is None or second is None:
             return None  # not cut, or into one unit: nothing to share out
         read = _ReadFile(FileResult(source.name, keep=self.keep_findings))
