@@ -19,6 +19,7 @@ import secrets
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -107,8 +108,14 @@ class _UnitOutcome:
     unread: list[Finding]  # reader findings of the unit itself (a sound file has none)
 
 
-# A unit handed to a process (its future), or to be checked here (None).
-_UnitJob = tuple["Future[_UnitOutcome] | None", Unit]
+class _UnitJob(NamedTuple):
+    """A unit handed to a process of `pool` (its future), or to be checked here (None)."""
+
+    future: Future[_UnitOutcome] | None
+    unit: Unit
+    pool: ProcessPoolExecutor | None
+
+
 _worker_engine: Engine | None = None  # in a unit process: the engine it checks with
 
 
@@ -367,30 +374,40 @@ class Engine:
         return self._unit_pool
 
     def _submit(self, source: Source, unit: Unit) -> _UnitJob:
-        try:
-            return self._pool().submit(_check_unit, source, unit, self._settings[0]), unit
-        except Exception:  # a pool broken by a process that died: this one checks the unit
-            return None, unit
+        for _attempt in range(2):
+            pool = self._pool()
+            try:
+                return _UnitJob(
+                    pool.submit(_check_unit, source, unit, self._settings[0]), unit, pool
+                )
+            except Exception:  # broken by a process that died, or no process could start
+                self._retire(pool)
+        return _UnitJob(None, unit, None)  # this process checks it
+
+    def _retire(self, pool: ProcessPoolExecutor) -> None:
+        """Stop a pool whose process died (the others are stopped with it); the next unit
+        starts new processes. Only that pool: a newer one goes on with its units."""
+        if pool is self._unit_pool:
+            self._unit_pool = None
+        pool.shutdown(wait=True, cancel_futures=True)
 
     def _outcome(self, job: _UnitJob, source: Source) -> _UnitOutcome:
         """A unit's outcome from its process; should the process fail (killed, out of
         memory), the unit is checked here instead: the same outcome, later."""
-        future, unit = job
-        if future is not None:
+        if job.future is not None and job.pool is not None:
             try:
-                return future.result()
+                return job.future.result()
             except Exception as error:
                 log.warning(
                     "units.process_failed",
                     file=source.name,
-                    unit=unit.number,
+                    unit=job.unit.number,
                     error=type(error).__name__,
                     effect="the unit is checked in the main process",
                 )
-                if self._unit_pool is not None:
-                    self._unit_pool.shutdown(wait=False, cancel_futures=True)
-                    self._unit_pool = None
-        return self._unit_engine()._check_apart(unit.read(source), self._settings[0])
+                if isinstance(error, BrokenProcessPool):
+                    self._retire(job.pool)
+        return self._unit_engine()._check_apart(job.unit.read(source), self._settings[0])
 
     def _check_in_units(self, source: Source, run: RunHistory, number: int) -> FileResult | None:
         """Check `source` in units, or None when it cannot be cut (it is then read here)."""

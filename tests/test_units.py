@@ -5,6 +5,8 @@ whole run (within a unit, across units, across files, with a history store)."""
 from __future__ import annotations
 
 import io
+import multiprocessing
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -170,21 +172,58 @@ def test_the_command_line_reports_the_same_with_jobs(tmp_path: Path):
     assert not [e for e in log_events(outputs[0]) if e.get("event") == "file.units"]
 
 
+_check_unit = engine_module._check_unit
+
+
+def _dying_at_unit_2(source: Source, unit: Any, today: Any) -> Any:
+    """A unit process's work, but the process dies at unit 2 (module level: the pool
+    sends it to its processes by name)."""
+    if unit.number == 2:
+        os._exit(9)
+    return _check_unit(source, unit, today)
+
+
 def test_a_unit_process_that_dies_costs_time_not_findings(cut_small: None, monkeypatch):
     """A unit process killed mid-run (out of memory, a signal): its units are checked in
     the main process and the run goes on in new processes, with the same report."""
-    import os
+    checked_here: list[int] = []  # units this process checked (in the others, lost)
+    check_apart = Engine._check_apart
 
-    checked = engine_module._check_unit
+    def counted(engine: Engine, claims: Any, today: Any) -> Any:
+        checked_here.append(1)
+        return check_apart(engine, claims, today)
 
-    def dying(source: Source, unit: Any, today: Any) -> Any:
-        if unit.number == 2:
-            os._exit(9)
-        return checked(source, unit, today)
+    failed: list[dict] = []
 
-    monkeypatch.setattr(engine_module, "_check_unit", dying)
+    class Warnings:
+        def warning(self, event: str, **fields: Any) -> None:
+            failed.append({"event": event, **fields})
+
+        def debug(self, event: str, **fields: Any) -> None:
+            pass
+
+    pools: list[Any] = []
+
+    class CountedPool(engine_module.ProcessPoolExecutor):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            pools.append(self)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(engine_module, "ProcessPoolExecutor", CountedPool)
+    monkeypatch.setattr(engine_module, "_check_unit", _dying_at_unit_2)
+    monkeypatch.setattr(Engine, "_check_apart", counted)
+    monkeypatch.setattr(engine_module, "log", Warnings())
     sources = [Source("batch.837", None, batch(400, seed=6))]
     assert run(sources, 2) == run(sources, 1)
+    # Only the units the dead process's pool held came back here, each said so; the new
+    # processes (one new pool, never stopped early) checked the rest, and none of them
+    # outlives the run.
+    assert len(pools) == 2
+    assert 1 <= len(checked_here) <= 3 and len(failed) == len(checked_here)
+    assert {(e["event"], e["error"]) for e in failed} == {
+        ("units.process_failed", "BrokenProcessPool")
+    }
+    assert multiprocessing.active_children() == []
 
 
 def test_an_ordinary_batch_is_read_in_one_process_without_ig(tmp_path: Path):
