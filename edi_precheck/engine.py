@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import secrets
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -126,9 +127,33 @@ def _size(source: Source) -> int:
     return source.path.stat().st_size if source.path is not None else 0
 
 
-def _start_worker(engine: Engine) -> None:
+_Settings = tuple["date | None", bool, str, bool]  # today, ig, ig_engine, skim
+
+
+def _units_engine(
+    settings: _Settings, loaded: tuple[list[Policy], Crosswalk], keyer: PatientKeyer
+) -> Engine:
+    """The engine units are checked with: the same policies, settings and patient key
+    (so that patients hash alike), one process, no history (the questions come back)."""
+    today, ig, ig_engine, skim = settings
+    engine = Engine(today=today, ig=ig, ig_engine=ig_engine, jobs=1, skim=skim, loaded=loaded)
+    engine.keyer = keyer
+    return engine
+
+
+def _start_worker(
+    settings: _Settings, loaded: tuple[list[Policy], Crosswalk], keyer: PatientKeyer
+) -> None:
     global _worker_engine
-    _worker_engine = engine
+    _worker_engine = _units_engine(settings, loaded, keyer)
+
+
+def _start_method() -> str:
+    """fork starts a unit process at once, with all that is loaded; but a process with
+    other threads (a host application's, a server's) may be forked while one of them
+    holds a lock the new process then waits on forever: such a process starts them from
+    a fork server instead."""
+    return "fork" if threading.active_count() == 1 else "forkserver"
 
 
 def _check_unit(source: Source, unit: Unit, today: date | None) -> _UnitOutcome:
@@ -185,7 +210,12 @@ class Engine:
         self.checker = ClaimChecker(self.policies, self.crosswalk, today)
         self.ig = ig
         self.jobs = max(1, jobs)
-        self._settings = (today, ig, ig_engine, skim)  # what a unit process's engine takes
+        self._settings: _Settings = (
+            today,
+            ig,
+            ig_engine,
+            skim,
+        )  # what a unit process's engine takes
         self._unit_pool: ProcessPoolExecutor | None = None
         self._units_checker: Engine | None = None
         # pyx12 pins its errors to claims, so with IG every claim is read in full.
@@ -347,30 +377,27 @@ class Engine:
         return max(MIN_UNIT_BYTES, min(MAX_UNIT_BYTES, size // (self.jobs * UNITS_PER_JOB)))
 
     def _unit_engine(self) -> Engine:
-        """The engine units are checked with: the same policies, settings and patient key
-        (so that patients hash alike), one process, no history (the questions come back)."""
+        """The engine this process checks a unit with, should its process fail."""
         if self._units_checker is None:
-            today, ig, ig_engine, skim = self._settings
-            self._units_checker = Engine(
-                today=today,
-                ig=ig,
-                ig_engine=ig_engine,
-                jobs=1,
-                skim=skim,
-                loaded=(self.policies, self.crosswalk),
+            self._units_checker = _units_engine(
+                self._settings, (self.policies, self.crosswalk), self.keyer
             )
-            self._units_checker.keyer = self.keyer
         return self._units_checker
 
     def _pool(self) -> ProcessPoolExecutor:
-        """The unit processes, forked from this one with the unit engine."""
+        """The unit processes, each with an engine like `_unit_engine()`."""
         if self._unit_pool is None:
+            method = _start_method()
+            context = multiprocessing.get_context(method)
+            if method == "forkserver":
+                context.set_forkserver_preload(["edi_precheck.engine"])
             self._unit_pool = ProcessPoolExecutor(
                 self.jobs,
-                mp_context=multiprocessing.get_context("fork"),
+                mp_context=context,
                 initializer=_start_worker,
-                initargs=(self._unit_engine(),),
+                initargs=(self._settings, (self.policies, self.crosswalk), self.keyer),
             )
+            log.debug("units.processes", processes=self.jobs, start=method)
         return self._unit_pool
 
     def _submit(self, source: Source, unit: Unit) -> _UnitJob:
