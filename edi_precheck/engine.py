@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from edi_precheck import __version__
-from edi_precheck.findings import Finding
+from edi_precheck.findings import Finding, file_finding
 from edi_precheck.history.run import RunHistory, correction_of
 from edi_precheck.history.services import Service
 from edi_precheck.history.store import Correction, HistoryStore
@@ -81,6 +81,7 @@ class _ReadFile:
     result: FileResult
     pending: list[Finding] = field(default_factory=list)
     validation: Any = None  # ig.session.FileValidation when IG runs
+    unreadable: bool = False  # a unit of it could not be read: said once
 
     def validation_done(self) -> bool:
         return self.validation is None or self.validation.done()
@@ -139,6 +140,20 @@ def _units_engine(
     engine = Engine(today=today, ig=ig, ig_engine=ig_engine, jobs=1, skim=skim, loaded=loaded)
     engine.keyer = keyer
     return engine
+
+
+def _unread_unit(unit: Unit, error: OSError) -> _UnitOutcome:
+    """A unit that could not be read once its file was cut: its claims go unchecked, and
+    a file-level finding says which segments (one per file: see `_merge`)."""
+    finding = file_finding(
+        "x12.unreadable",
+        f"cannot read the file any more ({error.strerror or type(error).__name__}): the "
+        f"claims of segments {unit.first_index} to {unit.last_index} on, read after it was "
+        "cut into units, were not checked",
+        "keep the file in place, unchanged, until its check has finished",
+        segment_index=unit.first_index,
+    )
+    return _UnitOutcome(replace(unit, data=b"", head=b"", tail=b""), 0, 0, [], [], [finding])
 
 
 def _start_worker(
@@ -434,7 +449,11 @@ class Engine:
                 )
                 if isinstance(error, BrokenProcessPool):
                     self._retire(job.pool)
-        return self._unit_engine()._check_apart(job.unit.read(source), self._settings[0])
+        try:
+            unit = job.unit.read(source)
+        except OSError as error:  # the file was moved or its disk failed after it was cut
+            return _unread_unit(job.unit, error)
+        return self._unit_engine()._check_apart(unit, self._settings[0])
 
     def _check_in_units(self, source: Source, run: RunHistory, number: int) -> FileResult | None:
         """Check `source` in units, or None when it cannot be cut (it is then read here)."""
@@ -515,7 +534,11 @@ class Engine:
             batch = [*by_set.pop(set_of.get(se_index, -1), []), *found]
             if batch:
                 self._emit(read, sorted(batch, key=_in_file_order))
-        leftover = [f for findings in by_set.values() for f in findings] + outcome.unread
+        unread = outcome.unread
+        if read.unreadable:  # the file is said to be unreadable once
+            unread = [f for f in unread if f.rule != "x12.unreadable"]
+        read.unreadable = read.unreadable or any(f.rule == "x12.unreadable" for f in unread)
+        leftover = [f for findings in by_set.values() for f in findings] + unread
         if leftover:
             self._emit(read, sorted(leftover, key=_in_file_order))
         if self.on_bytes is not None:

@@ -265,3 +265,31 @@ def test_beside_other_threads_units_start_from_a_fork_server(
         other.join()
     assert [e["start"] for e in events.named("units.processes")] == ["forkserver"]
     assert multiprocessing.active_children() == []
+
+
+def test_a_file_moved_away_while_its_units_are_checked(
+    cut_small: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """A pipeline moves the file away once it has been cut into units, before every unit
+    was read: no traceback; the file says once that part of it could not be read, with
+    every claim still counted, and the units read before it keep their findings."""
+    path = tmp_path / "batch.837"
+    path.write_bytes(batch(400, seed=11))
+    cut = engine_module.units_of
+
+    def moved_after_the_fourth_unit(*args: Any, **kwargs: Any) -> Any:
+        for unit in cut(*args, **kwargs):
+            yield unit
+            if unit.number == 3:
+                path.rename(tmp_path / "sent.837")
+
+    monkeypatch.setattr(engine_module, "units_of", moved_after_the_fourth_unit)
+    with Engine(jobs=2) as engine:
+        (result,) = list(engine.check_all([Source(path.name, path)]))
+    unreadable = [f for f in result.findings if f.rule == "x12.unreadable"]
+    assert len(unreadable) == 1, unreadable
+    assert "cannot read the file any more (No such file or directory)" in unreadable[0].message
+    assert result.claims == 400
+    first_unread = unreadable[0].segment_index or 0
+    assert [f for f in result.findings if f.claim_id and (f.segment_index or 0) < first_unread]
+    assert multiprocessing.active_children() == []
