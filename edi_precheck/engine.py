@@ -257,7 +257,10 @@ class Engine:
 
     def close(self) -> None:
         if self._unit_pool is not None:
-            self._unit_pool.shutdown(wait=True, cancel_futures=True)
+            # Waits for the units in flight (at most jobs + 1, when a run is abandoned):
+            # cancelling them would gain nothing, and a pool stopped while its queue is
+            # being cancelled can leave its manager thread waiting forever.
+            self._unit_pool.shutdown(wait=True)
             self._unit_pool = None
         if self._units_checker is not None:
             self._units_checker.close()
@@ -431,7 +434,7 @@ class Engine:
         starts new processes. Only that pool: a newer one goes on with its units."""
         if pool is self._unit_pool:
             self._unit_pool = None
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown(wait=True)  # its units have failed already
 
     def _outcome(self, job: _UnitJob, source: Source) -> _UnitOutcome:
         """A unit's outcome from its process; should the process fail (killed, out of

@@ -293,3 +293,20 @@ def test_a_file_moved_away_while_its_units_are_checked(
     first_unread = unreadable[0].segment_index or 0
     assert [f for f in result.findings if f.claim_id and (f.segment_index or 0) < first_unread]
     assert multiprocessing.active_children() == []
+
+
+def test_a_run_abandoned_mid_file_leaves_no_process(cut_small: None):
+    """The caller stops mid-file (its output closed, say) while units are in flight: the
+    error reaches it, and closing the engine stops every unit process."""
+
+    class OutputClosed(Exception):
+        pass
+
+    def closed(result: Any, found: Any) -> None:
+        raise OutputClosed
+
+    sources = [Source("batch.837", None, batch(400, seed=12))]
+    with pytest.raises(OutputClosed), Engine(jobs=2) as engine:
+        engine.on_findings = closed
+        list(engine.check_all(sources))
+    assert multiprocessing.active_children() == []
