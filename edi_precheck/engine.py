@@ -29,7 +29,7 @@ from typing import Any, NamedTuple
 from edi_precheck import __version__
 from edi_precheck.findings import Finding, file_finding
 from edi_precheck.history.run import RunHistory, correction_of
-from edi_precheck.history.services import Service
+from edi_precheck.history.services import Service, ServiceHistory
 from edi_precheck.history.store import Correction, HistoryStore
 from edi_precheck.logs import LibraryLogger
 from edi_precheck.model.patient import PatientKeyer
@@ -87,10 +87,11 @@ class _ReadFile:
         return self.validation is None or self.validation.done()
 
 
-class _ClaimOutcome(NamedTuple):
+class ClaimOutcome(NamedTuple):
     """What a process that checked a unit tells of one of its claims (in file terms)."""
 
     claim: int  # the claim's number in the file
+    patient: str  # its patient's keyed hash ("" when unknown): what its questions are about
     transaction: int  # file position of its set's ST
     findings: list[Finding]  # of every rule but the history rules, in segment order
     correction: Correction
@@ -99,21 +100,22 @@ class _ClaimOutcome(NamedTuple):
 
 
 @dataclass(slots=True)
-class _UnitOutcome:
+class UnitOutcome:
     """A unit, checked: its claims and, with IG, each set's x12.ig findings by its SE."""
 
     unit: Unit  # without its bytes: the positions, to move the answers back
     size: int  # its bytes, for progress
     checked_lines: int
-    claims: list[_ClaimOutcome]
+    claims: list[ClaimOutcome]
     sets: list[tuple[int, list[Finding]]]
     unread: list[Finding]  # reader findings of the unit itself (a sound file has none)
+    counts: tuple[int, int, int]  # transaction sets, claims, service lines read
 
 
 class _UnitJob(NamedTuple):
     """A unit handed to a process of `pool` (its future), or to be checked here (None)."""
 
-    future: Future[_UnitOutcome] | None
+    future: Future[UnitOutcome] | None
     unit: Unit
     pool: ProcessPoolExecutor | None
 
@@ -142,7 +144,7 @@ def _units_engine(
     return engine
 
 
-def _unread_unit(unit: Unit, error: OSError) -> _UnitOutcome:
+def _unread_unit(unit: Unit, error: OSError) -> UnitOutcome:
     """A unit that could not be read once its file was cut: its claims go unchecked, and
     a file-level finding says which segments (one per file: see `_merge`)."""
     finding = file_finding(
@@ -153,7 +155,9 @@ def _unread_unit(unit: Unit, error: OSError) -> _UnitOutcome:
         "keep the file in place, unchanged, until its check has finished",
         segment_index=unit.first_index,
     )
-    return _UnitOutcome(replace(unit, data=b"", head=b"", tail=b""), 0, 0, [], [], [finding])
+    return UnitOutcome(
+        replace(unit, data=b"", head=b"", tail=b""), 0, 0, [], [], [finding], (0, 0, 0)
+    )
 
 
 def _start_worker(
@@ -171,9 +175,9 @@ def _start_method() -> str:
     return "fork" if threading.active_count() == 1 else "forkserver"
 
 
-def _check_unit(source: Source, unit: Unit, today: date | None) -> _UnitOutcome:
+def _check_unit(source: Source, unit: Unit, today: date | None) -> UnitOutcome:
     assert _worker_engine is not None
-    return _worker_engine._check_apart(unit.read(source), today)
+    return _worker_engine.check_unit(unit.read(source), today)
 
 
 class Engine:
@@ -436,7 +440,7 @@ class Engine:
             self._unit_pool = None
         pool.shutdown(wait=True)  # its units have failed already
 
-    def _outcome(self, job: _UnitJob, source: Source) -> _UnitOutcome:
+    def _outcome(self, job: _UnitJob, source: Source) -> UnitOutcome:
         """A unit's outcome from its process; should the process fail (killed, out of
         memory), the unit is checked here instead: the same outcome, later."""
         if job.future is not None and job.pool is not None:
@@ -456,7 +460,7 @@ class Engine:
             unit = job.unit.read(source)
         except OSError as error:  # the file was moved or its disk failed after it was cut
             return _unread_unit(job.unit, error)
-        return self._unit_engine()._check_apart(unit, self._settings[0])
+        return self._unit_engine().check_unit(unit, self._settings[0])
 
     def _check_in_units(self, source: Source, run: RunHistory, number: int) -> FileResult | None:
         """Check `source` in units, or None when it cannot be cut (it is then read here)."""
@@ -506,7 +510,7 @@ class Engine:
     def _merge(
         self,
         read: _ReadFile,
-        outcome: _UnitOutcome,
+        outcome: UnitOutcome,
         run: RunHistory,
         number: int,
         set_of: dict[int, int],
@@ -518,14 +522,8 @@ class Engine:
         by_set: dict[int, list[Finding]] = {}
         for claim in outcome.claims:
             findings = claim.findings
-            if claim.asked:
-                answers = [
-                    moved
-                    for found in self.checker.answer(claim.asked, run)
-                    if (moved := unit.moved(found)) is not None
-                ]
-                if answers:
-                    findings = sorted([*findings, *answers], key=_in_file_order)
+            if claim.asked and (answers := self.answer(claim, unit, run)):
+                findings = sorted([*findings, *answers], key=_in_file_order)
             if claim.services:
                 run.note_services(number, name, claim.claim, claim.correction, claim.services)
             if not self.ig:
@@ -548,12 +546,13 @@ class Engine:
             self.on_bytes(outcome.size)
         return outcome.size
 
-    def _check_apart(self, unit: Unit, today: date | None) -> _UnitOutcome:
-        """Check one unit (in a unit process): every rule but the history rules, whose
-        questions go back unanswered, and the implementation guide; in file terms."""
+    def check_unit(self, unit: Unit, today: date | None = None) -> UnitOutcome:
+        """Check one unit (in a unit process, or a Spark task): every rule but the history
+        rules, whose questions go back unanswered (`answer`), and the implementation guide;
+        in file terms."""
         result = FileResult(unit.file)
         sets: list[tuple[int, list[Finding]]] = []
-        claims: list[_ClaimOutcome] = []
+        claims: list[ClaimOutcome] = []
         sinks: tuple[SegmentSink, ...] = ()
         validation = None
         if self._validator is not None:
@@ -571,8 +570,9 @@ class Engine:
             result.checked_lines += covered
             if findings or services or asked:
                 claims.append(
-                    _ClaimOutcome(
+                    ClaimOutcome(
                         unit.file_claim(claim.index),
+                        claim.patient,
                         unit.file_index(claim.transaction.segment_index) or 0,
                         [m for f in findings if (m := unit.moved(f)) is not None],
                         correction_of(claim),
@@ -587,16 +587,30 @@ class Engine:
         unread = [
             moved
             for finding in self._graded(result.reader_findings)
-            if finding.rule not in SOUND_RULES and (moved := unit.moved(finding)) is not None
+            # a cut file's envelope pass reports these once, for the whole file
+            if (unit.whole or finding.rule not in SOUND_RULES)
+            and (moved := unit.moved(finding)) is not None
         ]
-        return _UnitOutcome(
+        return UnitOutcome(
             replace(unit, data=b"", head=b"", tail=b""),
             len(unit.data),
             result.checked_lines,
             claims,
             sets,
             unread,
+            (result.transaction_sets, result.claims, result.service_lines),
         )
+
+    def answer(
+        self, claim: ClaimOutcome, unit: Unit, history: ServiceHistory | None
+    ) -> list[Finding]:
+        """The findings of a unit's claim's history questions, asked of `history` (which
+        holds the claims before it), in file terms."""
+        return [
+            moved
+            for found in self.checker.answer(claim.asked, history)
+            if (moved := unit.moved(found)) is not None
+        ]
 
     def _resolved(self, read: _ReadFile, se_index: int, found: list[Finding]) -> None:
         """A transaction set's IG findings are in: hand them on with the claim findings

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -23,7 +24,7 @@ from edi_precheck.synth import write_837p
 pytestmark = pytest.mark.spark
 FIELDS = ("rule", "severity", "claim_index", "claim_id", "line", "code", "segment_index",
           "element", "message", "hint", "denial")  # fmt: skip
-CROSS_CLAIM = {"claim.duplicate", "units.frequency"}  # compared within a unit only
+CROSS_CLAIM = {"claim.duplicate", "units.frequency"}  # rules that compare claims
 
 
 @pytest.fixture(scope="module")
@@ -61,14 +62,35 @@ def inputs(tmp_path: Path) -> Path:
 def cli_findings(path: Path, *options: str) -> list[tuple]:
     report = json.loads(run_cli("check", "--format", "json", *options, str(path)).stdout)
     (file,) = report["files"]
-    return sorted((tuple(f[k] for k in FIELDS) for f in file["findings"]), key=repr), file
+    rows = (_named(tuple(f[k] for k in FIELDS)) for f in file["findings"])
+    return sorted(rows, key=repr), file
+
+
+def cli_run(paths: list[Path], *options: str) -> dict[str, tuple[list[tuple], dict]]:
+    """One command-line run over `paths` in path order (claims compared across them):
+    each file's findings, by file name, and its entry in the report."""
+    report = json.loads(
+        run_cli("check", "--format", "json", *options, *sorted(map(str, paths))).stdout
+    )
+    return {
+        Path(file["path"]).name: (
+            sorted((_named(tuple(f[k] for k in FIELDS)) for f in file["findings"]), key=repr),
+            file,
+        )
+        for file in report["files"]
+    }
+
+
+def _named(row: tuple) -> tuple:
+    """A finding row with the files its message names (an earlier claim's file) by name."""
+    return tuple(re.sub(r"(?:file:)?/\S*/", "", v) if isinstance(v, str) else v for v in row)
 
 
 def by_file(findings) -> dict[str, list[tuple]]:
     grouped: dict[str, list[tuple]] = {}
     for row in findings.collect():
         name = Path(row["file"].removeprefix("file:")).name
-        grouped.setdefault(name, []).append(tuple(row[k] for k in FIELDS))
+        grouped.setdefault(name, []).append(_named(tuple(row[k] for k in FIELDS)))
     return {name: sorted(rows, key=repr) for name, rows in grouped.items()}
 
 
@@ -80,14 +102,25 @@ def test_the_dataframes_are_the_command_lines_reports_on_every_fixture(spark, tm
     assert findings.schema == FINDINGS_SCHEMA and summary.schema == SUMMARY_SCHEMA
     got = by_file(findings)
     summaries = {Path(r["file"]).name: r.asDict() for r in summary.collect()}
-    assert len(summaries) == len(list(folder.iterdir()))
-    for path in sorted(folder.iterdir()):
-        expected, file = cli_findings(path, "--no-ig")
-        assert got.get(path.name, []) == expected, path.name
+    paths = sorted(folder.iterdir())
+    assert len(summaries) == len(paths)
+    expected = cli_run(paths, "--no-ig")
+    for path in paths:
+        findings_of, file = expected[path.name]
+        assert got.get(path.name, []) == findings_of, path.name
         row = summaries[path.name]
         assert (row["claims"], row["errors"], row["warnings"], row["units"]) == (
             file["claims"], file["errors"], file["warnings"], 1,
         ), path.name  # fmt: skip
+    # Claims are compared across the files (the fixtures share invented patients), not
+    # only within each: more duplicates and early doses than the files checked one by one.
+    together = sum(_compared(got.get(path.name, [])) for path in paths)
+    alone = sum(_compared(cli_findings(path, "--no-ig")[0]) for path in paths)
+    assert together > alone
+
+
+def _compared(rows: list[tuple]) -> int:
+    return sum(1 for row in rows if row[0] in CROSS_CLAIM)
 
 
 def test_a_large_file_is_cut_into_units_with_the_same_findings(spark, tmp_path):
@@ -107,9 +140,8 @@ def test_a_large_file_is_cut_into_units_with_the_same_findings(spark, tmp_path):
     assert runs[0] == runs[1]  # whatever the partitioning
     rows, row = runs[0]
     assert row["units"] > 5 and row["claims"] == file["claims"] == 4_000
-    assert [r for r in rows if r[0] not in CROSS_CLAIM] == [
-        r for r in expected if r[0] not in CROSS_CLAIM
-    ]
+    assert rows == expected  # claims compared across units too
+    assert _compared(rows) > 0
 
 
 def test_with_pyx12_on_the_executors(spark, tmp_path):
@@ -121,8 +153,9 @@ def test_with_pyx12_on_the_executors(spark, tmp_path):
                    *sorted((FIXTURES / "bad").iterdir())[:3]):  # fmt: skip
         (folder / source.name).write_bytes(source.read_bytes())
     got = by_file(check(spark, str(folder), ig=True)[0])
+    expected = cli_run(list(folder.iterdir()))
     for path in folder.iterdir():
-        assert got.get(path.name, []) == cli_findings(path)[0], path.name
+        assert got.get(path.name, []) == expected[path.name][0], path.name
 
 
 def test_drug_lines_are_the_listing(spark):

@@ -203,7 +203,7 @@ def test_a_unit_process_that_dies_costs_time_not_findings(cut_small: None, monke
     """A unit process killed mid-run (out of memory, a signal): its units are checked in
     the main process and the run goes on in new processes, with the same report."""
     checked_here: list[int] = []  # units this process checked (in the others, lost)
-    check_apart = Engine._check_apart
+    check_apart = Engine.check_unit
 
     def counted(engine: Engine, claims: Any, today: Any) -> Any:
         checked_here.append(1)
@@ -218,7 +218,7 @@ def test_a_unit_process_that_dies_costs_time_not_findings(cut_small: None, monke
 
     monkeypatch.setattr(engine_module, "ProcessPoolExecutor", CountedPool)
     monkeypatch.setattr(engine_module, "_check_unit", _dying_at_unit_2)
-    monkeypatch.setattr(Engine, "_check_apart", counted)
+    monkeypatch.setattr(Engine, "check_unit", counted)
     events = Events()
     monkeypatch.setattr(engine_module, "log", events)
     sources = [Source("batch.837", None, batch(400, seed=6))]

@@ -8,20 +8,26 @@ the engine the command line uses. Policies and the crosswalk are loaded and vali
 on the driver, and shipped. A file larger than `unit_bytes` is cut at transaction-set
 boundaries into units that spread over the executors (`edi_precheck.units`), so a 1 GB file is not
 one task; units depend on the bytes, not on the partitioning, and so do the findings.
+Claims are compared across units and files (duplicates, doses too close together) by
+grouping each claim's history questions and services by patient, as one command-line run
+over the files in path order compares them.
 Every DataFrame's schema is declared, not inferred.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable, Iterator
 from os import PathLike
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql.types import ArrayType, IntegerType, LongType, StringType, StructField, StructType
 
 from edi_precheck.engine import Engine
+from edi_precheck.history.run import RunHistory
+from edi_precheck.model.patient import PatientKeyer
 from edi_precheck.policy import Crosswalk, Policy, load_policies
 from edi_precheck.reading import read_claims
 from edi_precheck.report.lines import LINE_FIELDS, line_record
@@ -80,16 +86,29 @@ PathsLike = str | PathLike[str] | Iterable[str | PathLike[str]]
 _engines: dict[Any, Engine] = {}  # one per Python worker process and (policies, ig)
 
 
-def _engine(loaded: tuple[list[Policy], Crosswalk], ig: bool, key: Any) -> Engine:
+def _engine(loaded: tuple[list[Policy], Crosswalk], ig: bool, key: tuple[Any, ...]) -> Engine:
+    """The engine of this worker for a job; `key` ends with the job's patient key."""
     engine = _engines.get(key)
     if engine is None:
         engine = _engines[key] = Engine(ig=ig, jobs=1, loaded=loaded)
+        engine.keyer = PatientKeyer(key[-1])
     return engine
 
 
 def _finding_row(file: str, finding: Any) -> tuple[Any, ...]:
     record = {"file": file, **finding.to_dict()}
     return tuple(record[name] for name in _FINDING_FIELDS)
+
+
+def _finding_rows(file: str, findings: Iterable[Any]) -> Iterator[tuple[str, Any]]:
+    """A file's findings as rows, and their errors and warnings for its summary."""
+    errors = warnings = 0
+    for finding in findings:
+        errors += str(finding.severity) == "error"
+        warnings += str(finding.severity) == "warning"
+        yield "finding", _finding_row(file, finding)
+    if errors or warnings:
+        yield "partial", (file, 0, None, 0, errors, warnings)
 
 
 def _summary_row(result: FileResult, units: int) -> tuple[Any, ...]:
@@ -145,12 +164,19 @@ def check(
     partitions: int | None = None,
 ) -> tuple[DataFrame, DataFrame]:
     """The findings (one row per finding) and the per-file summary of every file under
-    `paths`, as `edi-precheck check` reports them, file by file (see the module's
-    docstring). A file over `unit_bytes` (default 16 MB, 1 MB with `ig`) is cut into
-    units, spread over `partitions` tasks (default: the cluster's parallelism)."""
+    `paths`, as `edi-precheck check` reports them given the same files in path order (see
+    the module's docstring). A file over `unit_bytes` (default 16 MB, 1 MB with `ig`) is
+    cut into units, spread over `partitions` tasks (default: the cluster's parallelism)."""
     loaded = _loaded(policies, crosswalk)
-    key = (id(loaded), ig)
+    # One patient key for every task of this job (patients must hash alike to be compared),
+    # made here and never kept.
+    secret = secrets.token_bytes(32)
+    key = (id(loaded), ig, secret)
     size = unit_bytes or (DEFAULT_IG_UNIT_BYTES if ig else DEFAULT_UNIT_BYTES)
+    files = _files(spark, paths)
+    # Claims are compared across files in path order, as the command line orders a folder.
+    names = sorted(_names(files), key=lambda name: PurePosixPath(name).parts)
+    order = {name: number for number, name in enumerate(names)}
 
     def cut_file(row: Row) -> Iterator[tuple[str, Any]]:
         name, data = row["path"], bytes(row["content"])
@@ -173,37 +199,63 @@ def check(
             return
         unit: Unit = value
         engine = _engine(loaded, ig, key)
-        result = engine.check(Source(unit.file, None, unit.data))
-        errors = warnings = 0
-        for finding in result.findings:
-            moved = unit.moved(finding)
-            if moved is None:
-                continue
-            errors += str(moved.severity) == "error"
-            warnings += str(moved.severity) == "warning"
-            yield "finding", _finding_row(unit.file, moved)
-        if unit.whole:
-            yield "summary", _summary_row(result, 1)
-        else:
-            yield "partial", (unit.file, 0, None, result.checked_lines, errors, warnings)
+        outcome = engine.check_unit(unit)
+        found = [f for claim in outcome.claims for f in claim.findings]
+        found += [f for _, findings in outcome.sets for f in findings]
+        found += outcome.unread
+        for claim in outcome.claims:
+            if claim.patient and (claim.asked or claim.services):
+                # compared with the claims of its patient, wherever they are (`answer`)
+                yield "patient", (claim.patient, (order[unit.file], claim, outcome.unit))
+            elif claim.asked:  # no patient known: only its own lines can answer
+                found += engine.answer(claim, outcome.unit, None)
+        yield from _finding_rows(unit.file, found)
+        sets, claims, lines = outcome.counts
+        counts = (sets, claims, lines, 0, 0) if unit.whole else None
+        yield "partial", (unit.file, int(unit.whole), counts, outcome.checked_lines, 0, 0)
+
+    def answer(patients: Iterable[tuple[str, Iterable[Any]]]) -> Iterator[tuple[str, Any]]:
+        """Each patient's claims in file order, each asked of those before it (the run's
+        ledger, as one process keeps it), then noted in it."""
+        engine = _engine(loaded, ig, key)
+        names = {number: name for name, number in order.items()}
+        run = RunHistory(None)
+        try:
+            for _, claims in patients:
+                for number, claim, unit in sorted(claims, key=lambda c: (c[0], c[1].claim)):
+                    name = names[number]
+                    if claim.asked:
+                        yield from _finding_rows(name, engine.answer(claim, unit, run))
+                    if claim.services:
+                        run.note_services(
+                            number, name, claim.claim, claim.correction, claim.services
+                        )
+        finally:
+            run.close()
 
     checked = (
-        _files(spark, paths).rdd.flatMap(cut_file).repartition(partitions or _parallelism(spark))
+        files.rdd.flatMap(cut_file).repartition(partitions or _parallelism(spark))
         .flatMap(check_unit)
         .cache()
     )  # fmt: skip
+    answered = (
+        checked.filter(lambda item: item[0] == "patient")
+        .map(lambda item: item[1])
+        .groupByKey(partitions or _parallelism(spark))
+        .mapPartitions(answer)
+    )
+    rows = checked.filter(lambda item: item[0] != "patient").union(answered).cache()
     findings = spark.createDataFrame(
-        checked.filter(lambda item: item[0] == "finding").map(lambda item: item[1]),
+        rows.filter(lambda item: item[0] == "finding").map(lambda item: item[1]),
         FINDINGS_SCHEMA,
     )
-    whole = checked.filter(lambda item: item[0] == "summary").map(lambda item: item[1])
-    partial = (
-        checked.filter(lambda item: item[0] == "partial")
+    summary = spark.createDataFrame(
+        rows.filter(lambda item: item[0] == "partial")
         .map(lambda item: (item[1][0], item[1][1:]))
         .reduceByKey(_merge)
-        .map(_partial_row)
+        .map(_partial_row),
+        SUMMARY_SCHEMA,
     )
-    summary = spark.createDataFrame(whole.union(partial), SUMMARY_SCHEMA)
     empty = _empty_files(spark, paths)
     if empty:  # binaryFile passes over empty files; a report names them (x12.unreadable)
         engine = Engine(ig=False, loaded=loaded)
@@ -217,6 +269,11 @@ def check(
             spark.createDataFrame([_summary_row(r, 1) for r in results], SUMMARY_SCHEMA)
         )
     return findings, summary
+
+
+def _names(files: DataFrame) -> list[str]:
+    """The files' names (their paths as Spark gives them), without reading them."""
+    return [row["path"] for row in files.select("path").collect()]
 
 
 def _empty_files(spark: SparkSession, paths: PathsLike) -> list[str]:
