@@ -169,7 +169,7 @@ def check(
     cut into units, spread over `partitions` tasks (default: the cluster's parallelism)."""
     loaded = _loaded(policies, crosswalk)
     # One patient key for every task of this job (patients must hash alike to be compared),
-    # made here and never kept.
+    # made here for this job only and shipped with its tasks.
     secret = secrets.token_bytes(32)
     key = (id(loaded), ig, secret)
     size = unit_bytes or (DEFAULT_IG_UNIT_BYTES if ig else DEFAULT_UNIT_BYTES)
