@@ -229,3 +229,17 @@ def provider_ids(path: Path) -> set[str]:
         for fields in (raw.strip().split(element) for raw in text.split(terminator))
         if fields[0] == "NM1" and len(fields) > 9 and fields[1] not in PERSON_LOOPS
     }
+
+
+def test_a_patient_key_sent_to_a_unit_process_carries_no_patient():
+    """The patient key goes to unit processes (and Spark tasks) pickled: as the key alone,
+    never the last member id and birth date it hashed; it hashes alike on the other side."""
+    import pickle
+
+    from edi_precheck.model.patient import PatientKeyer
+
+    keyer = PatientKeyer(b"k" * 32)
+    hashed = keyer.patient("XJW123456789", "19480317")
+    sent = pickle.dumps(keyer)
+    assert b"XJW123456789" not in sent and b"19480317" not in sent
+    assert pickle.loads(sent).patient("XJW123456789", "19480317") == hashed

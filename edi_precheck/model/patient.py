@@ -28,6 +28,10 @@ class PatientKeyer:
     def __repr__(self) -> str:  # never the key
         return "PatientKeyer(<key>)"
 
+    def __reduce__(self) -> tuple[type[PatientKeyer], tuple[bytes]]:
+        # Sent to a unit process as its key alone, never the last patient it hashed.
+        return PatientKeyer, (self._key,)
+
     def patient(self, member_id: str, birth_date: str) -> str:
         """The patient's keyed hash; "" when the claim names no member id (such a claim
         takes no part in the checks across claims)."""
