@@ -17,6 +17,7 @@ Every DataFrame's schema is declared, not inferred.
 from __future__ import annotations
 
 import secrets
+import zlib
 from collections.abc import Iterable, Iterator
 from os import PathLike
 from pathlib import Path, PurePosixPath
@@ -206,7 +207,8 @@ def check(
         for claim in outcome.claims:
             if claim.patient and (claim.asked or claim.services):
                 # compared with the claims of its patient, wherever they are (`answer`)
-                yield "patient", (claim.patient, (order[unit.file], claim, outcome.unit))
+                place = (claim.patient, order[unit.file], claim.claim)
+                yield "patient", (place, (claim, outcome.unit))
             elif claim.asked:  # no patient known: only its own lines can answer
                 found += engine.answer(claim, outcome.unit, None)
         yield from _finding_rows(unit.file, found)
@@ -214,22 +216,20 @@ def check(
         counts = (sets, claims, lines, 0, 0) if unit.whole else None
         yield "partial", (unit.file, int(unit.whole), counts, outcome.checked_lines, 0, 0)
 
-    def answer(patients: Iterable[tuple[str, Iterable[Any]]]) -> Iterator[tuple[str, Any]]:
-        """Each patient's claims in file order, each asked of those before it (the run's
-        ledger, as one process keeps it), then noted in it."""
+    def answer(claims: Iterable[tuple[tuple[str, int, int], Any]]) -> Iterator[tuple[str, Any]]:
+        """A partition's claims, sorted by patient, then file, then place in the file: each
+        asked of the ones before it (the run's ledger, as one process keeps it, on disk
+        beyond a bound), then noted in it."""
         engine = _engine(loaded, ig, key)
         names = {number: name for name, number in order.items()}
         run = RunHistory(None)
         try:
-            for _, claims in patients:
-                for number, claim, unit in sorted(claims, key=lambda c: (c[0], c[1].claim)):
-                    name = names[number]
-                    if claim.asked:
-                        yield from _finding_rows(name, engine.answer(claim, unit, run))
-                    if claim.services:
-                        run.note_services(
-                            number, name, claim.claim, claim.correction, claim.services
-                        )
+            for (_, number, _), (claim, unit) in claims:
+                name = names[number]
+                if claim.asked:
+                    yield from _finding_rows(name, engine.answer(claim, unit, run))
+                if claim.services:
+                    run.note_services(number, name, claim.claim, claim.correction, claim.services)
         finally:
             run.close()
 
@@ -238,10 +238,14 @@ def check(
         .flatMap(check_unit)
         .cache()
     )  # fmt: skip
+    # A patient's claims go to one partition, sorted there by Spark (spilling to disk as it
+    # must), so that a patient with a million claims is a stream, not a list in memory.
     answered = (
         checked.filter(lambda item: item[0] == "patient")
         .map(lambda item: item[1])
-        .groupByKey(partitions or _parallelism(spark))
+        .repartitionAndSortWithinPartitions(
+            partitions or _parallelism(spark), partitionFunc=_patient_partition
+        )
         .mapPartitions(answer)
     )
     rows = checked.filter(lambda item: item[0] != "patient").union(answered).cache()
@@ -269,6 +273,12 @@ def check(
             spark.createDataFrame([_summary_row(r, 1) for r in results], SUMMARY_SCHEMA)
         )
     return findings, summary
+
+
+def _patient_partition(place: tuple[str, int, int]) -> int:
+    """The partition of a claim's (patient, file, claim): its patient's (the same in every
+    Python worker, whatever its hash seed)."""
+    return zlib.crc32(place[0].encode())
 
 
 def _names(files: DataFrame) -> list[str]:
