@@ -66,6 +66,9 @@ MAX_UNIT_BYTES = 1024 * 1024
 # than this (10,000 claims in one ST) is read in one process, streamed.
 LARGEST_SET_BYTES = 8 * 1024 * 1024
 UNITS_PER_JOB = 4
+# How often a unit's outcome is looked for while its pool may be breaking (a unit takes
+# about a second; a unit lost in a broken pool is noticed this much later).
+RESULT_POLL_SECONDS = 1.0
 
 log = LibraryLogger("edi_precheck")
 
@@ -144,10 +147,10 @@ def _units_engine(
     return engine
 
 
-def _unread_unit(unit: Unit, error: OSError) -> UnitOutcome:
-    """A unit that could not be read once its file was cut: its claims go unchecked, and
-    a file-level finding says which segments (one per file: see `_merge`)."""
-    finding = file_finding(
+def _unreadable(unit: Unit, error: OSError) -> Finding:
+    """What to say of a unit that could not be read once its file was cut: its claims go
+    unchecked (said once per file: see `_merge`)."""
+    return file_finding(
         "x12.unreadable",
         f"cannot read the file any more ({error.strerror or type(error).__name__}): the "
         f"claims of segments {unit.first_index} to {unit.last_index} on, read after it was "
@@ -155,9 +158,18 @@ def _unread_unit(unit: Unit, error: OSError) -> UnitOutcome:
         "keep the file in place, unchanged, until its check has finished",
         segment_index=unit.first_index,
     )
-    return UnitOutcome(
-        replace(unit, data=b"", head=b"", tail=b""), 0, 0, [], [], [finding], (0, 0, 0)
-    )
+
+
+def _result(job: _UnitJob) -> UnitOutcome:
+    """A unit's outcome from its process. A pool that breaks while a unit is handed to it
+    may never settle that unit's future: one of a broken pool fails, settled or not."""
+    assert job.future is not None and job.pool is not None
+    while True:
+        try:
+            return job.future.result(timeout=RESULT_POLL_SECONDS)
+        except TimeoutError:
+            if getattr(job.pool, "_broken", False):  # the standard library's own flag
+                raise BrokenProcessPool("the unit's process pool broke") from None
 
 
 def _start_worker(
@@ -438,14 +450,21 @@ class Engine:
         starts new processes. Only that pool: a newer one goes on with its units."""
         if pool is self._unit_pool:
             self._unit_pool = None
-        pool.shutdown(wait=True)  # its units have failed already
+        # A pool whose processes did not all start has no thread to stop those that did:
+        # they are stopped here, or the interpreter would wait for them at exit.
+        started = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=True)
+        for process in started:
+            if process.is_alive():
+                process.terminate()
+                process.join()
 
     def _outcome(self, job: _UnitJob, source: Source) -> UnitOutcome:
         """A unit's outcome from its process; should the process fail (killed, out of
         memory), the unit is checked here instead: the same outcome, later."""
         if job.future is not None and job.pool is not None:
             try:
-                return job.future.result()
+                return _result(job)
             except Exception as error:
                 log.warning(
                     "units.process_failed",
@@ -459,7 +478,10 @@ class Engine:
         try:
             unit = job.unit.read(source)
         except OSError as error:  # the file was moved or its disk failed after it was cut
-            return _unread_unit(job.unit, error)
+            said = self._graded([_unreadable(job.unit, error)])  # a policy may turn it off
+            return UnitOutcome(
+                replace(job.unit, data=b"", head=b"", tail=b""), 0, 0, [], [], said, (0, 0, 0)
+            )
         return self._unit_engine().check_unit(unit, self._settings[0])
 
     def _check_in_units(self, source: Source, run: RunHistory, number: int) -> FileResult | None:

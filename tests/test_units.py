@@ -4,6 +4,7 @@ whole run (within a unit, across units, across files, with a history store)."""
 
 from __future__ import annotations
 
+import errno
 import io
 import multiprocessing
 import os
@@ -289,6 +290,7 @@ def test_a_file_moved_away_while_its_units_are_checked(
     unreadable = [f for f in result.findings if f.rule == "x12.unreadable"]
     assert len(unreadable) == 1, unreadable
     assert "cannot read the file any more (No such file or directory)" in unreadable[0].message
+    assert unreadable[0].denial  # graded by the policy, as the reader's findings are
     assert result.claims == 400
     first_unread = unreadable[0].segment_index or 0
     assert [f for f in result.findings if f.claim_id and (f.segment_index or 0) < first_unread]
@@ -310,3 +312,36 @@ def test_a_run_abandoned_mid_file_leaves_no_process(cut_small: None):
         engine.on_findings = closed
         list(engine.check_all(sources))
     assert multiprocessing.active_children() == []
+
+
+def test_a_pool_whose_processes_cannot_all_start(cut_small: None, monkeypatch: pytest.MonkeyPatch):
+    """The second unit process cannot start (out of memory, a process limit): the one
+    that did is stopped, a new pool takes the units, the report is the same, and no
+    process is left for the interpreter to wait for at exit."""
+    refused: list[int] = []
+
+    class HalfStarting(engine_module.ProcessPoolExecutor):
+        def _spawn_process(self) -> None:
+            if len(self._processes) == 1 and not refused:
+                refused.append(1)
+                raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+            super()._spawn_process()  # type: ignore[misc]
+
+    monkeypatch.setattr(engine_module, "ProcessPoolExecutor", HalfStarting)
+    sources = [Source("batch.837", None, batch(200, seed=13))]
+    assert run(sources, 2) == run(sources, 1)
+    assert refused and multiprocessing.active_children() == []
+
+
+def test_a_unit_lost_in_a_broken_pool_fails_instead_of_waiting(monkeypatch: pytest.MonkeyPatch):
+    """A unit handed to a pool as it breaks may never be settled: once the pool says it
+    is broken, waiting for the unit ends (and the main process checks it)."""
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(engine_module, "RESULT_POLL_SECONDS", 0.01)
+    never: Future = Future()
+    job = engine_module._UnitJob(never, Any, SimpleNamespace(_broken="a process died"))  # type: ignore[arg-type]
+    with pytest.raises(BrokenProcessPool):
+        engine_module._result(job)

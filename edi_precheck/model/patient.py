@@ -30,7 +30,7 @@ class PatientKeyer:
 
     def __reduce__(self) -> tuple[type[PatientKeyer], tuple[bytes]]:
         # Sent to a unit process as its key alone, never the last patient it hashed.
-        return PatientKeyer, (self._key,)
+        return type(self), (self._key,)
 
     def patient(self, member_id: str, birth_date: str) -> str:
         """The patient's keyed hash; "" when the claim names no member id (such a claim

@@ -84,13 +84,16 @@ PathsLike = str | PathLike[str] | Iterable[str | PathLike[str]]
 
 # -- on the executors -----------------------------------------------------------------------
 
-_engines: dict[Any, Engine] = {}  # one per Python worker process and (policies, ig)
+_engines: dict[Any, Engine] = {}  # a Python worker's engine for the job it works for
 
 
 def _engine(loaded: tuple[list[Policy], Crosswalk], ig: bool, key: tuple[Any, ...]) -> Engine:
     """The engine of this worker for a job; `key` ends with the job's patient key."""
     engine = _engines.get(key)
     if engine is None:
+        for earlier in _engines.values():  # another job's: its policies and key go with it
+            earlier.close()
+        _engines.clear()
         engine = _engines[key] = Engine(ig=ig, jobs=1, loaded=loaded)
         engine.keyer = PatientKeyer(key[-1])
     return engine
@@ -208,7 +211,8 @@ def check(
             if claim.patient and (claim.asked or claim.services):
                 # compared with the claims of its patient, wherever they are (`answer`)
                 place = (claim.patient, order[unit.file], claim.claim)
-                yield "patient", (place, (claim, outcome.unit))
+                # its other findings are rows already: only its questions and services go
+                yield "patient", (place, (claim._replace(findings=[]), outcome.unit))
             elif claim.asked:  # no patient known: only its own lines can answer
                 found += engine.answer(claim, outcome.unit, None)
         yield from _finding_rows(unit.file, found)
