@@ -14,9 +14,7 @@ finding and in the same order.
 from __future__ import annotations
 
 import itertools
-import multiprocessing
 import secrets
-import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -35,6 +33,7 @@ from edi_precheck.logs import LibraryLogger
 from edi_precheck.model.patient import PatientKeyer
 from edi_precheck.model.structure import SegmentSink
 from edi_precheck.policy import Crosswalk, Policy, load_policies
+from edi_precheck.processes import process_pool, start_method
 from edi_precheck.reading import read_claims
 from edi_precheck.report.results import FileResult, Report
 from edi_precheck.rules import catalog
@@ -177,14 +176,6 @@ def _start_worker(
 ) -> None:
     global _worker_engine
     _worker_engine = _units_engine(settings, loaded, keyer)
-
-
-def _start_method() -> str:
-    """fork starts a unit process at once, with all that is loaded; but a process with
-    other threads (a host application's, a server's) may be forked while one of them
-    holds a lock the new process then waits on forever: such a process starts them from
-    a fork server instead."""
-    return "fork" if threading.active_count() == 1 else "forkserver"
 
 
 def _check_unit(source: Source, unit: Unit, today: date | None) -> UnitOutcome:
@@ -421,17 +412,13 @@ class Engine:
     def _pool(self) -> ProcessPoolExecutor:
         """The unit processes, each with an engine like `_unit_engine()`."""
         if self._unit_pool is None:
-            method = _start_method()
-            context = multiprocessing.get_context(method)
-            if method == "forkserver":
-                context.set_forkserver_preload(["edi_precheck.engine"])
-            self._unit_pool = ProcessPoolExecutor(
+            self._unit_pool = process_pool(
                 self.jobs,
-                mp_context=context,
+                preload=["edi_precheck.engine"],
                 initializer=_start_worker,
                 initargs=(self._settings, (self.policies, self.crosswalk), self.keyer),
             )
-            log.debug("units.processes", processes=self.jobs, start=method)
+            log.debug("units.processes", processes=self.jobs, start=start_method())
         return self._unit_pool
 
     def _submit(self, source: Source, unit: Unit) -> _UnitJob:

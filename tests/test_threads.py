@@ -103,3 +103,35 @@ def test_a_source_never_shows_its_bytes_and_memory_is_not_copied_whole():
     assert "TESTPATIENT" not in repr(source) and "upload-17" in repr(source)
     report = edi_precheck.check_bytes(memoryview(data), name="upload-17", today=TODAY, ig=False)
     assert report.findings == [] and report.files[0].claims == 1
+
+
+def test_ig_processes_started_beside_other_threads_come_from_a_fork_server(monkeypatch):
+    """Implementation-guide processes started while other threads run (a host
+    application's) come from a fork server, as unit processes do, with the same report."""
+    import threading
+
+    from edi_precheck import processes
+    from edi_precheck.engine import Engine
+
+    methods: list[str] = []
+    get_context = processes.multiprocessing.get_context
+
+    def recorded(method: str | None = None):
+        methods.append(method or "")
+        return get_context(method)
+
+    monkeypatch.setattr(processes.multiprocessing, "get_context", recorded)
+    path = FIXTURES / "837p/multi_st.837"
+    with Engine(today=TODAY, ig=True, jobs=1) as alone:
+        expected = [f.to_dict() for f in alone.check(Source(path.name, path)).findings]
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        with Engine(today=TODAY, ig=True, jobs=2) as engine:
+            found = [f.to_dict() for f in engine.check(Source(path.name, path)).findings]
+    finally:
+        stop.set()
+        other.join()
+    assert found == expected
+    assert methods == ["forkserver"]

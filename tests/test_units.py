@@ -17,6 +17,7 @@ import pytest
 
 from conftest import FIXTURES, log_events, real_files, run_cli
 from edi_precheck import engine as engine_module
+from edi_precheck import processes
 from edi_precheck.engine import Engine
 from edi_precheck.sources import Source
 from edi_precheck.synth import write_837p
@@ -212,12 +213,12 @@ def test_a_unit_process_that_dies_costs_time_not_findings(cut_small: None, monke
 
     pools: list[Any] = []
 
-    class CountedPool(engine_module.ProcessPoolExecutor):
+    class CountedPool(processes.ProcessPoolExecutor):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             pools.append(self)
             super().__init__(*args, **kwargs)
 
-    monkeypatch.setattr(engine_module, "ProcessPoolExecutor", CountedPool)
+    monkeypatch.setattr(processes, "ProcessPoolExecutor", CountedPool)
     monkeypatch.setattr(engine_module, "_check_unit", _dying_at_unit_2)
     monkeypatch.setattr(Engine, "check_unit", counted)
     events = Events()
@@ -320,14 +321,14 @@ def test_a_pool_whose_processes_cannot_all_start(cut_small: None, monkeypatch: p
     process is left for the interpreter to wait for at exit."""
     refused: list[int] = []
 
-    class HalfStarting(engine_module.ProcessPoolExecutor):
+    class HalfStarting(processes.ProcessPoolExecutor):
         def _spawn_process(self) -> None:
             if len(self._processes) == 1 and not refused:
                 refused.append(1)
                 raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
             super()._spawn_process()  # type: ignore[misc]
 
-    monkeypatch.setattr(engine_module, "ProcessPoolExecutor", HalfStarting)
+    monkeypatch.setattr(processes, "ProcessPoolExecutor", HalfStarting)
     sources = [Source("batch.837", None, batch(200, seed=13))]
     assert run(sources, 2) == run(sources, 1)
     assert refused and multiprocessing.active_children() == []

@@ -19,6 +19,7 @@ from dataclasses import replace
 
 from edi_precheck.ig.outcome import IGOutcome
 from edi_precheck.logs import LibraryLogger
+from edi_precheck.processes import process_pool
 
 ENGINES = ("native", "pyx12")
 DEFAULT_ENGINE = "native"
@@ -75,20 +76,24 @@ class Pending:
         return self._outcome
 
 
+def _validation_pool(jobs: int) -> ProcessPoolExecutor:
+    return process_pool(jobs, preload=["edi_precheck.ig.validator"])
+
+
 class IGValidator:
     """Hands out `Pending` outcomes; call `close()` when done (or use `with`)."""
 
     def __init__(
         self,
         jobs: int = 1,
-        pool_factory: Callable[[int], ProcessPoolExecutor] = ProcessPoolExecutor,
+        pool_factory: Callable[[int], ProcessPoolExecutor] | None = None,
         engine: str = DEFAULT_ENGINE,
     ) -> None:
         if engine not in ENGINES:
             raise ValueError(f"unknown implementation-guide engine {engine!r}")
         self.jobs = max(1, jobs)
         self.engine = engine
-        self._pool_factory = pool_factory
+        self._pool_factory = pool_factory or _validation_pool
         self._pool: ProcessPoolExecutor | None = None
         self._waiting: Pending | None = None  # the first set, held until a second comes
 
