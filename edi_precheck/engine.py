@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -232,12 +232,8 @@ class Engine:
         self.checker = ClaimChecker(self.policies, self.crosswalk, today)
         self.ig = ig
         self.jobs = max(1, jobs)
-        self._settings: _Settings = (
-            today,
-            ig,
-            ig_engine,
-            skim,
-        )  # what a unit process's engine takes
+        # what a unit process's engine takes
+        self._settings: _Settings = (today, ig, ig_engine, skim)
         self._unit_pool: ProcessPoolExecutor | None = None
         self._units_checker: Engine | None = None
         # pyx12 pins its errors to claims, so with IG every claim is read in full.
@@ -466,9 +462,7 @@ class Engine:
             unit = job.unit.read(source)
         except OSError as error:  # the file was moved or its disk failed after it was cut
             said = self._graded([_unreadable(job.unit, error)])  # a policy may turn it off
-            return UnitOutcome(
-                replace(job.unit, data=b"", head=b"", tail=b""), 0, 0, [], [], said, (0, 0, 0)
-            )
+            return UnitOutcome(job.unit.without_bytes(), 0, 0, [], [], said, (0, 0, 0))
         return self._unit_engine().check_unit(unit, self._settings[0])
 
     def _check_in_units(self, source: Source, run: RunHistory, number: int) -> FileResult | None:
@@ -601,7 +595,7 @@ class Engine:
             and (moved := unit.moved(finding)) is not None
         ]
         return UnitOutcome(
-            replace(unit, data=b"", head=b"", tail=b""),
+            unit.without_bytes(),
             len(unit.data),
             result.checked_lines,
             claims,

@@ -71,6 +71,10 @@ class Unit:
             body = stream.read(self.end - self.start)
         return replace(self, data=self.head + body + self.tail)
 
+    def without_bytes(self) -> Unit:
+        """The unit as its positions alone, to send back with what was found in it."""
+        return replace(self, data=b"", head=b"", tail=b"")
+
     def file_index(self, local: int | None) -> int | None:
         """The file position of the unit's segment `local` (ISA 1, GS 2, first ST 3)."""
         if local is None or self.whole:

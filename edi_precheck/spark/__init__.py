@@ -178,7 +178,8 @@ def check(
     key = (id(loaded), ig, secret)
     size = unit_bytes or (DEFAULT_IG_UNIT_BYTES if ig else DEFAULT_UNIT_BYTES)
     files = _files(spark, paths)
-    # Claims are compared across files in path order, as the command line orders a folder.
+    # Claims are compared across files in path order, as the command line orders a folder:
+    # file number n is names[n].
     names = sorted(_names(files), key=lambda name: PurePosixPath(name).parts)
     order = {name: number for number, name in enumerate(names)}
 
@@ -225,7 +226,6 @@ def check(
         asked of the ones before it (the run's ledger, as one process keeps it, on disk
         beyond a bound), then noted in it."""
         engine = _engine(loaded, ig, key)
-        names = {number: name for name, number in order.items()}
         run = RunHistory(None)
         try:
             for (_, number, _), (claim, unit) in claims:
