@@ -158,6 +158,64 @@ def test_with_pyx12_on_the_executors(spark, tmp_path):
         assert got.get(path.name, []) == expected[path.name][0], path.name
 
 
+def test_claims_are_compared_with_the_history_store(spark, tmp_path, store_url):
+    """With a store, a Spark job finds what `check --history` finds over the same files:
+    claims on record (recorded before, by `history record`) as well as those of the job, in
+    a file cut into units as in whole ones; on SQLite and on a PostgreSQL server."""
+    from edi_precheck.spark import check
+
+    data = io.BytesIO()
+    write_837p(data, 3_000, claims_per_st=300, drug_share=0.5, seed=7)
+    sent_earlier = tmp_path / "sent"
+    sent_earlier.mkdir()
+    (sent_earlier / "batch.837").write_bytes(data.getvalue())
+    (sent_earlier / "prolia.837").write_bytes(
+        (FIXTURES / "837p" / "prolia_medicare_clean.837").read_bytes()
+    )
+    recorded = run_cli("history", "record", "--history", store_url, str(sent_earlier))
+    assert recorded.exit_code == 0, recorded.output
+    folder = tmp_path / "inbound"
+    folder.mkdir()
+    others = ("837p/prolia_medicare_clean.837", "837p/xgeva_commercial_clean.837",
+              "837p/multi_st.837", "837i/prolia_two_claims.837")  # fmt: skip
+    for source in (sent_earlier / "batch.837", *(FIXTURES / name for name in others)):
+        (folder / source.name).write_bytes(source.read_bytes())
+    paths = sorted(folder.iterdir())
+    expected = cli_run(paths, "--no-ig", "--history", store_url)
+    findings, summary = check(spark, str(folder), unit_bytes=100_000, history=store_url)
+    got = by_file(findings)
+    for path in paths:
+        assert got.get(path.name, []) == expected[path.name][0], path.name
+    assert {r["file"].rsplit("/", 1)[-1]: r["units"] for r in summary.collect()}["batch.837"] > 5
+    # The store is what found most of them: the resent batch's drug claims are duplicates.
+    alone = by_file(check(spark, str(folder), unit_bytes=100_000)[0])
+    duplicates = [r for r in got["batch.837"] if r[0] == "claim.duplicate"]
+    assert len(duplicates) > 1_000
+    assert len(duplicates) > 10 * sum(r[0] == "claim.duplicate" for r in alone["batch.837"])
+
+
+def test_a_store_of_another_key_stops_the_job_before_it_starts(spark, tmp_path, monkeypatch):
+    from edi_precheck.history.errors import HistoryError
+    from edi_precheck.spark import check
+
+    url = f"sqlite:///{tmp_path}/history.db"
+    prolia = FIXTURES / "837p" / "prolia_medicare_clean.837"
+    assert run_cli("history", "record", "--history", url, str(prolia)).exit_code == 0
+    with pytest.raises(HistoryError, match="another site key"):
+        check(spark, str(prolia), history=url, history_key=bytes(32))
+    with pytest.raises(HistoryError, match="no history store"):
+        check(spark, str(prolia), history=f"sqlite:///{tmp_path}/none.db")
+    monkeypatch.setenv("EDI_PRECHECK_HISTORY_KEY", "00" * 32)
+    result = subprocess.run(
+        [sys.executable, "-m", "edi_precheck.spark", str(prolia), "--output",
+         str(tmp_path / "out"), "--master", "local[1]", "--history", url],
+        capture_output=True, text=True, check=False, timeout=300,
+        env={**os.environ, "PYSPARK_PYTHON": sys.executable},
+    )  # fmt: skip
+    assert result.returncode == 2 and "another site key" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_drug_lines_are_the_listing(spark):
     from edi_precheck.spark import drug_lines
 

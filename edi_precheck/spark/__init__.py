@@ -10,7 +10,10 @@ boundaries into units that spread over the executors (`edi_precheck.units`), so 
 one task; units depend on the bytes, not on the partitioning, and so do the findings.
 Claims are compared across units and files (duplicates, doses too close together) by
 grouping each claim's history questions and services by patient, as one command-line run
-over the files in path order compares them.
+over the files in path order compares them. With a history store (`history=URL`), they are
+compared with the claims on record there too, as `check --history` does (read only); the
+tasks that compare them each open the store, so it must be one they can reach: a PostgreSQL
+server, or a SQLite file on a file system every executor mounts.
 Every DataFrame's schema is declared, not inferred.
 """
 
@@ -27,7 +30,9 @@ from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql.types import ArrayType, IntegerType, LongType, StringType, StructField, StructType
 
 from edi_precheck.engine import Engine
+from edi_precheck.history.keys import site_key
 from edi_precheck.history.run import RunHistory
+from edi_precheck.history.store import HistoryStore
 from edi_precheck.model.patient import PatientKeyer
 from edi_precheck.policy import Crosswalk, Policy, load_policies
 from edi_precheck.reading import read_claims
@@ -166,15 +171,25 @@ def check(
     ig: bool = False,
     unit_bytes: int | None = None,
     partitions: int | None = None,
+    history: str | None = None,
+    history_key: bytes | None = None,
 ) -> tuple[DataFrame, DataFrame]:
     """The findings (one row per finding) and the per-file summary of every file under
     `paths`, as `edi-precheck check` reports them given the same files in path order (see
     the module's docstring). A file over `unit_bytes` (default 16 MB, 1 MB with `ig`) is
-    cut into units, spread over `partitions` tasks (default: the cluster's parallelism)."""
+    cut into units, spread over `partitions` tasks (default: the cluster's parallelism).
+    With `history` (a store's URL), claims are compared with those on record there too;
+    `history_key` is the site key its patients are hashed with (default: the one the
+    command line uses, `history.keys.site_key`). A store that cannot be used, or that
+    was written under another key, is a HistoryError here, before any task runs."""
     loaded = _loaded(policies, crosswalk)
-    # One patient key for every task of this job (patients must hash alike to be compared),
-    # made here for this job only and shipped with its tasks.
-    secret = secrets.token_bytes(32)
+    # One patient key for every task of this job (patients must hash alike to be compared):
+    # the store's site key, or one made here for this job only; shipped with its tasks.
+    if history:
+        secret = history_key or site_key()
+        HistoryStore.open(history, PatientKeyer(secret), create=False).close()
+    else:
+        secret = secrets.token_bytes(32)
     key = (id(loaded), ig, secret)
     size = unit_bytes or (DEFAULT_IG_UNIT_BYTES if ig else DEFAULT_UNIT_BYTES)
     files = _files(spark, paths)
@@ -224,9 +239,10 @@ def check(
     def answer(claims: Iterable[tuple[tuple[str, int, int], Any]]) -> Iterator[tuple[str, Any]]:
         """A partition's claims, sorted by patient, then file, then place in the file: each
         asked of the ones before it (the run's ledger, as one process keeps it, on disk
-        beyond a bound), then noted in it."""
+        beyond a bound) and of the history store, then noted in the ledger."""
         engine = _engine(loaded, ig, key)
-        run = RunHistory(None)
+        store = HistoryStore.open(history, engine.keyer, create=False) if history else None
+        run = RunHistory(store)
         try:
             for (_, number, _), (claim, unit) in claims:
                 name = names[number]
@@ -236,6 +252,8 @@ def check(
                     run.note_services(number, name, claim.claim, claim.correction, claim.services)
         finally:
             run.close()
+            if store is not None:
+                store.close()
 
     checked = (
         files.rdd.flatMap(cut_file).repartition(partitions or _parallelism(spark))

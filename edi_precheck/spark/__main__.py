@@ -5,11 +5,16 @@ folder of 837 files on Spark and write the findings and the per-file summary as 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
 from pyspark.errors import AnalysisException
 from pyspark.sql import SparkSession
 
+from edi_precheck.history.errors import HistoryError
+from edi_precheck.history.keys import site_key
+from edi_precheck.history.store import HISTORY_ENV
 from edi_precheck.policy import CrosswalkError, PolicyError
 from edi_precheck.spark import check
 
@@ -22,7 +27,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--crosswalk", help="CMS ASP NDC-HCPCS crosswalk CSV")
     parser.add_argument("--ig", action="store_true", help="validate with pyx12 too")
     parser.add_argument("--master", help="Spark master (default: spark-submit's, or local[*])")
+    parser.add_argument(
+        "--history",
+        default=os.environ.get(HISTORY_ENV),
+        metavar="URL",
+        help=f"history store to compare claims with, read only (also ${HISTORY_ENV})",
+    )
+    parser.add_argument(
+        "--history-key-file", type=Path, help="site key file (as edi-precheck's option)"
+    )
     options = parser.parse_args(argv)
+    try:  # before Spark starts: a key that cannot be read is the caller's to fix
+        key = site_key(options.history_key_file) if options.history else None
+    except HistoryError as error:
+        print(f"edi-precheck: {error}", file=sys.stderr)
+        return 2
     builder = SparkSession.builder.appName("edi-precheck")
     if options.master:
         builder = builder.master(options.master)
@@ -34,11 +53,13 @@ def main(argv: list[str] | None = None) -> int:
             policies=options.policy,
             crosswalk=options.crosswalk,
             ig=options.ig,
+            history=options.history,
+            history_key=key,
         )
         findings.write.mode("overwrite").parquet(f"{options.output}/findings")
         summary.write.mode("overwrite").parquet(f"{options.output}/summary")
         errors = summary.groupBy().sum("errors").collect()[0][0] or 0
-    except (PolicyError, CrosswalkError) as error:
+    except (PolicyError, CrosswalkError, HistoryError) as error:
         print(f"edi-precheck: {error}", file=sys.stderr)
         return 2
     except AnalysisException as error:  # an input path that does not exist, say
