@@ -180,7 +180,7 @@ def _start_worker(
 
 def _check_unit(source: Source, unit: Unit, today: date | None) -> UnitOutcome:
     assert _worker_engine is not None
-    return _worker_engine.check_unit(unit.read(source), today)
+    return _worker_engine.read_and_check_unit(source, unit, today)
 
 
 class Engine:
@@ -458,12 +458,19 @@ class Engine:
                 )
                 if isinstance(error, BrokenProcessPool):
                     self._retire(job.pool)
+        return self._unit_engine().read_and_check_unit(source, job.unit, self._settings[0])
+
+    def read_and_check_unit(
+        self, source: Source, unit: Unit, today: date | None = None
+    ) -> UnitOutcome:
+        """Read a cut unit's bytes from its file and check them; a unit that can no longer
+        be read is an outcome too (not a failure of the process that tried)."""
         try:
-            unit = job.unit.read(source)
+            read = unit.read(source)
         except OSError as error:  # the file was moved or its disk failed after it was cut
-            said = self._graded([_unreadable(job.unit, error)])  # a policy may turn it off
-            return UnitOutcome(job.unit.without_bytes(), 0, 0, [], [], said, (0, 0, 0))
-        return self._unit_engine().check_unit(unit, self._settings[0])
+            said = self._graded([_unreadable(unit, error)])  # a policy may turn it off
+            return UnitOutcome(unit.without_bytes(), 0, 0, [], [], said, (0, 0, 0))
+        return self.check_unit(read, today)
 
     def _check_in_units(self, source: Source, run: RunHistory, number: int) -> FileResult | None:
         """Check `source` in units, or None when it cannot be cut (it is then read here)."""

@@ -286,6 +286,8 @@ def test_a_file_moved_away_while_its_units_are_checked(
                 path.rename(tmp_path / "sent.837")
 
     monkeypatch.setattr(engine_module, "units_of", moved_after_the_fourth_unit)
+    events = Events()
+    monkeypatch.setattr(engine_module, "log", events)
     with Engine(jobs=2) as engine:
         (result,) = list(engine.check_all([Source(path.name, path)]))
     unreadable = [f for f in result.findings if f.rule == "x12.unreadable"]
@@ -295,6 +297,8 @@ def test_a_file_moved_away_while_its_units_are_checked(
     assert result.claims == 400
     first_unread = unreadable[0].segment_index or 0
     assert [f for f in result.findings if f.claim_id and (f.segment_index or 0) < first_unread]
+    # The unit processes said it as an outcome: no process failed, none was replaced.
+    assert events.named("units.process_failed") == []
     assert multiprocessing.active_children() == []
 
 
