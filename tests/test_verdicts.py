@@ -47,6 +47,33 @@ def test_a_real_ziprasidone_claim_gets_no_finding_at_all(tmp_path):
     assert [row["code"] for row in listing(path)] == ["J3486", "96372"]
 
 
+def test_ziprasidone_for_a_cancer_patient_is_never_an_error():
+    """20 mg of ziprasidone in an emergency room for a patient agitated by hypercalcemia of
+    malignancy: every diagnosis is a denosumab indication, but the units are a ziprasidone
+    dose. With Geodon's NDC the line is ziprasidone (no finding); without an NDC, what the
+    diagnoses suggest is said as warnings, each naming the inference, and no error holds a
+    claim the payer pays."""
+    visit = (
+        ("HC:J0897:JZ*2600*UN*120", "HC:J3486*80*UN*2"),
+        ("CLM*XOP0001*2710", "CLM*XOP0001*190"),
+        ("HI*ABK:C7951", "HI*ABK:E8352~HI*ABF:C7951"),
+    )
+    geodon = edited(
+        "837i/xgeva_outpatient.837",
+        *visit,
+        ("LIN**N4*55513073021~CTP****1.7*ML", "LIN**N4*00049392083~CTP****1*UN"),
+    )
+    assert check_bytes(geodon, name="geodon", today=TODAY).findings == []
+    no_ndc = edited("837i/xgeva_outpatient.837", *visit, ("~LIN**N4*55513073021~CTP****1.7*ML", ""))
+    report = check_bytes(no_ndc, name="no-ndc", today=TODAY)
+    on_the_line = [f for f in report.findings if f.line == 1]
+    assert {f.rule for f in on_the_line} >= {"code.wrong_drug", "units.dose"}
+    assert all(str(f.severity) == "warning" for f in report.findings)
+    for finding in on_the_line:
+        if finding.rule != "revenue.code":
+            assert "only because its diagnoses (E8352, C7951)" in finding.message, finding
+
+
 def test_a_denosumab_line_under_j3486_says_which_code_to_bill():
     report = check_bytes(
         edited("837p/j3486_prolia.837", ("~LIN**N4*55513071001~CTP****1*UN", "")),

@@ -127,6 +127,9 @@ class DrugLine:
     setting: Setting | None = None  # where it was given, from the place or type of bill
     recognised_by: str = ""  # why a line of a code shared with another drug is this drug's
     terms: PayerTerms = NO_PAYER_TERMS  # what `payer_rules` require, together
+    # Why the line is taken for the policy's drug when only an inference says so (its
+    # diagnoses, on another drug's code): its findings are warnings, never errors.
+    inferred: str = ""
 
     @property
     def code(self) -> str:
@@ -346,7 +349,7 @@ class DrugLineBuilder:
         product = _product_of_ndc(
             ndc11, policy, crosswalk, tuple(policy.products.values()) if shared else candidates
         )
-        recognised_by = ""
+        recognised_by = inferred = ""
         if product is not None and shared:
             recognised_by = f"its NDC {ndc11} is {product.name}"
         elif entry.recognise == "ndc":
@@ -354,9 +357,11 @@ class DrugLineBuilder:
         elif entry.recognise == "evidence":
             if ndc11 and crosswalk.entries(ndc11):
                 return None  # the crosswalk knows the NDC as another drug's
-            recognised_by = _evidence(line, claim, candidates)
+            recognised_by, by_diagnoses = _evidence(line, claim, candidates)
             if not recognised_by:
                 return None
+            if by_diagnoses:
+                inferred = recognised_by
         decided_by = "ndc" if product is not None else ""
         if product is None and len(candidates) == 1:
             product, decided_by = candidates[0], "code"
@@ -381,6 +386,7 @@ class DrugLineBuilder:
             setting,
             recognised_by,
             terms,
+            inferred,
         )
 
     def _rules_for(
@@ -431,14 +437,18 @@ def _product_of_ndc(
     return product
 
 
-def _evidence(line: ServiceLine, claim: Claim, products: tuple[Product, ...]) -> str:
-    """Why a line billed under another drug's code is one of `products`, or "": its units
-    are one of their doses, or every diagnosis it carries is one of their indications."""
+def _evidence(line: ServiceLine, claim: Claim, products: tuple[Product, ...]) -> tuple[str, bool]:
+    """Why a line billed under another drug's code is one of `products` ("" when nothing
+    says so), and whether only its diagnoses do: its units are one of their doses, or it
+    carries no NDC (an NDC that is none of theirs says it is the code's own drug) and every
+    diagnosis it carries is one of their indications."""
     units = line.units_value
     doses = {dose for product in products for dose in product.dose_units}
     if units is not None and units in doses:
         names = " or ".join(p.name for p in products if units in p.dose_units)
-        return f"{decimal_text(units)} units is a dose of {names}"
+        return f"{decimal_text(units)} units is a dose of {names}", False
+    if line.ndc.strip():
+        return "", False
     codes = [d.code.upper() for d in claim.line_diagnoses(line)]
     patterns = tuple(
         pattern
@@ -449,8 +459,8 @@ def _evidence(line: ServiceLine, claim: Claim, products: tuple[Product, ...]) ->
     if codes and all(matches_icd10(code, patterns) for code in codes):
         names = " or ".join(product.name for product in products)
         listed = ", ".join(shown(code) for code in codes)
-        return f"its diagnoses ({listed}) are all indications of {names}"
-    return ""
+        return f"its diagnoses ({listed}) are all indications of {names}", True
+    return "", False
 
 
 @lru_cache(maxsize=4096)  # a file's lines share few dates

@@ -187,6 +187,16 @@ def _finding_of(
     )
 
 
+def _inferred(ctx: ClaimContext, drug: DrugLine | None, problem: Problem) -> DrugLine | None:
+    """The drug line a finding is about when only an inference takes it for the policy's
+    drug (`DrugLine.inferred`), else None. A claim-level finding is about the line it
+    points at, else about every covered line of the claim."""
+    if drug is not None:
+        return drug if drug.inferred else None
+    about = [d for d in ctx.drug_lines if problem.line is None or d.line is problem.line]
+    return about[0] if about and all(d.inferred for d in about) else None
+
+
 def _knows_nobody(patient: str) -> bool:
     return False
 
@@ -378,7 +388,7 @@ class ClaimChecker:
             asked.append(
                 AskedQuestion(
                     rule.id,
-                    severity,
+                    Severity.WARNING if drug.inferred else severity,
                     denial,
                     ctx.policy.id,
                     ctx.claim.claim_id,
@@ -398,6 +408,16 @@ class ClaimChecker:
         severity, denial = self._grade(rule, ctx.policy, payer_rules)
         if severity is None:
             return ()
+        inferred = _inferred(ctx, drug, problem)
+        if inferred is not None and severity is Severity.ERROR:
+            # Only an inference says the line is the policy's drug: never an error by itself.
+            severity = Severity.WARNING
+            problem = dataclasses.replace(
+                problem,
+                message=f"{problem.message} (a warning: the line is taken for "
+                f"{inferred.describe_product()} only because {inferred.inferred}, and "
+                f"{inferred.code} is {inferred.entry.another_drug or 'another drug'})",
+            )
         line = drug.line if drug is not None else problem.line
         return (
             _finding_of(

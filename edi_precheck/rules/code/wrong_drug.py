@@ -3,10 +3,13 @@
 ## What it checks
 Lines of a code whose HCPCS descriptor names another drug (J3486, ziprasidone mesylate
 10 mg) that the policy recognises as its own drug: the NDC is one of its products, or the
-units are one of its doses (60 or 120), or every diagnosis on the line is one of its
-indications. Each such line is billed under the wrong code; it is still checked as the
-product it is for everything else. A J3486 line that looks like ziprasidone (a few units,
-no denosumab NDC, a psychiatric diagnosis) is not the policy's and gets no finding at all.
+units are one of its doses (60 or 120), or the line has no NDC and every diagnosis on it is
+one of its indications. Each such line is billed under the wrong code; it is still checked
+as the product it is for everything else. Recognised by its diagnoses alone, a line gets
+warnings only (on every rule), each naming that inference: 20 mg of ziprasidone for a
+patient with hypercalcemia of malignancy is paid. A J3486 line that looks like ziprasidone
+(a few units, an NDC that is no denosumab product, a psychiatric diagnosis) is not the
+policy's and gets no finding at all.
 
 ## Why it matters
 The payer prices the line as the code's own drug: 60 units of J3486 is 600 mg of
