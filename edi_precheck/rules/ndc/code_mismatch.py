@@ -2,9 +2,12 @@
 
 ## What it checks
 That the crosswalk lists the line's NDC under the billed code: a Prolia NDC on a
-biosimilar Q-code is a mismatch. The line is still checked as the product its NDC names for
-everything else. Codes that are another drug's (J3486) or unclassified (J3590) are left to
-code.wrong_drug and code.unclassified, which say more.
+biosimilar Q-code is a mismatch. An NDC the crosswalk does not list (a biosimilar newer
+than the crosswalk loaded) but the policy names a product for is held to the codes the
+policy gives that product: a warning, since only the crosswalk confirms a pair. The line
+is still checked as the product its NDC names for everything else. Codes that are another
+drug's (J3486) or unclassified (J3590) are left to code.wrong_drug and code.unclassified,
+which say more.
 
 ## Why it matters
 Payers that adjudicate against the crosswalk deny an NDC/HCPCS pair that is not on it
@@ -17,7 +20,7 @@ Payers that adjudicate against the crosswalk deny an NDC/HCPCS pair that is not 
 `SV1*HC:J0897:JZ*1650*UN*60***1~` ... `LIN**N4*55513071001~`
 
 ## Policy keys
-The crosswalk (`--crosswalk`); `codes`.
+The crosswalk (`--crosswalk`); `codes`, `codes.*.products`, `products.*.ndcs`.
 
 ## References
 CMS ASP NDC-HCPCS crosswalk; SNIP type 6.
@@ -36,7 +39,10 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
     if drug.ndc11 is None or not drug.entry.is_specific:
         return
     listed = ctx.crosswalk.codes_for(drug.ndc11)
-    if not listed or drug.code.upper() in listed:
+    if not listed:
+        yield from _policy_mismatch(drug, ctx)
+        return
+    if drug.code.upper() in listed:
         return
     names = sorted(
         {entry.drug_name for entry in ctx.crosswalk.entries(drug.ndc11) if entry.drug_name}
@@ -49,4 +55,29 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
         f"bill {codes} for this NDC, or correct the NDC",
         segment=drug.service_segment,
         segment_index=drug.line.segment_index,
+    )
+
+
+def _policy_mismatch(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
+    """An NDC the crosswalk does not list, of a product the policy does not bill under the
+    line's code: a warning naming the codes the policy gives the product (or the
+    unclassified codes, for a product with none of its own)."""
+    product = ctx.policy.product_by_ndc.get(drug.ndc11 or "")
+    if product is None or product.name in drug.entry.products:
+        return
+    own = [entry.code for entry in ctx.policy.specific_codes(product)]
+    unclassified = [entry.code for entry in ctx.policy.codes.values() if entry.unclassified]
+    if own:
+        codes = " or ".join(own)
+    elif unclassified:
+        codes = f"{' or '.join(unclassified)} (unclassified)"
+    else:
+        return
+    yield Problem(
+        f"NDC {drug.ndc11} is {product.name}, which policy '{ctx.policy.id}' bills under "
+        f"{codes}, but the line bills {drug.code}",
+        f"bill {codes} for this NDC, or correct the NDC",
+        segment=drug.service_segment,
+        segment_index=drug.line.segment_index,
+        unconfirmed=f"the code of {product.name}, whose NDC the crosswalk loaded does not list,",
     )
