@@ -187,9 +187,23 @@ class PayerRule:
     indication_basis: frozenset[str]  # empty: every basis
     place_not_payable: str
     severity: Mapping[str, Severity | None]
+    service_from: date | None = None  # the first date of service it applies to
+    service_through: date | None = None  # the last
 
     def matches_payer(self, filing_indicator: str, payer_id: str) -> bool:
         return filing_indicator in self.filing_indicators or payer_id in self.payer_ids
+
+    @property
+    def dated(self) -> bool:
+        return self.service_from is not None or self.service_through is not None
+
+    def applies_on(self, day: date | None) -> bool:
+        """Whether the rule applies to a line given on `day` (None, unknown: it does)."""
+        if day is None:
+            return True
+        if self.service_from is not None and day < self.service_from:
+            return False
+        return self.service_through is None or day <= self.service_through
 
     def matches_line(self, code: str, product: Product | None, setting: Setting | None) -> bool:
         if self.codes and code not in self.codes:
@@ -402,4 +416,6 @@ def _payer_rule(name: str, rule: dict[str, Any]) -> PayerRule:
         severity={
             rule_id: SEVERITIES[value] for rule_id, value in rule.get("severity", {}).items()
         },
+        service_from=_date(match.get("service_dates", {}).get("from")),
+        service_through=_date(match.get("service_dates", {}).get("through")),
     )

@@ -324,6 +324,9 @@ class DrugLineBuilder:
         self.crosswalk = crosswalk
         self._products: dict[str, tuple[Product, ...]] = {}  # by code: a policy's few codes
         self._payer_rules = Memo(4096)  # (rules, terms) by payer, code, product, setting
+        # The payer rules limited to some dates of service: which of them a line's date
+        # falls within is part of the key (most policies have few or none).
+        self._dated = tuple(rule for rule in policy.payer_rules if rule.dated)
 
     def build(self, line: ServiceLine, claim: Claim, groups: LineGroups) -> DrugLine | None:
         """The DrugLine of `line` under the policy, or None if the policy does not cover it.
@@ -374,7 +377,8 @@ class DrugLineBuilder:
             candidates = at_dose or candidates
         candidates = (product,) if product is not None else candidates
         setting = policy.setting_for(claim.kind, place_of(line, claim))
-        payer_rules, terms = self._rules_for(claim, entry.code, product, setting)
+        day = parse_date(claim.line_date(line)) if self._dated else None
+        payer_rules, terms = self._rules_for(claim, entry.code, product, setting, day)
         return DrugLine(
             line,
             entry,
@@ -390,16 +394,24 @@ class DrugLineBuilder:
         )
 
     def _rules_for(
-        self, claim: Claim, code: str, product: Product | None, setting: Setting | None
+        self,
+        claim: Claim,
+        code: str,
+        product: Product | None,
+        setting: Setting | None,
+        day: date | None,
     ) -> tuple[tuple[PayerRule, ...], PayerTerms]:
-        """The payer rules that match the claim's payer and the line, and what they ask."""
+        """The payer rules that match the claim's payer and the line (given on `day`), and
+        what they ask."""
         payer = claim.payer
+        window = tuple(rule.applies_on(day) for rule in self._dated)
         key = (
             payer.filing_indicator,
             payer.payer_id,
             code,
             product.name if product is not None else None,
             setting.id if setting is not None else None,
+            window,
         )
         found = self._payer_rules.get(key)
         if found is None:
@@ -408,6 +420,7 @@ class DrugLineBuilder:
                 for rule in self.policy.payer_rules
                 if rule.matches_payer(payer.filing_indicator, payer.payer_id)
                 and rule.matches_line(code, product, setting)
+                and rule.applies_on(day)
             )
             found = (rules, PayerTerms.of(rules))
             self._payer_rules.put(key, found)

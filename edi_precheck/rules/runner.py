@@ -120,7 +120,7 @@ def _internal_error(rule_id: str, error: Exception) -> list[Problem]:
 def _claim_payer_rules(ctx: ClaimContext, problem: Problem) -> list[PayerRule]:
     """The payer rules that grade a claim-level problem: those of the drug line it points
     at; else the claim's payer's rules that are not limited to some codes, products or
-    settings, or that a drug line of the claim matches."""
+    settings or dates of service, or that a drug line of the claim matches."""
     for drug in ctx.drug_lines:
         if problem.line is not None and drug.line is problem.line:
             return list(drug.payer_rules)
@@ -130,7 +130,7 @@ def _claim_payer_rules(ctx: ClaimContext, problem: Problem) -> list[PayerRule]:
         for rule in ctx.policy.payer_rules
         if rule.matches_payer(payer.filing_indicator, payer.payer_id)
         and (
-            not (rule.codes or rule.products or rule.settings)
+            not (rule.codes or rule.products or rule.settings or rule.dated)
             or any(rule in drug.payer_rules for drug in ctx.drug_lines)
         )
     ]

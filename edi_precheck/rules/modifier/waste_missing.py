@@ -1,13 +1,14 @@
 """Neither JZ nor JW on a single-dose drug line where the payer requires one.
 
 ## What it checks
-For payers whose rule requires it (Medicare in the shipped policy), that a line of a
+For payers whose rule requires it (Medicare in the shipped policy, for dates of service
+from 2023-07-01: a warning until 2023-09-30, an error from 2023-10-01), that a line of a
 single-dose-container product carries JZ (nothing discarded) or JW (the discarded amount),
 or sits beside a JW line of the same code and date.
 
 ## Why it matters
-Since 2023-07-01 Medicare Part B requires JZ or JW on single-dose container drugs; a line
-with neither is returned or denied (CARC 4). Prolia syringes and Xgeva vials are
+Since 2023-07-01 Medicare Part B requires JZ or JW on single-dose container drugs; from
+2023-10-01 a line with neither is returned or denied (CARC 4). Prolia syringes and Xgeva vials are
 single-dose, so a full 60 or 120 mg dose carries JZ.
 
 ## Example
@@ -17,11 +18,11 @@ single-dose, so a full 60 or 120 mg dose carries JZ.
 `SV1*HC:J0897:JZ*1650*UN*60***1~`
 
 ## Policy keys
-`payer_rules.*.require.waste_modifier`, `products.*.single_dose_container`,
-`billing.waste_modifiers`.
+`payer_rules.*.require.waste_modifier`, `payer_rules.*.match.service_dates`,
+`products.*.single_dose_container`, `billing.waste_modifiers`.
 
 ## References
-CGS "JW and JZ" (2023); Noridian A53024; SNIP type 7.
+CGS "JW and JZ" (2023); CMS MM13056; Noridian A55932; SNIP type 7.
 """
 
 from __future__ import annotations
