@@ -1,11 +1,12 @@
 """No administration line (96372, 96401, ...) for the drug's date.
 
 ## What it checks
-That a claim with a covered drug line also bills, on the same date of service, an
-administration code of the product given (96372 for every denosumab product; 96401 also
-for Xgeva-type products; never 96402, the hormonal anti-neoplastic code). JW (wasted
-amount) lines are not counted as doses. Not checked in settings whose administration is
-billed elsewhere (home health: in the skilled-nursing visit).
+That a claim with a covered drug line also bills, on the same date of service (a day of
+its range, when either line gives one: RD8), an administration code of the product given
+(96372 for every denosumab product; 96401 also for Xgeva-type products; never 96402, the
+hormonal anti-neoplastic code). JW (wasted amount) lines are not counted as doses. Not
+checked in settings whose administration is billed elsewhere (home health: in the
+skilled-nursing visit).
 
 ## Why it matters
 The drug code pays for the drug only; the injection is a separate line. Without it the
@@ -32,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from edi_precheck.findings import Severity
+from edi_precheck.model import ServiceLine
 from edi_precheck.rules._registry import rule
 from edi_precheck.rules.context import ClaimContext, Problem
 
@@ -39,15 +41,18 @@ from edi_precheck.rules.context import ClaimContext, Problem
 @rule("admin.missing", snip=6, scope="claim", severity=Severity.WARNING)
 def check(ctx: ClaimContext) -> Iterator[Problem]:
     waste = ctx.policy.billing.waste_modifier
-    codes_on: dict[str, set[str]] = {}
-    for line in ctx.claim.lines:
-        codes_on.setdefault(ctx.line_date(line), set()).add(line.code)
     for drug in ctx.drug_lines:
         line = drug.line
         if waste in line.modifiers or (drug.setting and not drug.setting.administration_line):
             continue
         codes = sorted({code for p in drug.candidates for code in p.administration_codes})
-        if not codes or codes_on.get(ctx.line_date(line), set()).intersection(codes):
+        if not codes:
+            continue
+        start, end = _dates(line, ctx)
+        if any(
+            other.code in codes and _overlap(_dates(other, ctx), start, end)
+            for other in ctx.claim.lines
+        ):
             continue
         yield Problem(
             f"{drug.code} ({drug.describe_product()}) on "
@@ -58,3 +63,18 @@ def check(ctx: ClaimContext) -> Iterator[Problem]:
             segment=drug.service_segment,
             segment_index=line.segment_index,
         )
+
+
+def _dates(line: ServiceLine, ctx: ClaimContext) -> tuple[str, str]:
+    """A line's first and last date of service (CCYYMMDD): its DTP*472, a range (RD8)
+    included, else the claim's."""
+    start = ctx.line_date(line)
+    end = line.service_date_end if line.service_date else ctx.claim.service_date_end
+    return start, end or start
+
+
+def _overlap(dates: tuple[str, str], start: str, end: str) -> bool:
+    """Whether two spans of CCYYMMDD dates share a day (the same text when not dates)."""
+    if dates[0] == start:
+        return True
+    return dates[0] <= end and start <= dates[1]
