@@ -654,3 +654,21 @@ def test_biosimilars_take_what_they_leave_out_from_their_reference():
     assert policy["Bosaya"]["administration_codes"] == ["96372"]
     assert "96402" not in json.dumps(policy)
     assert policy["Bomyntra"]["form"].endswith("prefilled syringe (not a vial)")
+
+
+def test_a_code_set_release_is_for_the_services_of_its_year():
+    """The installed ICD-10-CM release is for the services of the code-set year it was
+    published in (October 1 to September 30, in the shipped policy): dx.invalid trusts it
+    there only (tests/fixtures/rules/dx.invalid.json has the findings)."""
+    from datetime import date
+
+    from edi_precheck.policy.icd10 import release_date
+
+    billing = load_policies([], catalog().keys())[0].billing
+    assert release_date("icd10c-tabular-April-1-2026-1234567") == date(2026, 4, 1)
+    assert release_date("icd10c-tabular-October-1-2025-99") == date(2025, 10, 1)
+    assert release_date("icd10cm-tabular-2026") is None
+    year = (date(2025, 10, 1), date(2026, 9, 30))
+    for published in (date(2025, 10, 1), date(2026, 4, 1), date(2026, 9, 30)):
+        assert billing.code_set_year(published) == year
+    assert billing.code_set_year(date(2026, 10, 1)) == (date(2026, 10, 1), date(2027, 9, 30))

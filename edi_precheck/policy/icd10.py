@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import re
 import warnings
+from datetime import date, datetime
 from pathlib import Path
 
 from edi_precheck.policy.cache import read_entry, write_entry
@@ -34,6 +36,18 @@ def _release() -> str:
     if not files:
         raise CodeSetUnavailable(f"the {MODULE} package has no code set in {data}")
     return f"{files[-1].stem}-{files[-1].stat().st_size}"
+
+
+def release_date(release: str) -> date | None:
+    """The first day a release's codes are for, from its file name ('...-April-1-2026'),
+    or None when the name does not say."""
+    match = re.search(r"([A-Z][a-z]+)-(\d{1,2})-(\d{4})", release)
+    if match is None:
+        return None
+    try:
+        return datetime.strptime("-".join(match.groups()), "%B-%d-%Y").date()
+    except ValueError:
+        return None
 
 
 # The cached list is about 0.7 MB; anything much larger was not written by us.
@@ -67,6 +81,7 @@ class ICD10CM:
         self.billable = billable
         self.not_billable = not_billable
         self.release = release
+        self.effective = release_date(release)  # its first day of service, when known
 
     def exists(self, code: str) -> bool:
         return code in self.billable or code in self.not_billable

@@ -31,6 +31,11 @@ def _decimals(values: list[Any]) -> tuple[Decimal, ...]:
     return tuple(Decimal(str(value)) for value in values)
 
 
+def _month_day(text: str | None) -> tuple[int, int] | None:
+    """'10-01' as (10, 1); None for None."""
+    return (int(text[:2]), int(text[3:])) if text else None
+
+
 def _date(text: str | None) -> date | None:
     return date.fromisoformat(text) if text else None
 
@@ -155,6 +160,18 @@ class Billing:
     allowed_modifiers: frozenset[str]
     revenue_codes: frozenset[str]
     icd10_from: date | None = None  # services from this date carry ICD-10-CM diagnoses
+    icd10_year_start: tuple[int, int] | None = None  # (month, day) a code set year starts
+
+    def code_set_year(self, published: date) -> tuple[date, date] | None:
+        """The first and last date of service of the code-set year a release published on
+        `published` belongs to (None when the policy does not say when years start)."""
+        if self.icd10_year_start is None:
+            return None
+        month, day = self.icd10_year_start
+        start = date(published.year, month, day)
+        if start > published:
+            start = date(published.year - 1, month, day)
+        return start, date(start.year + 1, month, day) - timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,6 +357,7 @@ class Policy:
                 allowed_modifiers=frozenset(billing["allowed_modifiers"]),
                 revenue_codes=frozenset(billing["revenue_codes"]),
                 icd10_from=_date(billing.get("icd10_from")),
+                icd10_year_start=_month_day(billing.get("icd10_year_start")),
             ),
             settings=settings,
             products=products,
