@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import io
+import json
 import multiprocessing
 import os
 import re
@@ -350,3 +351,31 @@ def test_a_unit_lost_in_a_broken_pool_fails_instead_of_waiting(monkeypatch: pyte
     job = engine_module._UnitJob(never, Any, SimpleNamespace(_broken="a process died"))  # type: ignore[arg-type]
     with pytest.raises(BrokenProcessPool):
         engine_module._result(job)
+
+
+def test_each_log_event_is_written_whole_in_one_write():
+    """The unit processes share the run's stderr: an event written in two parts (its text,
+    then its newline) can take another process's event between them, breaking the JSON
+    lines a log shipper reads. Each event is one write of one whole line."""
+    import structlog
+
+    from edi_precheck import logs
+
+    writes: list[str] = []
+
+    class Recorder(io.StringIO):
+        def write(self, text: str) -> int:
+            writes.append(text)
+            return len(text)
+
+    saved = structlog.get_config()
+    try:
+        logs.configure("json", "debug", Recorder())
+        logs.LibraryLogger("edi_precheck").info("units.processes", processes=2, start="fork")
+        logs.LibraryLogger("edi_precheck").debug("file.units", file="batch.837", units=3)
+    finally:
+        structlog.configure(**saved)
+    assert len(writes) == 2
+    for text in writes:
+        assert text.endswith("\n") and text.count("\n") == 1
+        json.loads(text)
