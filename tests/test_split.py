@@ -597,3 +597,94 @@ def test_a_counter_file_not_of_our_making_stops_the_split_with_a_message(
     assert "is not the control-number file this tool writes" in result.stderr
     assert "internal error" not in result.stderr
     assert (state / "control-numbers.json").read_bytes() == content  # left for a person
+
+
+def _with_isa06(text: str, sender: str) -> str:
+    """The file with ISA06 (fixed at 15 characters) replaced by `sender`, as given."""
+    fields = text[: text.index("~")].split("*")
+    fields[6] = sender
+    return "*".join(fields) + text[text.index("~") :]
+
+
+@pytest.mark.parametrize("sender", ["TESTSUB", "TESTSUBMITTER     "], ids=["short", "long"])
+def test_a_mispadded_isa_is_written_at_its_fixed_widths(tmp_path, sender):
+    """ISA06 padded to 7 or 18 characters (a 98- or 109-character ISA): a reader that takes
+    X12's fixed widths refuses the interchange whole, so the outputs' ISA is rebuilt at
+    them, and the clean output checks clean and passes pyx12."""
+    from edi_precheck.ig.pyx12_engine import validate
+
+    text = (FIXTURES / "837p/prolia_medicare_clean.837").read_text()
+    source = tmp_path / "in.837"
+    source.write_text(_with_isa06(text, sender))
+    summary, _ = split(tmp_path, str(source))
+    assert [r["output"] for r in summary["claims"]] == ["clean"]
+    clean = (tmp_path / "clean.837").read_text()
+    isa = clean[: clean.index("~") + 1]
+    assert len(isa) == 106 and isa.split("*")[6] == sender.strip().ljust(15)
+    assert [f["rule"] for f in check(tmp_path / "clean.837")["findings"]] == []
+    assert validate(clean).errors == []
+
+
+def test_an_isa_whose_text_does_not_fit_is_not_written(tmp_path):
+    """ISA06 of 18 letters cannot be rebuilt without changing who sent it: its claims are
+    named in not_written with the reason, and every claim is still accounted for."""
+    text = (FIXTURES / "837p/prolia_medicare_clean.837").read_text()
+    source = tmp_path / "in.837"
+    source.write_text(_with_isa06(text, "TESTSUBMITTERLONGX"))
+    summary, code = split(tmp_path, str(source))
+    (route,) = summary["claims"]
+    assert code == 1 and route["output"] == "not written"
+    assert "ISA06" in " ".join(route["reasons"]) and summary["not_written"] == 1
+    assert (tmp_path / "clean.837").stat().st_size == 0
+
+
+def _redelimited_file(text: str, element: str, component: str, repetition: str) -> str:
+    """The same interchange with other element, component and repetition separators (the
+    segment terminator kept), ISA11 and ISA16 saying so."""
+    isa_end = text.index("~")
+    isa = text[:isa_end].split("*")
+    isa[11], isa[16] = repetition, component
+    body = text[isa_end:].translate(str.maketrans({"*": element, ":": component, "^": repetition}))
+    return element.join(isa) + body
+
+
+def test_inputs_with_other_separators_are_written_with_the_first_ones(tmp_path):
+    """Two inputs, each valid, one with '*' ':' '^' and one with '|' '>' '!': the outputs
+    use the first's separators throughout (translators and pyx12 take a file's separators
+    from its first ISA), with the same claims and findings as the inputs."""
+    from edi_precheck.ig.pyx12_engine import validate
+
+    star = (FIXTURES / "837p/prolia_medicare_clean.837").read_text()
+    pipe = _redelimited_file(
+        (FIXTURES / "837p/xgeva_commercial_clean.837").read_text(), "|", ">", "!"
+    )
+    first, second = tmp_path / "a.837", tmp_path / "b.837"
+    first.write_text(star)
+    second.write_text(pipe)
+    assert validate(pipe).errors == []  # the input is valid as it is
+    summary, code = split(tmp_path, str(first), str(second))
+    assert code == 0 and summary["clean"]["claims"] == 2
+    clean = (tmp_path / "clean.837").read_text()
+    assert "|" not in clean and ">" not in clean and clean.count("ISA*") == 2
+    assert validate(clean).errors == []
+    assert claim_ids(tmp_path / "clean.837") == claim_ids(first) + claim_ids(second)
+    assert check(tmp_path / "clean.837")["findings"] == []
+
+
+def test_a_claim_holding_the_first_inputs_separator_keeps_its_own(tmp_path):
+    """A name with '*' in an interchange whose separator is '|' cannot be written with '*':
+    its interchange keeps its own separators (valid X12), and no claim is lost or changed."""
+    star = (FIXTURES / "837p/prolia_medicare_clean.837").read_text()
+    pipe = _redelimited_file(
+        (FIXTURES / "837p/xgeva_commercial_clean.837").read_text(), "|", ">", "!"
+    )
+    billing = pipe.index("NM1|85|2|") + len("NM1|85|2|")
+    pipe = pipe[:billing] + "A*B " + pipe[billing:]
+    first, second = tmp_path / "a.837", tmp_path / "b.837"
+    first.write_text(star)
+    second.write_text(pipe)
+    summary, _ = split(tmp_path, str(first), str(second))
+    assert summary["clean"]["claims"] == 2
+    clean = (tmp_path / "clean.837").read_text()
+    assert "NM1|85|2|A*B " in clean
+    assert claim_ids(tmp_path / "clean.837") == claim_ids(first) + claim_ids(second)

@@ -17,15 +17,15 @@ import pickle
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, TextIO
 
 from edi_precheck.model.structure import ClaimSpan, Position, TransactionSpan
 from edi_precheck.report.control_numbers import NumberSource
 from edi_precheck.report.files import replaced_atomically
-from edi_precheck.x12 import Delimiters, padded
-from edi_precheck.x12.tokenizer import is_segment_tag
+from edi_precheck.x12 import Delimiters, fixed_width_isa, padded
+from edi_precheck.x12.tokenizer import ISA_WIDTHS, is_segment_tag
 
 Segment = list[str]
 CUT_OFF = "it is cut off by the end of the file"
@@ -143,8 +143,13 @@ class ClaimSpool:
                 "it has no billing provider or subscriber loop (HL 20, HL 22) above it, so "
                 "no valid 837 can be written for it"
             )
+        elif too_long := _too_long_for_isa(envelope.isa):
+            unit.not_written = (
+                f"its interchange header cannot be rebuilt: {too_long} holds more than "
+                "X12's fixed width"
+            )
         else:
-            unit.isa = list(envelope.isa)
+            unit.isa = fixed_width_isa(envelope.isa)  # a mispadded ISA is refused whole
             unit.gs = envelope.group_header(transaction.version)
             unit.header = list(self._header)
             unit.hierarchy = [
@@ -158,6 +163,75 @@ class ClaimSpool:
             pickle.dump(self._unit, self._spool, protocol=pickle.HIGHEST_PROTOCOL)
             self._count += 1
         self._unit, self._claim = None, None
+
+
+def _too_long_for_isa(isa: Segment) -> str:
+    """The ISA elements (ISA06, ...) whose text is longer than X12's fixed width: an ISA
+    padded wrongly is rebuilt, one whose text does not fit is not ("" when it fits)."""
+    fields = padded(isa, len(ISA_WIDTHS) + 1)
+    return ", ".join(
+        f"ISA{number:02d}"
+        for number, width in enumerate(ISA_WIDTHS, start=1)
+        if len(fields[number].strip()) > width
+    )
+
+
+def _redelimited(fields: Segment, source: Delimiters, target: Delimiters) -> Segment | None:
+    """A segment's elements written with `target`'s component and repetition separators
+    instead of `source`'s; None when its text holds a separator of `target` as data, so
+    that it cannot be."""
+    mapping = {source.component: target.component}
+    if source.repetition and target.repetition:
+        mapping[source.repetition] = target.repetition
+    table = str.maketrans(mapping)  # at once: ':' -> '^' and '^' -> ':' do not collide
+    taken = [
+        separator
+        for separator in (target.element, target.component, target.repetition, target.segment)
+        if separator
+    ]
+    written = []
+    for value in fields:
+        data = value
+        for separator in mapping:
+            data = data.replace(separator, "")
+        if any(separator in data for separator in taken):
+            return None
+        written.append(value.translate(table))
+    return written
+
+
+def _written_with(claim: ClaimUnit, target: Delimiters) -> ClaimUnit:
+    """The claim with its interchange's separators replaced by `target`'s (the claim as it
+    is when they are the same, or when its text holds one of `target`'s as data)."""
+    source = claim.delimiters
+    if source is None or source == target:
+        return claim
+    segments = [
+        claim.isa,
+        claim.gs,
+        *claim.header,
+        *(fields for _, loop in claim.hierarchy for fields in loop),
+        *claim.segments,
+    ]
+    written: list[Segment] = []
+    for fields in segments:
+        redelimited = _redelimited(fields, source, target)
+        if redelimited is None:
+            return claim
+        written.append(redelimited)
+    done = iter(written)
+    isa, gs = next(done), next(done)
+    header = [next(done) for _ in claim.header]
+    hierarchy = [(at, [next(done) for _ in loop]) for at, loop in claim.hierarchy]
+    return replace(
+        claim,
+        delimiters=target,
+        isa=isa,
+        gs=gs,
+        header=header,
+        hierarchy=hierarchy,
+        segments=[next(done) for _ in claim.segments],
+    )
 
 
 def _with(fields: Segment, position: int, value: str) -> Segment:
@@ -207,7 +281,11 @@ class _Output:
         self.renumbered: list[Renumbered] = []
         self._sender = ""
         self.claims = 0
-        self._delimiters: Delimiters | None = None
+        # Every interchange is written with the first one's separators (re-delimited):
+        # translators and pyx12 take a file's separators from its first ISA. Only a claim
+        # whose text holds one of them as data keeps its own, in an interchange of its own.
+        self._first_delimiters: Delimiters | None = None
+        self._delimiters: Delimiters | None = None  # the open interchange's
         self._isa: tuple[str, int] | None = None
         self._gs: tuple[str, int, int] | None = None
         self._st: tuple[str, int, int, int] | None = None
@@ -229,6 +307,9 @@ class _Output:
     def add(self, file: str, claim: ClaimUnit) -> None:
         isa_at, gs_at, st_at = claim.envelope
         assert claim.delimiters is not None and not claim.not_written
+        self._first_delimiters = self._first_delimiters or claim.delimiters
+        claim = _written_with(claim, self._first_delimiters)
+        assert claim.delimiters is not None
         if self._isa != (file, isa_at) or self._delimiters != claim.delimiters:
             self._close_interchange()
             self._delimiters = claim.delimiters
