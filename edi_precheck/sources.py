@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import os
+import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -29,9 +31,14 @@ class Source:
     name: str
     path: Path | None
     data: bytes | bytearray | memoryview | None = field(default=None, repr=False)
+    # Why a folder search's entry is not opened (a FIFO would wait for a writer): reading
+    # it then fails with this reason, which the reader reports (x12.unreadable).
+    refused: str = ""
 
     @contextmanager
     def open(self) -> Iterator[BinaryIO]:
+        if self.refused:
+            raise OSError(errno.EINVAL, self.refused)
         if self.data is not None:
             yield cast(BinaryIO, _MemoryReader(self.data))
         elif self.path is None:
@@ -71,14 +78,7 @@ def expand(
             continue
         path = Path(argument)
         if path.is_dir():
-            found = sorted(
-                child
-                for child in path.rglob("*")
-                if child.suffix.lower() in EDI_SUFFIXES
-                and child.is_file()
-                and file_identity(child) not in skipped
-            )
-            sources.extend(Source(str(child), child) for child in found)
+            sources.extend(_searched(path, skipped))
         elif path.exists():
             sources.append(Source(argument, path))
         else:
@@ -93,12 +93,50 @@ def expand(
     return sources
 
 
+def _searched(folder: Path, skipped: set[tuple[int, int]]) -> list[Source]:
+    """The EDI files of a folder and its subfolders, linked ones included (each folder
+    once: a link back up does not loop), in name order. An entry with an EDI name that is
+    not a file to read (a link to nothing, a FIFO) is kept, to be reported, not dropped:
+    a gate must not pass a batch it never read."""
+    found: list[Source] = []
+    seen_folders: set[tuple[int, int]] = set()
+    for top, folders, files in os.walk(folder, followlinks=True):
+        identity = file_identity(Path(top))
+        if identity in seen_folders:
+            folders[:] = []
+            continue
+        if identity is not None:
+            seen_folders.add(identity)
+        folders.sort()
+        for name in files:
+            child = Path(top) / name
+            if child.suffix.lower() not in EDI_SUFFIXES:
+                continue
+            try:
+                mode = os.stat(child).st_mode
+            except OSError:
+                found.append(Source(str(child), child))  # the reader says why (a dead link)
+                continue
+            if not stat.S_ISREG(mode):
+                found.append(Source(str(child), child, refused=_not_a_file(mode)))
+            elif file_identity(child) not in skipped:
+                found.append(Source(str(child), child))
+    return sorted(found, key=lambda source: source.name)
+
+
+def _not_a_file(mode: int) -> str:
+    kind = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+    return f"it is {kind}, not a regular file, so a folder search does not open it"
+
+
 def _once(sources: list[Source], on_repeat: Callable[[str, str], None] | None) -> list[Source]:
     """`sources` with each file (and stdin) once, the first name kept."""
     first: dict[object, str] = {}
     kept = []
     for source in sources:
         key: object = file_identity(source.path) if source.path is not None else STDIN_NAME
+        if key is None:  # nothing there (a link to nothing): each is reported by its name
+            key = ("missing", source.name)
         if key in first:
             if on_repeat is not None:
                 on_repeat(source.name, first[key])

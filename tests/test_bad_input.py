@@ -120,3 +120,40 @@ def test_a_reader_that_stops_early_gets_no_traceback():
     errors = process.stderr.read().decode()
     assert process.wait() == 2
     assert "Traceback" not in errors and "output was closed" in errors
+
+
+def test_a_folder_search_names_what_it_cannot_read_and_follows_linked_folders(tmp_path):
+    """An outbox where a share is not mounted (a link to nothing), a FIFO, a batch in a
+    linked folder and a link back up: the linked batch is checked (once), the two entries
+    that cannot be read are reported by name, never waited on, and the gate does not pass;
+    split names them in not_read."""
+    import os
+    from pathlib import Path
+
+    from conftest import FIXTURES
+
+    outbox, elsewhere = tmp_path / "outbox", tmp_path / "elsewhere"
+    outbox.mkdir()
+    elsewhere.mkdir()
+    clean = FIXTURES / "837p/prolia_medicare_clean.837"
+    (outbox / "a.837").write_bytes(clean.read_bytes())
+    (elsewhere / "demo.837").write_bytes((FIXTURES / "demo/demo.837").read_bytes())
+    (outbox / "b.837").symlink_to(tmp_path / "unmounted" / "batch.837")
+    os.mkfifo(outbox / "pipe.837")
+    (outbox / "sub").symlink_to(elsewhere)
+    (elsewhere / "up").symlink_to(outbox)  # a loop: outbox/sub/up is outbox
+    result = run_cli("check", "--no-ig", "--format", "json", str(outbox))
+    assert result.exit_code == 1
+    files = {Path(f["path"]).name: f for f in json.loads(result.stdout)["files"]}
+    assert sorted(files) == ["a.837", "b.837", "demo.837", "pipe.837"]
+    assert files["demo.837"]["claims"] == 6 and files["demo.837"]["errors"] > 0
+    for name, reason in (("b.837", "No such file"), ("pipe.837", "it is a FIFO")):
+        (finding,) = files[name]["findings"]
+        assert finding["rule"] == "x12.unreadable" and reason in finding["message"]
+    summary = json.loads(
+        run_cli(
+            "split", "--no-ig", "--format", "json", str(outbox),
+            "--clean", str(tmp_path / "c.837"), "--held", str(tmp_path / "h.837"),
+        ).stdout
+    )  # fmt: skip
+    assert {Path(entry["file"]).name for entry in summary["not_read"]} == {"b.837", "pipe.837"}
