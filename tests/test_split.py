@@ -514,12 +514,36 @@ def test_claims_in_text_that_cannot_be_read_are_named_not_written(tmp_path):
     assert code == 1 and len(routes) == 9
     unread = [r for r in routes if r["output"] == "not written"]
     assert [r["claim_id"] for r in unread] == [f"MST000{n}" for n in range(1, 9)]
-    assert all("could not be read as X12" in r["reasons"][0] for r in unread)
+    assert all("could not be read as an X12 interchange" in r["reasons"][0] for r in unread)
     check = run_cli("check", "--no-ig", "--format", "json", str(source))
     (syntax,) = [
         f for f in json.loads(check.stdout)["files"][0]["findings"] if f["rule"] == "x12.syntax"
     ]
     assert syntax["message"].endswith("it holds 8 claims (CLM segments), not checked")
+
+
+def test_claims_of_a_file_whose_first_isa_cannot_be_read_are_counted(tmp_path):
+    """A '~' typed for the '*' before ISA14: nothing of the file can be read, but its claims
+    are counted (as its damaged ISA's separators cut the text) and named not written, so
+    clean + held + not written still adds up to the file's CLM segments."""
+    multi = (FIXTURES / "837p/multi_st.837").read_text()
+    isa_end = multi.index("~")
+    damaged = multi[: isa_end - 6] + multi[isa_end - 6 : isa_end].replace("*", "~", 1)
+    source = tmp_path / "damaged.837"
+    source.write_text(damaged + multi[isa_end:])
+    summary, code = split(tmp_path, str(source), extra=("--no-ig",))
+    routes = summary["claims"]
+    assert code == 1 and summary["not_written"] == 8 == multi.count("~CLM*")
+    assert [r["claim_id"] for r in routes] == [f"MST000{n}" for n in range(1, 9)]
+    assert {r["output"] for r in routes} == {"not written"}
+    check = run_cli("check", "--no-ig", "--format", "json", str(source))
+    (unreadable,) = json.loads(check.stdout)["files"][0]["findings"]
+    assert unreadable["rule"] == "x12.unreadable"
+    assert unreadable["message"].endswith("it holds 8 claims (CLM segments), not checked")
+    binary = tmp_path / "binary.837"  # no ISA to guess separators from: nothing counted
+    binary.write_bytes(b"\x00\x01CLM*X*1~" * 3)
+    summary, _ = split(tmp_path, str(binary), extra=("--no-ig",))
+    assert summary["claims"] == [] and len(summary["not_read"]) == 1
 
 
 def test_a_claim_after_a_set_without_its_se_is_routed_by_its_own_findings(tmp_path):

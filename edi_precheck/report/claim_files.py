@@ -29,7 +29,7 @@ from edi_precheck.x12.tokenizer import ISA_WIDTHS, is_segment_tag
 
 Segment = list[str]
 CUT_OFF = "it is cut off by the end of the file"
-UNREAD = "it lies in text after an interchange that could not be read as X12"
+UNREAD = "it lies in text that could not be read as an X12 interchange"
 
 
 @dataclass(slots=True)

@@ -51,6 +51,22 @@ def _finding(
     return file_finding(rule, message, hint, segment=segment, segment_index=index)
 
 
+def _guessed_separators(buffer: str) -> tuple[str, str] | None:
+    """The segment terminator and element separator of a damaged ISA, from what follows
+    it: the separator is the character after 'ISA', the terminator the last character
+    before the GS that opens the group (layout whitespace aside). None when no GS says."""
+    if len(buffer) < 4 or not buffer.startswith("ISA"):
+        return None
+    separator = buffer[3]
+    if separator.isalnum() or separator in LAYOUT_WHITESPACE:
+        return None
+    group = buffer.find(f"GS{separator}", 4, ISA_WINDOW)
+    before = buffer[4:group].rstrip(LAYOUT_WHITESPACE) if group > 0 else ""
+    if not before or before[-1].isalnum() or before[-1] == separator:
+        return None
+    return before[-1], separator
+
+
 def _claim_id(clm: list[str]) -> str:
     """CLM01 of text that could not be read, as a summary may name it: it may be junk of
     any length, so cut and escaped (findings.shown)."""
@@ -152,7 +168,7 @@ class SegmentReader:
         self.findings: list[Finding] = []
         self.encoding = "utf-8"
         self.bytes_read = 0
-        # Claims in text after an interchange that could not be read as X12: (segment
+        # Claims in text that could not be read as an X12 interchange: (segment
         # position, as far as the last interchange's terminator counts it, and CLM01).
         self.unread_claims: list[tuple[int, str]] = []
 
@@ -290,8 +306,9 @@ class SegmentReader:
             parsed = self._read_isa(buffer, index + 1) if buffer.startswith("ISA") else None
             if parsed is None:
                 self._report_not_isa(buffer, index)
-                if index:
-                    self._count_unread_claims(buffer, chunks, index)
+                separators = _guessed_separators(buffer) if index == 0 else None
+                if index or separators is not None:
+                    self._count_unread_claims(buffer, chunks, index, separators)
                 return
             self.delimiters, isa_fields, used = parsed
             index += 1
@@ -398,14 +415,22 @@ class SegmentReader:
                         continue
                 yield first + offset, fields
 
-    def _count_unread_claims(self, buffer: str, chunks: Iterator[str], index: int) -> None:
+    def _count_unread_claims(
+        self,
+        buffer: str,
+        chunks: Iterator[str],
+        index: int,
+        separators: tuple[str, str] | None = None,
+    ) -> None:
         """Count the CLM segments of the text that could not be read, as the last
-        interchange's delimiters cut it: they are claims nobody checked, and whoever sends
-        the file must hear of each."""
-        delimiters = self.delimiters
-        if delimiters is None:
-            return
-        terminator, separator = delimiters.segment, delimiters.element
+        interchange's delimiters cut it (or `separators`, segment and element, guessed from
+        a damaged first ISA): they are claims nobody checked, and whoever sends the file
+        must hear of each."""
+        if separators is None:
+            if self.delimiters is None:
+                return
+            separators = self.delimiters.segment, self.delimiters.element
+        terminator, separator = separators
         tail = buffer
         while True:
             *whole, tail = tail.split(terminator)
