@@ -504,6 +504,7 @@ def check(
     sources = _sources(paths, {"--output": output, "--ack": ack_path})
     store = _open_history(history_url, key_file, create=False)
     engine = _engine(policy_paths, crosswalk, ig, jobs, ack_path, store, ig_engine)
+    engine.holds_at = FAIL_ON[fail_on]  # claims held back are not compared with
     with engine, _progress(sources, output) as on_bytes:
         engine.on_bytes = on_bytes
         try:
@@ -729,6 +730,7 @@ def split_command(
     sources = _sources(paths, outputs, make_folders=True)
     store = _open_history(history_url, key_file, create=True)
     engine = _engine(policy_paths, crosswalk, ig, jobs, ack_path, store, ig_engine)
+    engine.holds_at = FAIL_ON[fail_on]  # held claims are not sent: not compared with
     routes: list[dict[str, Any]] = []
 
     not_read: dict[str, list[Finding]] = {}
@@ -1092,6 +1094,7 @@ def _read_into(
     engine = _engine(policy_paths, crosswalk, ig=False, jobs=1, ack=None)
     engine.keyer = store.keyer  # hashed as the store's patients are
     engine.keep_findings = 0
+    engine.holds_at = None  # the files were sent: every claim counts
     run = RunHistory()
     with engine:
         results = list(engine.check_all(sources, run=run))

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from edi_precheck import __version__
-from edi_precheck.findings import Finding, file_finding
+from edi_precheck.findings import Finding, Severity, file_finding
 from edi_precheck.history.run import RunHistory, correction_of
 from edi_precheck.history.services import Service, ServiceHistory
 from edi_precheck.history.store import Correction, HistoryStore
@@ -241,6 +241,10 @@ class Engine:
         self.on_bytes: Callable[[int], None] | None = None  # progress, in bytes read
         self.on_findings: Callable[[FileResult, list[Finding]], None] | None = None
         self.keep_findings: int | None = None
+        # A claim with a finding at or above this is held back (split) or must be fixed
+        # (check): later claims of the run are not compared with it, as it is not sent.
+        # None: every claim read counts (files already sent: `history record`).
+        self.holds_at: Severity | None = Severity.ERROR
         self._validator: Any = None
         self._ack: Any = None
         if ig:  # imported here so that a run without IG never loads pyx12
@@ -367,7 +371,7 @@ class Engine:
         )
         for claim in claims:
             findings, covered, services = self.checker.check(claim, today, run)
-            if services:
+            if services and self.sends(findings):
                 run.note(number, source.name, claim, services)
             read.result.checked_lines += covered
             if read.validation is None:
@@ -534,7 +538,7 @@ class Engine:
             findings = claim.findings
             if claim.asked and (answers := self.answer(claim, unit, run)):
                 findings = sorted([*findings, *answers], key=_in_file_order)
-            if claim.services:
+            if claim.services and self.sends(findings):
                 run.note_services(number, name, claim.claim, claim.correction, claim.services)
             if not self.ig:
                 if findings:
@@ -610,6 +614,12 @@ class Engine:
             unread,
             (result.transaction_sets, result.claims, result.service_lines),
         )
+
+    def sends(self, findings: Iterable[Finding]) -> bool:
+        """Whether a claim with `findings` (its rules' and its history questions') goes
+        out, so that the claims after it are compared with it (see `holds_at`)."""
+        holds_at = self.holds_at
+        return holds_at is None or all(finding.severity < holds_at for finding in findings)
 
     def answer(
         self, claim: ClaimOutcome, unit: Unit, history: ServiceHistory | None

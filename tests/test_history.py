@@ -15,6 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import FIXTURES, log_events, run_cli
 from edi_precheck.history.run import RunHistory
 from edi_precheck.history.store import SCHEMA_VERSION
@@ -499,3 +501,118 @@ def test_a_store_of_the_first_schema_is_migrated_when_opened(store_url, tmp_path
     assert (f"{SCHEMA_VERSION}",) in [row[1:] for row in rows if row[:1] == ("schema_version",)]
     split_run = split(store_url, tmp_path, MULTI, name="after")
     assert split_run.exit_code in (0, 1), split_run.output
+
+
+def _void_of(data: bytes, claim_id: bytes) -> bytes:
+    """The claim as a void (CLM05-3 8, REF*F8 naming the payer's claim), under a new CLM01."""
+    return (
+        data.replace(b"11:B:1", b"11:B:8")
+        .replace(b"HI*ABK:M810", b"REF*F8*PAYERICN77~HI*ABK:M810")
+        .replace(b"SE*31*", b"SE*32*")
+        .replace(b"PMC0001", claim_id)
+    )
+
+
+def test_a_void_in_the_run_is_no_service_and_takes_away_what_it_voids(
+    store_url, tmp_path, tmp_copy
+):
+    """Void-and-rebill in one batch: the void is not a service sent (the new claim is no
+    duplicate of it, its date no dose), and with the original on record, the new claim is
+    sent in one run as in two."""
+    void = tmp_copy("void.837", _void_of(PROLIA.read_bytes(), b"PMCV001"))
+    rebill = tmp_copy("rebill.837", PROLIA.read_bytes().replace(b"PMC0001", b"PMCN001"))
+    redated = tmp_copy(
+        "redated.837",
+        PROLIA.read_bytes().replace(b"PMC0001", b"PMCN002").replace(b"20260310", b"20260312"),
+    )
+    alone = run_cli("check", "--no-ig", "--format", "json", str(void), str(rebill), str(redated))
+    assert findings(alone, "claim.duplicate") == []
+    early = findings(alone, "units.frequency")  # redated: 2 days after rebill, not after void
+    assert [f["claim_id"] for f in early] == ["PMCN002"] and "rebill.837" in early[0]["message"]
+    assert record(store_url, PROLIA).exit_code == 0
+    together = split(store_url, tmp_path, void, rebill, name="together")
+    assert together.exit_code == 0, together.output
+    assert json.loads(together.stdout)["clean"]["claims"] == 2
+    assert services_on_record(store_url) == 1  # the rebill, in place of the voided original
+
+
+def test_a_held_claim_is_not_compared_with_its_corrected_copy_in_the_same_run(
+    tmp_path, tmp_copy, store_url
+):
+    """Yesterday's held claim re-run beside its corrected copy: the held one is not sent, so
+    the copy is not its duplicate (as in two runs); with --fail-on never nothing is held,
+    and the copy is a duplicate of what is then sent."""
+    bad = tmp_copy("bad.837", PROLIA.read_bytes().replace(b"N4*55513071001", b"N4*55513-0710-01"))
+    fixed = tmp_copy("fixed.837", PROLIA.read_bytes().replace(b"PMC0001", b"PMC0002"))
+    result = split(store_url, tmp_path, bad, fixed, name="both")
+    summary = json.loads(result.stdout)
+    assert (summary["clean"]["claims"], summary["held"]["claims"]) == (1, 1)
+    assert [r["claim_id"] for r in summary["claims"] if r["output"] == "clean"] == ["PMC0002"]
+    checked = run_cli("check", "--no-ig", "--format", "json", str(bad), str(fixed))
+    assert findings(checked, "claim.duplicate") == []
+    unheld = run_cli(
+        "check", "--no-ig", "--format", "json", "--fail-on", "never", str(bad), str(fixed)
+    )
+    assert [f["claim_id"] for f in findings(unheld, "claim.duplicate")] == ["PMC0002"]
+
+
+@pytest.mark.parametrize("in_memory", [10_000, 0], ids=["in memory", "in its database"])
+def test_the_ledger_applies_the_runs_corrections(monkeypatch, in_memory):
+    """A void or replacement read in the run: what it corrects (same patient, payer, code
+    and date) read before it no longer answers, nor does a void's own service; what is read
+    after it does. The same whether the ledger is in memory or in its database."""
+    from datetime import date
+
+    from edi_precheck.history import run as ledger
+    from edi_precheck.history.services import Service
+
+    monkeypatch.setattr(ledger, "IN_MEMORY_SERVICES", in_memory)
+    monkeypatch.setattr(ledger, "INSERT_BATCH", 1)
+
+    def dose(day: int, units: str = "60") -> Service:
+        return Service(
+            "p1", "01112", "denosumab", "Prolia", "J0897", date(2026, 3, day), units, False
+        )
+
+    run = RunHistory()
+    run.note_services(0, "a.837", 1, "", [dose(10)])
+    run.note_services(0, "a.837", 2, "", [dose(1)])
+    assert run.same_service(dose(10).key) is not None
+    run.note_services(0, "a.837", 3, "void", [dose(10)])
+    assert run.same_service(dose(10).key) is None  # voided, and the void is no service
+    earlier, _ = run.nearest_doses("p1", "denosumab", date(2026, 3, 20))
+    assert earlier is not None and earlier.day == date(2026, 3, 1)  # not the voided 03-10
+    run.note_services(0, "a.837", 4, "", [dose(10)])  # sent again after the void
+    assert run.same_service(dose(10).key).origin == "claim 4 of a.837"
+    run.note_services(0, "a.837", 5, "replacement", [dose(1, "120")])
+    assert run.same_service(dose(1).key) is None  # replaced
+    assert run.same_service(dose(1, "120").key).origin == "claim 5 of a.837"
+    run.close()
+
+
+def _execute(url: str, statement: str) -> None:
+    if url.startswith("sqlite"):
+        with sqlite3.connect(url[len("sqlite:///") :]) as connection:
+            connection.execute(statement)
+        return
+    import psycopg
+
+    with psycopg.connect(url) as connection:
+        connection.execute(statement)
+
+
+def test_another_applications_database_is_not_taken_for_a_store(store_url, tmp_path):
+    """A mistyped URL that names another application's database (a practice-management
+    system's): nothing is written into it, and the message says what it is, exit 2; a store
+    whose schema version is damaged says so too, never 'internal error'."""
+    _execute(store_url, "CREATE TABLE patients (id INTEGER)")
+    for result in (record(store_url, PROLIA), split(store_url, tmp_path, PROLIA)):
+        assert result.exit_code == 2
+        assert "is not an edi-precheck history store" in result.stderr
+        assert "internal error" not in result.stderr
+    assert stored_rows(store_url) == []  # its table is empty, and no table of ours was made
+    _execute(store_url, "DROP TABLE patients")
+    assert record(store_url, PROLIA).exit_code == 0
+    _execute(store_url, "UPDATE edi_precheck_meta SET value = 'two' WHERE name = 'schema_version'")
+    damaged = check(store_url, PROLIA)
+    assert damaged.exit_code == 2 and "is damaged" in damaged.stderr

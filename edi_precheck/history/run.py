@@ -40,6 +40,13 @@ _LEDGER = (
     "CREATE INDEX ledger_by_key ON ledger (key_hash)",
     "CREATE INDEX ledger_by_dose ON ledger (dose_hash, service_date)",
 )
+# What a replacement or void read in the run corrects: the services of its patient, payer,
+# code and date read before it (and on record) no longer answer; a void's own never do.
+_CORRECTED = (
+    "CREATE TABLE corrected (slot INTEGER, patient TEXT, payer TEXT, code TEXT,"
+    " service_date TEXT, file INTEGER, claim INTEGER)",
+    "CREATE INDEX corrected_by_slot ON corrected (slot)",
+)
 # Only split and history ask by claim: the index is made when first asked for.
 _BY_CLAIM = "CREATE INDEX IF NOT EXISTS ledger_by_claim ON ledger (file, claim)"
 _INSERT = "INSERT INTO ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -47,11 +54,12 @@ _COLUMNS = (
     "file, claim, correction, patient, payer, family, product, code, service_date, units, waste"
 )
 _Entry = tuple[int, int, Correction, Service]  # file number, claim index, correction, service
+_Slot = tuple[str, str, str, str]  # patient, payer, code, date: what a correction corrects
 # The dose before a day and the dose after it, in one statement (the last column says which).
 _NEAREST = " UNION ALL ".join(
     f"SELECT * FROM (SELECT {_COLUMNS}, {which} FROM ledger WHERE dose_hash = ? "
     f"AND patient = ? AND family = ? AND waste = 0 AND service_date {comparison} ? "
-    f"ORDER BY service_date {order} LIMIT 1)"
+    f"ORDER BY service_date {order} LIMIT 4)"  # more than 1: the nearest may be corrected
     for which, comparison, order in ((0, "<", "DESC"), (1, ">", "ASC"))
 )
 
@@ -79,6 +87,10 @@ class RunHistory:
         self._ledger: sqlite3.Connection | None = None
         self._pending: list[tuple[Any, ...]] = []
         self._pending_by_patient: dict[str, list[_Entry]] = {}  # the same, not yet written
+        # The latest replacement or void of each slot read in the run, by (file, claim):
+        # in memory while the ledger is, then in its database.
+        self._corrected: dict[_Slot, tuple[int, int]] = {}
+        self._corrections = 0  # none (most runs): nothing to look up
 
     # -- what the rules ask (history.services.ServiceHistory) ------------------------------
 
@@ -87,62 +99,119 @@ class RunHistory:
         return self.store is not None or self._may_have_seen(patient)
 
     def same_service(self, key: ServiceKey) -> Service | None:
-        """A service with this key on record, else read earlier in the run."""
+        """A service with this key on record, else read earlier in the run; neither when a
+        replacement or void read in the run corrects it (nor the void itself)."""
+        seen = self._may_have_seen(key[0])
+        corrected = self._correction_of((key[0], key[1], key[2], key[3])) if seen else None
         found = self.store.same_service(key) if self.store is not None else None
-        if found is not None or not self._may_have_seen(key[0]):
+        if found is not None and corrected is None:
             return found
-        if self._ledger is None:
-            for entry in self._by_patient.get(key[0], ()):
-                if entry[3].key == key:
-                    return self._with_origin(entry)
+        if not seen:
             return None
-        row = self._ledger.execute(
-            f"SELECT {_COLUMNS} FROM ledger WHERE key_hash = ? AND patient = ? AND payer = ? "
-            "AND code = ? AND service_date = ? AND units = ? AND waste = ? LIMIT 1",
-            (_key_hash(key), *key[:5], int(key[5])),
-        ).fetchone()
-        if row is not None:
-            return self._with_origin(_entry(row))
-        for entry in self._pending_by_patient.get(key[0], ()):  # read since the last write
-            if entry[3].key == key:
+        if self._ledger is None:
+            candidates: Iterable[_Entry] = self._by_patient.get(key[0], ())
+        else:
+            rows = self._ledger.execute(
+                f"SELECT {_COLUMNS} FROM ledger WHERE key_hash = ? AND patient = ? AND payer = ?"
+                " AND code = ? AND service_date = ? AND units = ? AND waste = ?",
+                (_key_hash(key), *key[:5], int(key[5])),
+            )
+            # and those read since the last write
+            candidates = [*map(_entry, rows), *self._pending_by_patient.get(key[0], ())]
+        for entry in candidates:
+            if entry[3].key == key and self._answers(entry, corrected):
                 return self._with_origin(entry)
         return None
+
+    def _answers(self, entry: _Entry, corrected: tuple[int, int] | None) -> bool:
+        """Whether a service read in the run stands: not a void's, and not read before a
+        replacement or void of its slot (`corrected`: where the latest one was read)."""
+        return entry[2] != "void" and (corrected is None or entry[:2] >= corrected)
+
+    def _correction_of(self, slot: _Slot) -> tuple[int, int] | None:
+        """Where the latest replacement or void of `slot` was read in the run, if any."""
+        if not self._corrections:
+            return None
+        if self._ledger is None:
+            return self._corrected.get(slot)
+        rows = self._ledger.execute(
+            "SELECT patient, payer, code, service_date, file, claim FROM corrected WHERE slot = ?",
+            (hash(slot),),
+        )
+        places = [(row[4], row[5]) for row in rows if tuple(row[:4]) == slot]
+        return max(places) if places else None
 
     def nearest_doses(
         self, patient: str, family: str, day: date
     ) -> tuple[Service | None, Service | None]:
         """The patient's doses of the family nearest to `day`, on record or in the run."""
         here: tuple[Service | None, Service | None] = (None, None)
-        if self._may_have_seen(patient):
+        seen = self._may_have_seen(patient)
+        if seen:
             here = self._nearest_read(patient, family, day)
         if self.store is None:
             return here
-        return nearer(self.store.nearest_doses(patient, family, day), here)
+        on_record = self.store.nearest_doses(patient, family, day)
+        if seen:  # a dose on record that a replacement or void of the run corrects is gone
+            on_record = (
+                self._standing(on_record[0]),
+                self._standing(on_record[1]),
+            )
+        return nearer(on_record, here)
+
+    def _standing(self, service: Service | None) -> Service | None:
+        if service is None:
+            return None
+        slot = (service.patient, service.payer, service.code, service.day.isoformat())
+        return service if self._correction_of(slot) is None else None
 
     def _nearest_read(
         self, patient: str, family: str, day: date
     ) -> tuple[Service | None, Service | None]:
         if self._ledger is None:
-            earlier, later = _nearest_of(self._by_patient.get(patient, ()), family, day)
+            earlier, later = _nearest_of(
+                self._standing_entries(self._by_patient.get(patient, ())), family, day
+            )
         else:
             earlier = later = None
             for row in self._ledger.execute(
                 _NEAREST, (hash((patient, family)), patient, family, day.isoformat()) * 2
             ):
-                if row[-1] == 0:
-                    earlier = _entry(row[:-1])
-                else:
-                    later = _entry(row[:-1])
+                entry = _entry(row[:-1])
+                if not self._standing_entries([entry]):
+                    continue  # the nearest is corrected: the next is looked for below
+                if row[-1] == 0 and earlier is None:
+                    earlier = entry
+                elif row[-1] == 1 and later is None:
+                    later = entry
             # Those read since the last write come after every row: on the same day, the
             # latest read is the earlier dose (as the descending scan finds it), the first
             # written the later one.
             earlier, later = _nearest_of(
-                self._pending_by_patient.get(patient, ()), family, day, earlier, later, True
+                self._standing_entries(self._pending_by_patient.get(patient, ())),
+                family,
+                day,
+                earlier,
+                later,
+                True,
             )
         return (
             self._with_origin(earlier) if earlier else None,
             self._with_origin(later) if later else None,
         )
+
+    def _standing_entries(self, entries: Iterable[_Entry]) -> list[_Entry]:
+        """The entries that stand (see `_answers`)."""
+        return [
+            entry
+            for entry in entries
+            if self._answers(
+                entry,
+                self._correction_of(
+                    (entry[3].patient, entry[3].payer, entry[3].code, entry[3].day.isoformat())
+                ),
+            )
+        ]
 
     # -- what the engine tells, and split and history ask ----------------------------------
 
@@ -163,6 +232,9 @@ class RunHistory:
         self._files.setdefault(file_number, file_name)
         for service in services:
             self._mark_seen(service.patient)
+        if correction:
+            for slot in {(s.patient, s.payer, s.code, s.day.isoformat()) for s in services}:
+                self._note_correction(slot, (file_number, claim_index))
         entries = [(file_number, claim_index, correction, service) for service in services]
         self._count += len(entries)
         if self._ledger is None and self._count <= IN_MEMORY_SERVICES:
@@ -221,7 +293,7 @@ class RunHistory:
             self._ledger.close()
             self._ledger = None
         self._by_patient, self._by_claim, self._pending = {}, {}, []
-        self._pending_by_patient = {}
+        self._pending_by_patient, self._corrected = {}, {}
 
     # -- the ledger's parts -----------------------------------------------------------------
 
@@ -252,16 +324,30 @@ class RunHistory:
             and seen[c >> 3] & (1 << (c & 7))
         )
 
+    def _note_correction(self, slot: _Slot, place: tuple[int, int]) -> None:
+        self._corrections += 1
+        if self._ledger is None:
+            self._corrected[slot] = place
+        else:
+            self._ledger.execute(
+                "INSERT INTO corrected VALUES (?, ?, ?, ?, ?, ?, ?)", (hash(slot), *slot, *place)
+            )
+
     def _move_to_database(self) -> None:
         # "": a private temporary database, in memory while small, on disk beyond its page
         # cache, removed when closed.
         ledger = sqlite3.connect("", isolation_level=None, check_same_thread=False)
         ledger.execute("PRAGMA journal_mode=OFF")
         ledger.execute("PRAGMA synchronous=OFF")
-        for statement in _LEDGER:
+        for statement in (*_LEDGER, *_CORRECTED):
             ledger.execute(statement)
         _insert(ledger, [_row(entry) for entries in self._by_claim.values() for entry in entries])
+        ledger.executemany(
+            "INSERT INTO corrected VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(hash(slot), *slot, *place) for slot, place in self._corrected.items()],
+        )
         self._ledger, self._by_patient, self._by_claim = ledger, {}, {}
+        self._corrected = {}
 
     def _database(self) -> sqlite3.Connection:
         """The ledger's database with every insert written (before any question)."""

@@ -227,8 +227,10 @@ def check(
             if claim.patient and (claim.asked or claim.services):
                 # compared with the claims of its patient, wherever they are (`answer`)
                 place = (claim.patient, order[unit.file], claim.claim)
-                # its other findings are rows already: only its questions and services go
-                yield "patient", (place, (claim._replace(findings=[]), outcome.unit))
+                # its other findings are rows already: only its questions, its services
+                # and what holds it back (a claim not sent is not compared with) go
+                holding = [f for f in claim.findings if not engine.sends([f])]
+                yield "patient", (place, (claim._replace(findings=holding), outcome.unit))
             elif claim.asked:  # no patient known: only its own lines can answer
                 found += engine.answer(claim, outcome.unit, None)
         yield from _finding_rows(unit.file, found)
@@ -246,9 +248,9 @@ def check(
         try:
             for (_, number, _), (claim, unit) in claims:
                 name = names[number]
-                if claim.asked:
-                    yield from _finding_rows(name, engine.answer(claim, unit, run))
-                if claim.services:
+                answers = engine.answer(claim, unit, run) if claim.asked else []
+                yield from _finding_rows(name, answers)
+                if claim.services and engine.sends([*claim.findings, *answers]):
                     run.note_services(number, name, claim.claim, claim.correction, claim.services)
         finally:
             run.close()
