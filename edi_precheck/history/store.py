@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from edi_precheck.findings import shown
 from edi_precheck.history.errors import HistoryError
 from edi_precheck.history.services import Service, ServiceKey
 from edi_precheck.model.patient import PatientKeyer
@@ -143,6 +144,11 @@ class HistoryStore:
                 f"{self.url} holds no edi-precheck history yet; `edi-precheck history record` "
                 "or `split --history` creates it"
             )
+        if version is None and (tables := self._other_tables()):
+            raise HistoryError(
+                f"{self.url} is not an edi-precheck history store: it holds other tables "
+                f"({', '.join(sorted(tables)[:5])}); give the URL of an empty or new database"
+            )
         with self.writing(wait):
             version, key_check = self._meta()
             if version is not None and version > SCHEMA_VERSION:
@@ -175,7 +181,25 @@ class HistoryStore:
         except self._errors() as error:
             raise self._failure("cannot read", error) from None
         version = meta.get("schema_version")
+        if version and not str(version).isdigit():
+            raise HistoryError(
+                f"{self.url} is damaged: its schema version {shown(str(version))} is not a "
+                "number; restore it from a backup"
+            )
         return (int(version) if version else None), meta.get("key_check", "")
+
+    def _other_tables(self) -> list[str]:
+        """The tables of a database with no history in it: none, for a new store (writing
+        ours beside another application's would mix our hashes into its data)."""
+        listing = (
+            "SELECT name FROM sqlite_master WHERE type = 'table'"
+            if self._dialect == "sqlite"
+            else "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+        )
+        try:
+            return [shown(str(row[0])) for row in self._query(listing)]
+        except self._errors() as error:
+            raise self._failure("cannot read", error) from None
 
     def _check_key(self, key_check: str) -> None:
         if key_check != self.keyer.check_value():
