@@ -70,6 +70,7 @@ class Dosing:
     months: int = 0  # counts over days when set: 'every 6 months'
     loading_indications: frozenset[str] = frozenset()  # indication keys with loading doses
     loading_days: int = 0  # the least interval while loading
+    loading_within: int = 0  # loading doses fall this many days after a course's first dose
 
     def next_dose(self, given: date, loading: bool = False) -> date:
         """The first day the next dose is due after one given on `given`."""
@@ -385,6 +386,7 @@ def _dosing(spec: dict[str, Any]) -> Dosing:
         months=spec.get("dosing_interval_months", 0),
         loading_indications=frozenset(loading.get("indications", ())),
         loading_days=loading.get("min_interval_days", 0),
+        loading_within=loading.get("within_days", 0),
     )
 
 

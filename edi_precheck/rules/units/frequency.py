@@ -4,9 +4,11 @@
 For each dose line (not the JW wasted amount), that no other dose of the same drug family
 for the same patient lies closer to its date than the product's dosing interval: Prolia and
 its biosimilars once every 6 months, Xgeva and its biosimilars once every 4 weeks (7 days
-apart during the loading doses of days 8 and 15, when the line's diagnosis is giant cell
-tumor of bone or hypercalcemia of malignancy). The other doses are the claim's other lines,
-the claims read before it in the same run (files of one `check` or `split`), and, with
+apart during the loading doses of days 8 and 15 of a course, when the line's diagnosis is
+giant cell tumor of bone or hypercalcemia of malignancy; the next dose on day 29, then
+every 4 weeks; a course starts at a dose with none in the 6 weeks before it). The other
+doses are the claim's other lines, the claims read before it in the same run (files of one
+`check` or `split`), and, with
 `--history`, the services on record. The patient is known only by a keyed hash of member
 id and birth date; a claim without a member id is not compared.
 
@@ -36,7 +38,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from typing import NamedTuple
 
 from edi_precheck.findings import Severity, escaped
@@ -60,6 +62,9 @@ class DoseInterval(NamedTuple):
     product: str  # 'Prolia', or 'Prolia or Xgeva'
     segment: str
     segment_index: int | None
+    # This claim's dose days before `day`, while a loading course is traced back (its
+    # other lines are not in the history yet): only for a line with loading doses.
+    own_days: tuple[date, ...] = ()
 
     def ask(self, history: ServiceHistory | None) -> Iterator[Problem]:
         earlier, later = (
@@ -70,27 +75,77 @@ class DoseInterval(NamedTuple):
         own = self.own_earlier
         if own is not None and (earlier is None or own.day > earlier.day):
             earlier = dataclasses.replace(own, origin="a line of this claim")
-        day, dosing, loading = self.day, self.dosing, self.loading
+        day, dosing = self.day, self.dosing
         where: Where = {"segment": self.segment, "segment_index": self.segment_index}
-        if earlier is not None and day < (due := dosing.next_dose(earlier.day, loading)):
-            yield Problem(
-                f"{self.code} on {day.isoformat()} comes {_days((day - earlier.day).days)} "
-                f"after a dose of {self.family} on {earlier.day.isoformat()} for this patient "
-                f"({escaped(earlier.origin)}); {self.product} is given "
-                f"{dosing.describe(loading)}, so not before {due.isoformat()}",
-                "check the date of service; a dose given early needs the payer's approval "
-                "before the claim is sent",
-                **where,
-            )
-        elif later is not None and later.day < (due := dosing.next_dose(day, loading)):
-            yield Problem(
-                f"{self.code} on {day.isoformat()} comes {_days((later.day - day).days)} "
-                f"before a dose of {self.family} on {later.day.isoformat()} for this patient "
-                f"({escaped(later.origin)}); {self.product} is given "
-                f"{dosing.describe(loading)}",
-                "check the date of service of both doses",
-                **where,
-            )
+        if earlier is not None:
+            due, loading = self._due_after(earlier.day, history)
+            if day < due:
+                yield Problem(
+                    f"{self.code} on {day.isoformat()} comes {_days((day - earlier.day).days)} "
+                    f"after a dose of {self.family} on {earlier.day.isoformat()} for this "
+                    f"patient ({escaped(earlier.origin)}); {self.product} is given "
+                    f"{dosing.describe(loading)}, so not before {due.isoformat()}",
+                    "check the date of service; a dose given early needs the payer's approval "
+                    "before the claim is sent",
+                    **where,
+                )
+                return
+        if later is not None:
+            due, loading = self._due_after(day, history, (earlier,))
+            if later.day < due:
+                yield Problem(
+                    f"{self.code} on {day.isoformat()} comes {_days((later.day - day).days)} "
+                    f"before a dose of {self.family} on {later.day.isoformat()} for this "
+                    f"patient ({escaped(later.origin)}); {self.product} is given "
+                    f"{dosing.describe(loading)}",
+                    "check the date of service of both doses",
+                    **where,
+                )
+
+    def _due_after(
+        self,
+        given: date,
+        history: ServiceHistory | None,
+        before: tuple[Service | None] | None = None,
+    ) -> tuple[date, bool]:
+        """The first day the dose after one given on `given` is due, and whether that is a
+        loading dose's interval. Loading doses (a loading indication's line) follow the
+        first dose of their course within `loading_within` days; the dose after them is
+        due the product's interval after that first dose, and later ones after the last.
+        A course starts at a dose with no other within the product's interval (and the
+        loading days) before it (`before`: the dose before `given`, when known, else asked
+        of `history` as the ones before it are)."""
+        dosing = self.dosing
+        if not (self.loading and dosing.loading_days and dosing.loading_within):
+            return dosing.next_dose(given, self.loading), self.loading
+        start = given
+        previous = before[0].day if before is not None and before[0] else None
+        if before is None:
+            previous = self._dose_before(given, history)
+        window = timedelta(days=dosing.loading_within)
+        for _ in range(dosing.loading_within // dosing.loading_days + 1):
+            if previous is None or dosing.next_dose(previous) + window < start:
+                break  # `start` opens its course: no dose in the interval before it
+            start = previous
+            previous = self._dose_before(start, history)
+        else:  # more doses in the course than its loading doses: past them
+            return dosing.next_dose(given), False
+        offset = (given - start).days
+        if offset < dosing.loading_within:  # another loading dose may follow
+            return dosing.next_dose(given, True), True
+        if offset < dosing.loading_within + dosing.loading_days:  # the last loading dose
+            return max(dosing.next_dose(start), dosing.next_dose(given, True)), False
+        return dosing.next_dose(given), False
+
+    def _dose_before(self, day: date, history: ServiceHistory | None) -> date | None:
+        """The day of the patient's last dose before `day`: on record, read before, or
+        on a line of this claim."""
+        found = [own for own in self.own_days if own < day]
+        if history is not None:
+            earlier = history.nearest_doses(self.patient, self.family, day)[0]
+            if earlier is not None:
+                found.append(earlier.day)
+        return max(found, default=None)
 
 
 @rule("units.frequency", snip=6, severity=Severity.WARNING, history=True)
@@ -105,6 +160,9 @@ def check(drug: DrugLine, ctx: ClaimContext) -> DoseInterval | None:
     dosing, loading = _dosing(drug, ctx)
     if dosing is None:
         return None
+    own_days = (
+        tuple(s.day for s in ctx.services() if not s.waste and s.day < day) if loading else ()
+    )
     return DoseInterval(
         patient,
         ctx.policy.id,
@@ -116,6 +174,7 @@ def check(drug: DrugLine, ctx: ClaimContext) -> DoseInterval | None:
         drug.describe_product(),
         drug.service_segment,
         line.segment_index,
+        own_days,
     )
 
 
