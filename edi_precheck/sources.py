@@ -7,6 +7,7 @@ import io
 import os
 import stat
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,13 +35,16 @@ class Source:
     # Why a folder search's entry is not opened (a FIFO would wait for a writer): reading
     # it then fails with this reason, which the reader reports (x12.unreadable).
     refused: str = ""
+    # For bytes in memory: the time (time.monotonic) after which reading them stops, so
+    # that a check its caller gave up on (the service's timeout) frees its worker.
+    deadline: float | None = None
 
     @contextmanager
     def open(self) -> Iterator[BinaryIO]:
         if self.refused:
             raise OSError(errno.EINVAL, self.refused)
         if self.data is not None:
-            yield cast(BinaryIO, _MemoryReader(self.data))
+            yield cast(BinaryIO, _MemoryReader(self.data, self.deadline))
         elif self.path is None:
             yield sys.stdin.buffer
         else:
@@ -150,15 +154,18 @@ class _MemoryReader(io.RawIOBase):
     """Read bytes held in memory without copying them whole (io.BytesIO copies its
     initial value): each read copies only the chunk asked for."""
 
-    def __init__(self, data: bytes | bytearray | memoryview) -> None:
+    def __init__(self, data: bytes | bytearray | memoryview, deadline: float | None = None) -> None:
         super().__init__()
         self._view = memoryview(data).cast("B")
         self._position = 0
+        self._deadline = deadline
 
     def readable(self) -> bool:
         return True
 
     def read(self, size: int | None = -1) -> bytes:
+        if self._deadline is not None and time.monotonic() > self._deadline:
+            raise TimeoutError(errno.ETIMEDOUT, "the time given to this check ran out")
         end = len(self._view) if size is None or size < 0 else self._position + size
         chunk = self._view[self._position : end].tobytes()
         self._position += len(chunk)

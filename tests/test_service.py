@@ -149,6 +149,14 @@ def test_lines_and_rules_are_the_command_lines(server):
     assert rows == listed and len(rows) == 7
     every = httpx.post(f"{url}/v1/lines", params={"all": "true"}, content=multi.read_bytes())
     assert len(every.json()) == 17
+    # codes named win over `all`, as `lines --code J0897 --all`
+    named = httpx.post(
+        f"{url}/v1/lines", params={"all": "true", "code": "j0897"}, content=multi.read_bytes()
+    ).json()
+    listed = json.loads(
+        run_cli("lines", "--format", "json", "--all", "--code", "J0897", str(multi)).stdout
+    )
+    assert len(named) == len(listed) and {row["code"] for row in named} == {"J0897"}
     rules = httpx.get(f"{url}/v1/rules").json()
     assert rules == json.loads(run_cli("rules", "--format", "json").stdout)
 
@@ -230,6 +238,19 @@ def test_refusals_are_json_with_their_status(app_client):
     assert bad.status_code == 400 and bad.json()["status"] == 400
     flag = app_client.post("/v1/check?ig=maybe", content=b"", headers={**X12, **auth})
     assert flag.status_code == 400
+    # a misspelt option would check with the defaults and say nothing: refused
+    for query in ("polcy=strict", "failon=never", "fail-on=never", "IG=false"):
+        misspelt = app_client.post(f"/v1/check?{query}", content=b"", headers={**X12, **auth})
+        assert misspelt.status_code == 400, query
+        assert query.split("=")[0] in misspelt.json()["error"]
+    assert app_client.post("/v1/lines?codes=J0897", content=b"", headers=auth).status_code == 400
+    assert app_client.get("/v1/rules?format=csv", headers=auth).status_code == 400
+    # the routes the service does not have, or not for that method: JSON too
+    for answer, status in (
+        (app_client.get("/v1/nothing", headers=auth), 404),
+        (app_client.get("/v1/check", headers=auth), 405),
+    ):
+        assert answer.status_code == status and answer.json()["status"] == status
 
 
 def test_a_check_over_the_timeout_answers_504():
@@ -238,6 +259,27 @@ def test_a_check_over_the_timeout_answers_504():
     with TestClient(app) as client:
         answer = client.post("/v1/check", content=big * 1, headers=X12)
     assert answer.status_code == 504 and "longer than" in answer.json()["error"]
+
+
+def test_a_check_given_up_on_frees_its_worker_for_the_next(tmp_path):
+    """One worker, a 2 s timeout, a check of some 20 s: it answers 504, and reading stops at
+    its deadline (what was read is still validated), so the worker is soon free and the
+    small check sent a few seconds later is answered, not refused behind it."""
+    from edi_precheck.synth import write_837p
+
+    large = tmp_path / "large.837"
+    with large.open("wb") as out:
+        write_837p(out, 60_000, claims_per_st=2_000, drug_share=0.9)
+    small = (FIXTURES / "demo" / "demo.837").read_bytes()
+    app = create_app(Settings(workers=1), timeout=2.0)
+    with TestClient(app) as client:
+        for ig in ("true", "false"):
+            given_up = client.post(f"/v1/check?ig={ig}", content=large.read_bytes(), headers=X12)
+            assert given_up.status_code == 504
+            time.sleep(4)
+            answered = client.post(f"/v1/check?ig={ig}", content=small, headers=X12)
+            assert answered.status_code == 200, (ig, answered.text)
+            assert answered.json()["summary"]["claims"] == 6
 
 
 def test_serve_refuses_an_invalid_overlay_before_it_starts(tmp_path):

@@ -16,6 +16,7 @@ each request is one `request` event with its method, route, status, size and dur
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
 import json
 import time
@@ -26,6 +27,7 @@ from typing import Any
 
 import structlog
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
@@ -33,6 +35,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from edi_precheck import __version__
+from edi_precheck.findings import shown
 from edi_precheck.policy import shipped_policies
 from edi_precheck.report import catalog_doc
 from edi_precheck.rules import catalog
@@ -75,6 +78,18 @@ def _flag(request: Request, name: str, default: bool) -> bool:
     raise Problem(400, f"query parameter '{name}' must be true or false")
 
 
+def _only(request: Request, *names: str) -> None:
+    """Refuse (400) a query parameter the route does not take: a misspelt one
+    (`polcy=`, `failon=`) would otherwise check with the defaults and say nothing."""
+    unknown = sorted(set(request.query_params) - set(names))
+    if unknown:
+        taken = ", ".join(names) if names else "none"
+        raise Problem(
+            400,
+            f"query parameter '{shown(unknown[0])}' is not one this route takes ({taken})",
+        )
+
+
 async def _body(request: Request, limit: int) -> bytes:
     """The request body, refused (413) as soon as it is known to pass `limit` bytes. It is
     taken as the file whatever its declared type (curl says form data): what is not X12
@@ -103,9 +118,14 @@ def create_app(
     pools: Pools | None = None
 
     async def run(function: Callable[..., Any], *arguments: Any, processes: bool = False) -> Any:
+        """`function(*arguments, deadline=...)` in a worker; 504 past the timeout, when the
+        worker, reading no further past the deadline, is soon free for the next request."""
         assert pools is not None
         executor = pools.processes if processes else pools.threads
-        future = asyncio.get_running_loop().run_in_executor(executor, function, *arguments)
+        deadline = time.monotonic() + timeout
+        future = asyncio.get_running_loop().run_in_executor(
+            executor, functools.partial(function, *arguments, deadline=deadline)
+        )
         try:
             return await asyncio.wait_for(future, timeout)
         except TimeoutError:
@@ -119,6 +139,7 @@ def create_app(
         return name
 
     async def check(request: Request) -> Response:
+        _only(request, "ig", "fail_on", "policy")
         ig = _flag(request, "ig", True)
         fail_on = request.query_params.get("fail_on", "error")
         if fail_on not in FAIL_ON:
@@ -143,16 +164,18 @@ def create_app(
         )
 
     async def lines(request: Request) -> Response:
+        _only(request, "code", "all", "policy")
         codes = [code.upper() for code in request.query_params.getlist("code")]
         every = _flag(request, "all", False)
         overlay = overlay_of(request)
         data = await _body(request, max_body)
         assert pools is not None
+        # as `lines`: the codes asked for, else every line with `all`, else the drug codes
         wanted = (
-            None
-            if every
-            else frozenset(codes)
+            frozenset(codes)
             if codes
+            else None
+            if every
             else frozenset(pools.engines.get(overlay, False).checker.skim_codes() or ())
         )
         rows = await run(lines_of, data, wanted)
@@ -162,6 +185,7 @@ def create_app(
     rules_document = catalog_doc.entries(catalog(), shipped[0] if shipped else None)
 
     async def rules(request: Request) -> Response:
+        _only(request)
         return JSONResponse(rules_document)
 
     async def healthz(request: Request) -> Response:
@@ -170,6 +194,7 @@ def create_app(
     document = openapi_document(sorted(settings.overlays))
 
     async def openapi(request: Request) -> Response:
+        _only(request)
         return JSONResponse(document)
 
     @asynccontextmanager
@@ -221,6 +246,11 @@ def create_app(
         assert isinstance(problem, Problem)
         return _error(problem.status, str(problem))
 
+    async def not_served(request: Request, error: Exception) -> Response:
+        """404, 405 and Starlette's other refusals, as JSON like every other."""
+        assert isinstance(error, HTTPException)
+        return _error(error.status_code, str(error.detail), dict(error.headers or {}))
+
     return Starlette(
         routes=[
             Route("/v1/check", check, methods=["POST"]),
@@ -230,6 +260,6 @@ def create_app(
             Route("/openapi.json", openapi, methods=["GET"]),
         ],
         middleware=[Middleware(BaseHTTPMiddleware, dispatch=guarded)],
-        exception_handlers={Problem: refused},
+        exception_handlers={Problem: refused, HTTPException: not_served},
         lifespan=lifespan,
     )

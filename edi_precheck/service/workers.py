@@ -95,21 +95,30 @@ def _store(settings: Settings) -> HistoryStore | None:
 
 
 def check_with(
-    engines: Engines, data: bytes, overlay: str | None, ig: bool, fail_on: str
+    engines: Engines,
+    data: bytes,
+    overlay: str | None,
+    ig: bool,
+    fail_on: str,
+    deadline: float | None = None,
 ) -> tuple[dict[str, Any], int]:
-    """The JSON report of one body, and the exit code the command line would give it."""
+    """The JSON report of one body, and the exit code the command line would give it.
+    Past `deadline` (time.monotonic), when the caller has answered 504, reading stops."""
     engine = engines.get(overlay, ig)
     report = engine.new_report()
-    report.files.append(engine.check(Source(BODY_NAME, None, data)))
+    report.files.append(engine.check(Source(BODY_NAME, None, data, deadline=deadline)))
     return report.to_dict(), 1 if report.blocks(FAIL_ON[fail_on]) else 0
 
 
-def lines_of(data: bytes, wanted: frozenset[str] | None) -> list[dict[str, Any]]:
+def lines_of(
+    data: bytes, wanted: frozenset[str] | None, deadline: float | None = None
+) -> list[dict[str, Any]]:
     """The service lines of one body billing `wanted` codes (None: every line)."""
     result = FileResult(BODY_NAME)
+    source = Source(BODY_NAME, None, data, deadline=deadline)
     return [
         line_record(BODY_NAME, claim, line)
-        for claim in read_claims(Source(BODY_NAME, None, data), result, skim_codes=wanted)
+        for claim in read_claims(source, result, skim_codes=wanted)
         for line in claim.lines
         if wanted is None or line.code.upper() in wanted
     ]
@@ -125,9 +134,11 @@ def _start_worker(settings: Settings) -> None:
     _worker_engines = Engines(settings)
 
 
-def check_in_worker(data: bytes, overlay: str | None, fail_on: str) -> tuple[dict[str, Any], int]:
+def check_in_worker(
+    data: bytes, overlay: str | None, fail_on: str, deadline: float | None = None
+) -> tuple[dict[str, Any], int]:
     assert _worker_engines is not None
-    return check_with(_worker_engines, data, overlay, True, fail_on)
+    return check_with(_worker_engines, data, overlay, True, fail_on, deadline)
 
 
 def _warm(overlay: str | None) -> bool:
