@@ -198,3 +198,39 @@ def test_a_terminal_shows_each_finding_once_in_colour_and_no_log_lines():
         on_a_terminal("check", "--no-ig", "--no-color", str(DEMO), env={"NO_COLOR": ""}),
     ):
         assert "\x1b[" not in plain and plain.count("units.dose") == 2
+
+
+def test_sarif_names_a_file_by_a_uri_reference(tmp_path, monkeypatch):
+    """A file named 'claims 2026 #3 100%.837': '#' would start a fragment and '%' an escape
+    in a raw path, so the artifact's uri is percent-encoded (a file: URI when absolute)."""
+    from urllib.parse import unquote, urlsplit
+
+    named = tmp_path / "claims 2026 #3 100%.837"
+    named.write_bytes(DEMO.read_bytes())
+    monkeypatch.chdir(tmp_path)
+    for given, scheme in ((str(named), "file"), (named.name, "")):
+        document = json.loads(run_cli("check", "--no-ig", "--format", "sarif", given).stdout)
+        uris = {
+            location["physicalLocation"]["artifactLocation"]["uri"]
+            for result_ in document["runs"][0]["results"]
+            for location in result_["locations"]
+        }
+        (uri,) = uris
+        parts = urlsplit(uri)
+        assert parts.scheme == scheme and parts.fragment == "" and " " not in uri
+        assert unquote(parts.path).endswith("claims 2026 #3 100%.837")
+
+
+def test_the_html_report_shows_a_claim_id_as_the_text_report_does(tmp_path, tmp_copy):
+    """A CLM01 with control characters (ESC, BEL) and one of 409 characters: the page shows
+    them escaped and cut, as the text report does, never raw."""
+    odd = "A\x1bB\x07C"
+    long_id = "L" * 409
+    data = DEMO.read_text().replace("CLM*DEMO0002*", f"CLM*{odd}*")
+    data = data.replace("CLM*DEMO0003*", f"CLM*{long_id}*")
+    path = tmp_copy("odd.837", data.encode())
+    page = tmp_path / "report.html"
+    run_cli("check", "--no-ig", "--format", "html", "--output", str(page), str(path))
+    html = page.read_text()
+    assert "\x1b" not in html and "\x07" not in html and long_id not in html
+    assert "A\\x1bB\\x07C" in html and "(409 characters)" in html

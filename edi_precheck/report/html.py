@@ -17,6 +17,7 @@ from typing import Any
 import jinja2
 
 from edi_precheck import __version__
+from edi_precheck.findings import shown
 from edi_precheck.report.results import FileResult, Report
 
 
@@ -29,7 +30,8 @@ def _claims(result: FileResult) -> list[dict[str, Any]]:
             key,
             {
                 "claim_index": finding.claim_index,
-                "claim_id": finding.claim_id,
+                # as the text report shows it: control characters escaped, a long one cut
+                "claim_id": shown(finding.claim_id or ""),
                 "findings": [],
                 "errors": 0,
             },

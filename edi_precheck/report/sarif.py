@@ -9,7 +9,9 @@ region is claimed) and the finding's fields as properties.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import quote
 
 from edi_precheck import __version__
 from edi_precheck.policy import Policy
@@ -19,6 +21,16 @@ from edi_precheck.rules import Rule
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVELS = {"error": "error", "warning": "warning", "off": "none"}
+
+
+def artifact_uri(name: str) -> str:
+    """A file's name as the URI reference SARIF wants: an absolute path as a file: URI, a
+    relative one percent-encoded ('claims #3.837' -> 'claims%20%233.837'; '#' would start
+    a fragment)."""
+    path = PurePosixPath(name)
+    if path.is_absolute():
+        return Path(name).as_uri()
+    return quote(path.as_posix(), safe="/")
 
 
 def sarif_document(
@@ -45,7 +57,7 @@ def sarif_document(
     for result in report.files:
         for finding in result.findings:
             location: dict[str, Any] = {
-                "physicalLocation": {"artifactLocation": {"uri": result.name}}
+                "physicalLocation": {"artifactLocation": {"uri": artifact_uri(result.name)}}
             }
             if finding.claim_index is not None:
                 location["logicalLocations"] = [
