@@ -177,12 +177,14 @@ class RunHistory:
             for row in self._ledger.execute(
                 _NEAREST, (hash((patient, family)), patient, family, day.isoformat()) * 2
             ):
+                if (earlier if row[-1] == 0 else later) is not None:
+                    continue  # the nearer one on that side is taken
                 entry = _entry(row[:-1])
-                if not self._standing_entries([entry]):
-                    continue  # the nearest is corrected: the next is looked for below
-                if row[-1] == 0 and earlier is None:
+                if self._corrections and not self._standing_entries([entry]):
+                    continue  # the nearest is corrected: the next one is looked at
+                if row[-1] == 0:
                     earlier = entry
-                elif row[-1] == 1 and later is None:
+                else:
                     later = entry
             # Those read since the last write come after every row: on the same day, the
             # latest read is the earlier dose (as the descending scan finds it), the first
