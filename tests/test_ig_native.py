@@ -282,3 +282,29 @@ def test_pyx12_settings_other_than_its_defaults_are_left_to_pyx12(texts, tmp_pat
         assert validator.validate(texts[0], "native").engine == "pyx12"
     finally:
         native._default_settings.cache_clear()
+
+
+def test_unknown_segment_ids_do_not_grow_the_compiled_maps():
+    """A set full of segments with ids no map has (a damaged file, or one meant to harm):
+    the scan's lookups of each map node are kept by id, and every unknown id shares one
+    entry, so that a long-running server's memory does not grow with what it is sent."""
+    from edi_precheck.ig import native, tables
+
+    base = (FIXTURES / "837p" / "prolia_medicare_clean.837").read_text()
+    segments = base.split("~")
+    after = next(k for k, s in enumerate(segments) if s.startswith("DTP"))
+
+    def with_unknown(prefix: str, count: int) -> str:
+        junk = [f"{prefix}{k:05d}" for k in range(count)]
+        return "~".join(segments[: after + 1] + junk + segments[after + 1 :])
+
+    compiled = tables.load("837.5010.X222.A1.xml")
+
+    def entries() -> int:
+        return sum(len(node._from) for node in compiled.by_path.values())
+
+    first = native.validate(with_unknown("Z", 2_000))
+    kept = entries()
+    second = native.validate(with_unknown("Q", 2_000))
+    assert entries() == kept  # 2,000 new ids, no new entry
+    assert [e.code for e in first.errors] == [e.code for e in second.errors]

@@ -91,12 +91,20 @@ class Node:
     first_ids: frozenset[str] = frozenset()  # ids of the segments that can open the loop
     may_miss: bool = False  # trying the loop can note a required loop missing
     _from: dict[tuple[int, str], list[Node]] = field(default_factory=dict)
+    _ids: frozenset[str] | None = None  # the segment ids a child can be or open
 
     def children_from(self, pos: int, segment_id: str) -> list[Node]:
         """The children at or after map position `pos`, in scanning order, that a segment
         `segment_id` can be or open, or whose absence can be noted on the way (required
         segments, and loops that can note a required loop missing); the others cannot
-        change what a scan finds or notes."""
+        change what a scan finds or notes. Kept by position and id; every id no child
+        can be is one key (""), so that a file of endless unknown ids does not grow it."""
+        if self._ids is None:
+            self._ids = frozenset(
+                child.id for child in self.children if child.kind == "segment"
+            ).union(*(child.first_ids for child in self.children if child.kind == "loop"))
+        if segment_id not in self._ids:
+            segment_id = ""
         key = (pos, segment_id)
         found = self._from.get(key)
         if found is None:
