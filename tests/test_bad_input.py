@@ -157,3 +157,27 @@ def test_a_folder_search_names_what_it_cannot_read_and_follows_linked_folders(tm
         ).stdout
     )  # fmt: skip
     assert {Path(entry["file"]).name for entry in summary["not_read"]} == {"b.837", "pipe.837"}
+
+
+def test_a_transaction_set_control_number_too_short_is_an_error_as_in_the_999(tmp_path):
+    """ST*837*1 (ST02 is 4 to 9 characters): pyx12 reports no element error on envelope
+    segments, yet the 999 rejects the set; the report must not pass what the 999 rejects."""
+    from conftest import FIXTURES
+
+    text = (FIXTURES / "837p/prolia_medicare_clean.837").read_text()
+    control = text.split("ST*837*", 1)[1].split("*", 1)[0]
+    short = text.replace(f"ST*837*{control}*", "ST*837*1*").replace(f"*{control}~GE*", "*1~GE*")
+    path = tmp_path / "short.837"
+    path.write_text(short)
+    ack = tmp_path / "short.999"
+    result = run_cli("check", "--format", "json", "--ack", str(ack), str(path))
+    assert result.exit_code == 1
+    (finding,) = json.loads(result.stdout)["files"][0]["findings"]
+    assert (finding["rule"], finding["element"], finding["severity"]) == (
+        "x12.envelope",
+        "ST02",
+        "error",
+    )
+    assert "IK5*R" in ack.read_text()
+    clean = run_cli("check", "--format", "json", str(FIXTURES / "837p/prolia_medicare_clean.837"))
+    assert clean.exit_code == 0

@@ -13,6 +13,10 @@ from edi_precheck.findings import Finding, file_finding, quoted, shown
 
 # ISA13 and GS06 are at most nine digits; a counter past this starts again at 1.
 LARGEST_CONTROL_NUMBER = 999_999_999
+# ST02, the transaction set control number (element 329): AN 4/9 in the 5010 guides. A
+# shorter one is rejected by the receiver's 999 (IK5 R), though pyx12 reports no element
+# error on envelope segments; so it is said here.
+ST02_LENGTHS = range(4, 10)
 
 
 @dataclass(slots=True)
@@ -138,6 +142,18 @@ class EnvelopeChecker:
             self._gs.children += 1
         self.transaction_sets += 1
         self._st = _Open(_element(fields, 2), index)
+        control = _element(fields, 2)
+        if len(control) not in ST02_LENGTHS:
+            self._report(
+                f"ST02 (the transaction set control number) {quoted(control)} is "
+                f"{len(control)} character{'' if len(control) == 1 else 's'} long; X12 allows "
+                f"{ST02_LENGTHS.start} to "
+                f"{ST02_LENGTHS.stop - 1}, so the receiver's 999 rejects the set",
+                "number the set with 4 to 9 characters (e.g. 0001) in ST02 and SE02",
+                index,
+                "ST",
+                "ST02",
+            )
 
     # -- trailers -------------------------------------------------------------------------
 
