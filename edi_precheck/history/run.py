@@ -102,7 +102,7 @@ class RunHistory:
         """A service with this key on record, else read earlier in the run; neither when a
         replacement or void read in the run corrects it (nor the void itself)."""
         seen = self._may_have_seen(key[0])
-        corrected = self._correction_of((key[0], key[1], key[2], key[3])) if seen else None
+        corrected = self._correction_of(key[:4]) if seen else None
         found = self.store.same_service(key) if self.store is not None else None
         if found is not None and corrected is None:
             return found
@@ -153,17 +153,13 @@ class RunHistory:
             return here
         on_record = self.store.nearest_doses(patient, family, day)
         if seen:  # a dose on record that a replacement or void of the run corrects is gone
-            on_record = (
-                self._standing(on_record[0]),
-                self._standing(on_record[1]),
-            )
+            on_record = (self._standing(on_record[0]), self._standing(on_record[1]))
         return nearer(on_record, here)
 
     def _standing(self, service: Service | None) -> Service | None:
-        if service is None:
-            return None
-        slot = (service.patient, service.payer, service.code, service.day.isoformat())
-        return service if self._correction_of(slot) is None else None
+        if service is None or self._correction_of(_slot(service)) is None:
+            return service
+        return None
 
     def _nearest_read(
         self, patient: str, family: str, day: date
@@ -180,7 +176,7 @@ class RunHistory:
                 if (earlier if row[-1] == 0 else later) is not None:
                     continue  # the nearer one on that side is taken
                 entry = _entry(row[:-1])
-                if self._corrections and not self._standing_entries([entry]):
+                if not self._standing_entries([entry]):
                     continue  # the nearest is corrected: the next one is looked at
                 if row[-1] == 0:
                     earlier = entry
@@ -202,18 +198,12 @@ class RunHistory:
             self._with_origin(later) if later else None,
         )
 
-    def _standing_entries(self, entries: Iterable[_Entry]) -> list[_Entry]:
-        """The entries that stand (see `_answers`)."""
-        return [
-            entry
-            for entry in entries
-            if self._answers(
-                entry,
-                self._correction_of(
-                    (entry[3].patient, entry[3].payer, entry[3].code, entry[3].day.isoformat())
-                ),
-            )
-        ]
+    def _standing_entries(self, entries: Iterable[_Entry]) -> Iterable[_Entry]:
+        """The entries that stand (see `_answers`): all of them in a run with no
+        replacement or void (most), which then costs nothing."""
+        if not self._corrections:
+            return entries
+        return [e for e in entries if self._answers(e, self._correction_of(_slot(e[3])))]
 
     # -- what the engine tells, and split and history ask ----------------------------------
 
@@ -235,7 +225,7 @@ class RunHistory:
         for service in services:
             self._mark_seen(service.patient)
         if correction:
-            for slot in {(s.patient, s.payer, s.code, s.day.isoformat()) for s in services}:
+            for slot in set(map(_slot, services)):
                 self._note_correction(slot, (file_number, claim_index))
         entries = [(file_number, claim_index, correction, service) for service in services]
         self._count += len(entries)
@@ -364,6 +354,11 @@ class RunHistory:
         ledger = self._database()
         ledger.execute(_BY_CLAIM)
         return ledger
+
+
+def _slot(service: Service) -> _Slot:
+    """What a replacement or void of the service corrects: its patient, payer, code, date."""
+    return service.patient, service.payer, service.code, service.day.isoformat()
 
 
 def _nearest_of(

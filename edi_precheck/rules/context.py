@@ -304,6 +304,16 @@ class ClaimContext:
         entries = {entry.code: entry for p in products for entry in self.policy.specific_codes(p)}
         return [e for e in entries.values() if day is None or e.in_effect(day)]
 
+    def codes_to_bill(self, products: tuple[Product, ...], day: date | None) -> tuple[str, bool]:
+        """What to bill `products` under on `day` ('J0897 or Q5136'), and whether those are
+        the policy's unclassified codes (for products with no code of their own); "" when
+        the policy has neither."""
+        own = [entry.code for entry in self.own_codes(products, day)]
+        if own:
+            return " or ".join(own), False
+        unclassified = [entry.code for entry in self.policy.codes.values() if entry.unclassified]
+        return " or ".join(unclassified), bool(unclassified)
+
     def group(self, line: ServiceLine) -> LineGroup:
         """The claim's lines billing `line`'s code on its date, `line` included (grouped
         on first use when the context was made without them)."""

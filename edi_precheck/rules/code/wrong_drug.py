@@ -43,14 +43,11 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
     if not entry.another_drug:
         return
     day = parse_date(ctx.line_date(drug.line))
-    own = [e.code for e in ctx.own_codes(drug.candidates, day)]
-    unclassified = [e.code for e in ctx.policy.codes.values() if e.unclassified]
-    if own:
-        instead = " or ".join(own)
-    elif unclassified:
-        instead = f"{' or '.join(unclassified)} (unclassified) with the NDC"
+    codes, unclassified = ctx.codes_to_bill(drug.candidates, day)
+    if unclassified:
+        instead = f"{codes} (unclassified) with the NDC"
     else:
-        instead = "the drug's own code"
+        instead = codes or "the drug's own code"
     product = drug.describe_product()
     yield Problem(
         f"{drug.code} is {entry.another_drug}, and a payer reads the line's units as that "

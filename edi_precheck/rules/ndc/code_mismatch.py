@@ -65,14 +65,11 @@ def _policy_mismatch(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
     product = ctx.policy.product_by_ndc.get(drug.ndc11 or "")
     if product is None or product.name in drug.entry.products:
         return
-    own = [entry.code for entry in ctx.policy.specific_codes(product)]
-    unclassified = [entry.code for entry in ctx.policy.codes.values() if entry.unclassified]
-    if own:
-        codes = " or ".join(own)
-    elif unclassified:
-        codes = f"{' or '.join(unclassified)} (unclassified)"
-    else:
+    codes, unclassified = ctx.codes_to_bill((product,), None)
+    if not codes:
         return
+    if unclassified:
+        codes += " (unclassified)"
     yield Problem(
         f"NDC {drug.ndc11} is {product.name}, which policy '{ctx.policy.id}' bills under "
         f"{codes}, but the line bills {drug.code}",

@@ -91,7 +91,7 @@ class DoseInterval(NamedTuple):
                 )
                 return
         if later is not None:
-            due, loading = self._due_after(day, history, (earlier,))
+            due, loading = self._due_after(day, history)
             if later.day < due:
                 yield Problem(
                     f"{self.code} on {day.isoformat()} comes {_days((later.day - day).days)} "
@@ -102,26 +102,17 @@ class DoseInterval(NamedTuple):
                     **where,
                 )
 
-    def _due_after(
-        self,
-        given: date,
-        history: ServiceHistory | None,
-        before: tuple[Service | None] | None = None,
-    ) -> tuple[date, bool]:
+    def _due_after(self, given: date, history: ServiceHistory | None) -> tuple[date, bool]:
         """The first day the dose after one given on `given` is due, and whether that is a
         loading dose's interval. Loading doses (a loading indication's line) follow the
         first dose of their course within `loading_within` days; the dose after them is
         due the product's interval after that first dose, and later ones after the last.
         A course starts at a dose with no other within the product's interval (and the
-        loading days) before it (`before`: the dose before `given`, when known, else asked
-        of `history` as the ones before it are)."""
+        loading days) before it; the doses before `given` are this claim's and `history`'s."""
         dosing = self.dosing
         if not (self.loading and dosing.loading_days and dosing.loading_within):
             return dosing.next_dose(given, self.loading), self.loading
-        start = given
-        previous = before[0].day if before is not None and before[0] else None
-        if before is None:
-            previous = self._dose_before(given, history)
+        start, previous = given, self._dose_before(given, history)
         window = timedelta(days=dosing.loading_within)
         for _ in range(dosing.loading_within // dosing.loading_days + 1):
             if previous is None or dosing.next_dose(previous) + window < start:
