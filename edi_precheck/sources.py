@@ -100,11 +100,17 @@ def expand(
 def _searched(folder: Path, skipped: set[tuple[int, int]]) -> list[Source]:
     """The EDI files of a folder and its subfolders, linked ones included (each folder
     once: a link back up does not loop), in name order. An entry with an EDI name that is
-    not a file to read (a link to nothing, a FIFO) is kept, to be reported, not dropped:
-    a gate must not pass a batch it never read."""
+    not a file to read (a link to nothing, a FIFO), and a folder that cannot be listed, are
+    kept, to be reported, not dropped: a gate must not pass a batch it never read."""
     found: list[Source] = []
     seen_folders: set[tuple[int, int]] = set()
-    for top, folders, files in os.walk(folder, followlinks=True):
+
+    def unlisted(error: OSError) -> None:  # a subfolder it may not read: said, not skipped
+        name = str(error.filename or folder)
+        reason = f"it is a folder that cannot be listed ({error.strerror or error})"
+        found.append(Source(name, Path(name), refused=reason))
+
+    for top, folders, files in os.walk(folder, onerror=unlisted, followlinks=True):
         identity = file_identity(Path(top))
         if identity in seen_folders:
             folders[:] = []

@@ -181,3 +181,31 @@ def test_a_transaction_set_control_number_too_short_is_an_error_as_in_the_999(tm
     assert "IK5*R" in ack.read_text()
     clean = run_cli("check", "--format", "json", str(FIXTURES / "837p/prolia_medicare_clean.837"))
     assert clean.exit_code == 0
+
+
+def test_a_subfolder_that_cannot_be_listed_is_named_not_skipped(tmp_path, monkeypatch):
+    """A subfolder the run may not read (its permissions, a share gone stale): the search
+    says so by name, as x12.unreadable, and the gate does not pass."""
+    import os
+
+    from conftest import FIXTURES
+    from edi_precheck import sources
+
+    (tmp_path / "a.837").write_bytes((FIXTURES / "837p/prolia_medicare_clean.837").read_bytes())
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    walk = os.walk
+
+    def refusing(top, onerror=None, followlinks=False):  # the run is root here: no EACCES
+        for entry in walk(top, onerror=onerror, followlinks=followlinks):
+            entry[1][:] = [name for name in entry[1] if name != "locked"]
+            yield entry
+        onerror(PermissionError(13, "Permission denied", str(locked)))
+
+    monkeypatch.setattr(sources.os, "walk", refusing)
+    result = run_cli("check", "--no-ig", "--format", "json", str(tmp_path))
+    assert result.exit_code == 1
+    files = {f["path"]: f for f in json.loads(result.stdout)["files"]}
+    (finding,) = files[str(locked)]["findings"]
+    assert finding["rule"] == "x12.unreadable" and "cannot be listed" in finding["message"]
+    assert files[str(tmp_path / "a.837")]["claims"] == 1
