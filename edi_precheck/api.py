@@ -97,11 +97,16 @@ def check_bytes(
 
 
 def open_history(
-    url: str, *, key_file: str | PathLike[str] | None = None, create: bool = False
+    url: str,
+    *,
+    key_file: str | PathLike[str] | None = None,
+    create: bool = False,
+    read_only: bool = False,
 ) -> HistoryStore:
     """The history store at `url` (sqlite:///path.db, postgresql://...), its patients hashed
     with the site key (as the command line finds it, or from `key_file`), for
-    `Engine(history=...)`. `create` makes a store that does not exist yet. Raises
-    HistoryError when it cannot be used."""
+    `Engine(history=...)`. `create` makes a store that does not exist yet; `read_only`
+    opens one that is only compared with (a read-only mount, a reader's account) and never
+    writes it. Raises HistoryError when it cannot be used."""
     keyer = PatientKeyer(site_key(Path(key_file) if key_file is not None else None))
-    return HistoryStore.open(url, keyer, create=create)
+    return HistoryStore.open(url, keyer, create=create, read_only=read_only)

@@ -311,12 +311,16 @@ def _history_options(function: Any) -> Any:
     )(function)
 
 
-def _open_history(url: str | None, key_file: Path | None, create: bool) -> HistoryStore | None:
-    """The history store at `url` (None without one); exit 2 when it cannot be used."""
+def _open_history(
+    url: str | None, key_file: Path | None, create: bool, read_only: bool = False
+) -> HistoryStore | None:
+    """The history store at `url` (None without one); exit 2 when it cannot be used.
+    `read_only` for a run that only compares claims with it."""
     if not url:
         return None
     try:
-        store = HistoryStore.open(url, PatientKeyer(site_key(key_file)), create=create)
+        keyer = PatientKeyer(site_key(key_file))
+        store = HistoryStore.open(url, keyer, create=create, read_only=read_only)
         log.info("history.opened", store=store.url)
     except HistoryError as error:
         raise RunError(str(error)) from None
@@ -502,7 +506,7 @@ def check(
     _ack_needs_ig(ack_path, ig)
     run = _Run("check")
     sources = _sources(paths, {"--output": output, "--ack": ack_path})
-    store = _open_history(history_url, key_file, create=False)
+    store = _open_history(history_url, key_file, create=False, read_only=True)
     engine = _engine(policy_paths, crosswalk, ig, jobs, ack_path, store, ig_engine)
     engine.holds_at = FAIL_ON[fail_on]  # claims held back are not compared with
     with engine, _progress(sources, output) as on_bytes:
@@ -1273,7 +1277,8 @@ def serve(
     except ImportError:
         raise RunError("serve needs its extra: pip install 'edi-precheck[serve]'") from None
     named = dict(_overlay(value) for value in overlays)
-    store = _open_history(history_url, key_file, create=False)  # usable before start
+    # usable before start
+    store = _open_history(history_url, key_file, create=False, read_only=True)
     if store is not None:
         store.close()
     settings = Settings(policy_paths, named, crosswalk, workers, history_url, key_file, ig_engine)

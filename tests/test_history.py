@@ -478,29 +478,104 @@ def test_servers_sharing_a_store_share_its_control_numbers(store_url, tmp_path, 
     assert drawn[1] and min(drawn[1]) > max(drawn[0])  # server B goes on from the store
 
 
-def test_a_store_of_the_first_schema_is_migrated_when_opened(store_url, tmp_path):
-    """A store written by the release before control numbers moved into it (schema 1) is
-    brought to this schema by the first run that opens it, its services kept."""
-    assert record(store_url, PROLIA).exit_code == 0
-    statements = [
-        "DROP TABLE control_numbers",
-        "UPDATE edi_precheck_meta SET value = '1' WHERE name = 'schema_version'",
-    ]
-    if store_url.startswith("sqlite"):
-        with sqlite3.connect(store_url[len("sqlite:///") :]) as connection:
+def _execute_all(url: str, statements: list[str]) -> None:
+    if url.startswith("sqlite"):
+        with sqlite3.connect(url[len("sqlite:///") :]) as connection:
             for statement in statements:
                 connection.execute(statement)
     else:
         import psycopg
 
-        with psycopg.connect(store_url) as connection:
+        with psycopg.connect(url) as connection:
             for statement in statements:
                 connection.execute(statement)
-    assert len(findings(check(store_url, PROLIA), "claim.duplicate")) == 1  # kept
-    rows = stored_rows(store_url)
-    assert (f"{SCHEMA_VERSION}",) in [row[1:] for row in rows if row[:1] == ("schema_version",)]
+
+
+def _schema_version(url: str) -> str:
+    return next(row[1] for row in stored_rows(url) if row[:1] == ("schema_version",))
+
+
+def test_a_store_of_the_first_schema_is_read_by_check_and_migrated_by_a_writer(store_url, tmp_path):
+    """A store written by the release before control numbers moved into it (schema 1):
+    `check` compares claims with it as it is, without writing it; the first run that
+    writes it (split, history record) brings it to this schema, its services kept."""
+    assert record(store_url, PROLIA).exit_code == 0
+    _execute_all(
+        store_url,
+        [
+            "DROP TABLE control_numbers",
+            "UPDATE edi_precheck_meta SET value = '1' WHERE name = 'schema_version'",
+        ],
+    )
+    before = sorted(stored_rows(store_url))
+    assert len(findings(check(store_url, PROLIA), "claim.duplicate")) == 1  # read as it is
+    assert sorted(stored_rows(store_url)) == before  # and not written
     split_run = split(store_url, tmp_path, MULTI, name="after")
     assert split_run.exit_code in (0, 1), split_run.output
+    assert _schema_version(store_url) == f"{SCHEMA_VERSION}"
+    assert len(findings(check(store_url, PROLIA), "claim.duplicate")) == 1  # kept
+
+
+def test_check_reads_an_old_store_with_an_account_that_may_only_read_it(postgres):
+    """A pre-submit hook's account granted SELECT alone: check compares claims with the
+    store, even one of an older schema it may not migrate, and the server sees no write."""
+    import psycopg
+
+    url = postgres.new_database()
+    assert record(url, PROLIA).exit_code == 0
+    _execute_all(
+        url,
+        [
+            "DROP TABLE control_numbers",
+            "UPDATE edi_precheck_meta SET value = '1' WHERE name = 'schema_version'",
+            "CREATE ROLE hook_reader LOGIN",
+            "GRANT SELECT ON ALL TABLES IN SCHEMA public TO hook_reader",
+        ],
+    )
+    reader_url = url.replace("postgresql://edi@", "postgresql://hook_reader@")
+    with psycopg.connect(reader_url) as connection:  # the account indeed cannot write
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            connection.execute("DELETE FROM services")
+    result = check(reader_url, PROLIA)
+    assert result.exit_code == 1, result.output
+    assert len(findings(result, "claim.duplicate")) == 1
+    assert _schema_version(url) == "1"
+    wrote = record(reader_url, XGEVA)  # a writer with that account is refused, clearly
+    assert wrote.exit_code == 2
+    assert "permission denied" in wrote.output and "Traceback" not in wrote.output
+
+
+@pytest.fixture
+def read_only_mount(tmp_path):
+    """A folder, and the same folder mounted read only (a bind mount: where this machine
+    does not allow one, the test cannot be made here and is skipped)."""
+    folder, mount = tmp_path / "store", tmp_path / "mounted"
+    folder.mkdir()
+    mount.mkdir()
+    made = subprocess.run(
+        ["mount", "--bind", "-o", "ro", str(folder), str(mount)], capture_output=True
+    )
+    if made.returncode != 0:
+        pytest.skip(f"no read-only bind mount here: {made.stderr.decode().strip()}")
+    try:
+        yield folder, mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
+
+
+def test_check_reads_a_store_on_a_read_only_mount(read_only_mount, tmp_path):
+    """A store published on a read-only file system (a replica, a shared mount): check
+    compares claims with it; split, which must record, says it cannot write there."""
+    folder, mount = read_only_mount
+    assert record(f"sqlite:///{folder}/history.db", TWO_CLAIMS).exit_code == 0
+    assert sorted(p.name for p in folder.iterdir()) == ["history.db"]  # no WAL left open
+    url = f"sqlite:///{mount}/history.db"
+    result = check(url, TWO_CLAIMS)
+    assert result.exit_code == 1, result.output
+    assert [f["claim_id"] for f in findings(result, "claim.duplicate")] == ["PTC0001", "PTC0002"]
+    refused = split(url, tmp_path, MULTI)
+    assert refused.exit_code == 2
+    assert "history store" in refused.output and "Traceback" not in refused.output
 
 
 def _void_of(data: bytes, claim_id: bytes) -> bytes:

@@ -99,9 +99,17 @@ def _sqlite_path(url: str) -> Path:
 class HistoryStore:
     """An open store. Reads at any time; writes inside `writing()`."""
 
-    def __init__(self, url: str, keyer: PatientKeyer, connection: Any, dialect: str) -> None:
+    def __init__(
+        self,
+        url: str,
+        keyer: PatientKeyer,
+        connection: Any,
+        dialect: str,
+        read_only: bool = False,
+    ) -> None:
         self.url = shown_url(url)
         self.keyer = keyer
+        self.read_only = read_only
         self._connection = connection
         self._dialect = dialect
         self._writing = False
@@ -111,16 +119,27 @@ class HistoryStore:
 
     @classmethod
     def open(
-        cls, url: str, keyer: PatientKeyer, create: bool, wait: float | None = None
+        cls,
+        url: str,
+        keyer: PatientKeyer,
+        create: bool,
+        wait: float | None = None,
+        read_only: bool = False,
     ) -> HistoryStore:
         """Open the store at `url` and bring its schema up to date. Without `create`, a
         store that does not exist yet is an error (a mistyped URL must not pass as an
-        empty history)."""
+        empty history). `read_only` (a run that only compares claims with the store:
+        check, serve, Spark) never writes: a SQLite file on a read-only mount or owned by
+        another account can be read, and a store behind this release's schema is refused
+        rather than migrated."""
         wait = wait_seconds() if wait is None else wait
         if url.startswith("sqlite:"):
-            store = cls(url, keyer, _connect_sqlite(url, create, wait), "sqlite")
+            connection = _connect_sqlite(url, create and not read_only, wait, read_only)
+            store = cls(url, keyer, connection, "sqlite", read_only)
         elif url.startswith(("postgresql:", "postgres:")):
-            store = cls(url, keyer, _connect_postgres(url, wait), "postgresql")
+            store = cls(
+                url, keyer, _connect_postgres(url, wait, read_only), "postgresql", read_only
+            )
         else:
             raise HistoryError(
                 f"the history URL {shown_url(url)} is neither sqlite:///path nor "
@@ -134,16 +153,28 @@ class HistoryStore:
         return store
 
     def _prepare(self, create: bool, wait: float) -> None:
-        """Check the schema version and the key; migrate when behind (under the lock)."""
+        """Check the schema version and the key; migrate when behind (under the lock). A
+        reader (`read_only`) reads an older schema as it is and never migrates it: every
+        schema so far holds the services table as readers read it."""
         version, key_check = self._meta()
         if version == SCHEMA_VERSION and key_check:
             self._check_key(key_check)
             return
-        if version is None and not create:
+        if version is None and (not create or self.read_only):
             raise HistoryError(
                 f"{self.url} holds no edi-precheck history yet; `edi-precheck history record` "
                 "or `split --history` creates it"
             )
+        if version is not None and version > SCHEMA_VERSION:
+            raise _newer(self.url, version)
+        if self.read_only:
+            if not key_check:
+                raise HistoryError(
+                    f"{self.url} is damaged: it holds no check of its site key; restore it "
+                    "from a backup"
+                )
+            self._check_key(key_check)
+            return
         if version is None and (tables := self._other_tables()):
             raise HistoryError(
                 f"{self.url} is not an edi-precheck history store: it holds other tables "
@@ -152,19 +183,19 @@ class HistoryStore:
         with self.writing(wait):
             version, key_check = self._meta()
             if version is not None and version > SCHEMA_VERSION:
-                raise HistoryError(
-                    f"{self.url} has history schema {version}, newer than this edi-precheck "
-                    f"knows ({SCHEMA_VERSION}); upgrade edi-precheck"
-                )
-            for step, statements in MIGRATIONS:
-                if version is None or step > version:
-                    for statement in statements:
-                        self._execute(statement)
-            self._set_meta("schema_version", str(SCHEMA_VERSION))
+                raise _newer(self.url, version)
+            try:
+                for step, statements in MIGRATIONS:
+                    if version is None or step > version:
+                        for statement in statements:
+                            self._execute(statement)
+                self._set_meta("schema_version", str(SCHEMA_VERSION))
+                if not key_check:
+                    self._set_meta("key_check", self.keyer.check_value())
+            except self._errors() as error:  # an account that may only read it, say
+                raise self._failure("cannot upgrade", error) from None
             if key_check:
                 self._check_key(key_check)
-            else:
-                self._set_meta("key_check", self.keyer.check_value())
 
     def _meta(self) -> tuple[int | None, str]:
         """The store's schema version (None: no history tables) and its key check."""
@@ -273,6 +304,8 @@ class HistoryStore:
         if self._writing:
             yield
             return
+        if self.read_only:
+            raise HistoryError(f"the history store {self.url} was opened read only")
         wait = wait_seconds() if wait is None else wait
         self._begin(wait)
         self._writing = True
@@ -441,7 +474,14 @@ class HistoryStore:
             raise self._failure("cannot write", error) from None
 
 
-def _connect_sqlite(url: str, create: bool, wait: float) -> sqlite3.Connection:
+def _newer(url: str, version: int) -> HistoryError:
+    return HistoryError(
+        f"{url} has history schema {version}, newer than this edi-precheck knows "
+        f"({SCHEMA_VERSION}); upgrade edi-precheck"
+    )
+
+
+def _connect_sqlite(url: str, create: bool, wait: float, read_only: bool) -> sqlite3.Connection:
     path = _sqlite_path(url)
     if not path.exists():
         if not create:
@@ -457,22 +497,63 @@ def _connect_sqlite(url: str, create: bool, wait: float) -> sqlite3.Connection:
             raise HistoryError(
                 f"cannot create the history store {path}: {error.strerror or error}"
             ) from None
+    if read_only:
+        return _read_only_sqlite(path, wait)
+    connection: sqlite3.Connection | None = None
     try:
-        connection = sqlite3.connect(
-            f"file:{quote(str(path))}?mode=rw",
-            uri=True,
-            timeout=wait,
-            isolation_level=None,  # transactions as we begin them
-            check_same_thread=False,  # one thread at a time, as the engine uses it
-        )
+        connection = _sqlite(path, "mode=rw", wait)
         connection.execute("PRAGMA journal_mode=WAL")  # readers never wait for a writer
         connection.execute("PRAGMA synchronous=NORMAL")
     except sqlite3.Error as error:
+        if connection is not None:  # closed now, not when the traceback goes
+            connection.close()
         raise HistoryError(f"cannot open the history store {path}: {error}") from None
     return connection
 
 
-def _connect_postgres(url: str, wait: float) -> Any:
+def _sqlite(path: Path, mode: str, wait: float) -> sqlite3.Connection:
+    return sqlite3.connect(
+        f"file:{quote(str(path))}?{mode}",
+        uri=True,
+        timeout=wait,
+        isolation_level=None,  # transactions as we begin them
+        check_same_thread=False,  # one thread at a time, as the engine uses it
+    )
+
+
+def _read_only_sqlite(path: Path, wait: float) -> sqlite3.Connection:
+    """A connection that cannot write. SQLite reads a store in WAL mode through a shared-
+    memory file beside it (-shm), made by the first reader: where none can be made, on a
+    read-only file system nothing can change the store, so it is read as immutable."""
+    modes = ["mode=ro"]
+    failure: sqlite3.Error | None = None
+    if _on_read_only_file_system(path):
+        modes.append("mode=ro&immutable=1")
+    for mode in modes:
+        connection = None
+        try:
+            connection = _sqlite(path, mode, wait)
+            connection.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            return connection
+        except sqlite3.Error as error:
+            if connection is not None:
+                connection.close()
+            failure = error
+    raise HistoryError(
+        f"cannot open the history store {path} to read it: {failure} (SQLite needs to make "
+        f"{path.name}-shm beside it: give this account write access to {path.parent}, "
+        "or keep a shared history on PostgreSQL)"
+    )
+
+
+def _on_read_only_file_system(path: Path) -> bool:
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
+def _connect_postgres(url: str, wait: float, read_only: bool) -> Any:
     try:
         import psycopg
     except ImportError:
@@ -480,7 +561,10 @@ def _connect_postgres(url: str, wait: float) -> Any:
             "a postgresql:// history needs psycopg: pip install 'edi-precheck[postgres]'"
         ) from None
     try:
-        return psycopg.connect(url, connect_timeout=max(1, int(min(wait, 30))))
+        connection = psycopg.connect(url, connect_timeout=max(1, int(min(wait, 30))))
+        if read_only:  # the server refuses any write from this session
+            connection.read_only = True
+        return connection
     except psycopg.Error as error:
         text = str(error).strip().splitlines()
         raise HistoryError(

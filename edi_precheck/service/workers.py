@@ -91,7 +91,7 @@ def _store(settings: Settings) -> HistoryStore | None:
     if settings.history is None:
         return None
     keyer = PatientKeyer(site_key(settings.key_file))
-    return HistoryStore.open(settings.history, keyer, create=False)
+    return HistoryStore.open(settings.history, keyer, create=False, read_only=True)
 
 
 def check_with(

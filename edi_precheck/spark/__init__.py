@@ -187,7 +187,7 @@ def check(
     # the store's site key, or one made here for this job only; shipped with its tasks.
     if history:
         secret = history_key or site_key()
-        HistoryStore.open(history, PatientKeyer(secret), create=False).close()
+        HistoryStore.open(history, PatientKeyer(secret), create=False, read_only=True).close()
     else:
         secret = secrets.token_bytes(32)
     key = (id(loaded), ig, secret)
@@ -243,7 +243,11 @@ def check(
         asked of the ones before it (the run's ledger, as one process keeps it, on disk
         beyond a bound) and of the history store, then noted in the ledger."""
         engine = _engine(loaded, ig, key)
-        store = HistoryStore.open(history, engine.keyer, create=False) if history else None
+        store = (
+            HistoryStore.open(history, engine.keyer, create=False, read_only=True)
+            if history
+            else None
+        )
         run = RunHistory(store)
         try:
             for (_, number, _), (claim, unit) in claims:
