@@ -533,9 +533,12 @@ def test_check_reads_an_old_store_with_an_account_that_may_only_read_it(postgres
         ],
     )
     reader_url = url.replace("postgresql://edi@", "postgresql://hook_reader@")
-    with psycopg.connect(reader_url) as connection:  # the account indeed cannot write
-        with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            connection.execute("DELETE FROM services")
+    # the account indeed cannot write
+    with (
+        psycopg.connect(reader_url) as connection,
+        pytest.raises(psycopg.errors.InsufficientPrivilege),
+    ):
+        connection.execute("DELETE FROM services")
     result = check(reader_url, PROLIA)
     assert result.exit_code == 1, result.output
     assert len(findings(result, "claim.duplicate")) == 1
