@@ -8,16 +8,20 @@ early.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from conftest import FIXTURES, log_events, run_cli
+from edi_precheck import check_bytes
 from edi_precheck.history.run import RunHistory
 from edi_precheck.history.store import SCHEMA_VERSION
 
@@ -496,14 +500,16 @@ def _schema_version(url: str) -> str:
 
 
 def test_a_store_of_the_first_schema_is_read_by_check_and_migrated_by_a_writer(store_url, tmp_path):
-    """A store written by the release before control numbers moved into it (schema 1):
-    `check` compares claims with it as it is, without writing it; the first run that
-    writes it (split, history record) brings it to this schema, its services kept."""
+    """A store written by the release before control numbers moved into it (schema 1, and
+    without the later column `loading`): `check` compares claims with it as it is, without
+    writing it; the first run that writes it (split, history record) brings it to this
+    schema, its services kept."""
     assert record(store_url, PROLIA).exit_code == 0
     _execute_all(
         store_url,
         [
             "DROP TABLE control_numbers",
+            "ALTER TABLE services DROP COLUMN loading",
             "UPDATE edi_precheck_meta SET value = '1' WHERE name = 'schema_version'",
         ],
     )
@@ -527,6 +533,7 @@ def test_check_reads_an_old_store_with_an_account_that_may_only_read_it(postgres
         url,
         [
             "DROP TABLE control_numbers",
+            "ALTER TABLE services DROP COLUMN loading",
             "UPDATE edi_precheck_meta SET value = '1' WHERE name = 'schema_version'",
             "CREATE ROLE hook_reader LOGIN",
             "GRANT SELECT ON ALL TABLES IN SCHEMA public TO hook_reader",
@@ -694,3 +701,88 @@ def test_another_applications_database_is_not_taken_for_a_store(store_url, tmp_p
     _execute(store_url, "UPDATE edi_precheck_meta SET value = 'two' WHERE name = 'schema_version'")
     damaged = check(store_url, PROLIA)
     assert damaged.exit_code == 2 and "is damaged" in damaged.stderr
+
+
+def _xgeva_doses(doses: list[tuple[str, str]]) -> bytes:
+    """One 837I of Xgeva doses for one patient, a claim per (date, diagnosis), in order."""
+    text = (FIXTURES / "837i" / "xgeva_outpatient.837").read_text()
+    head, rest = text.split("HL*2*1*22*0~", 1)
+    claim, tail = rest.split("SE*", 1)
+    claim = claim.replace("LX*2~SV2*0510*HC:96401*110*UN*1~DTP*472*D8*20260311~", "")
+    claim = claim.replace("CLM*XOP0001*2710", "CLM*XOP0001*2600")
+    claims = []
+    for number, (day, diagnosis) in enumerate(doses, start=2):
+        claims.append(
+            f"HL*{number}*1*22*0~"
+            + claim.replace("XOP0001", f"XOP{number:04d}")
+            .replace("20260311", day)
+            .replace("HI*ABK:C7951", f"HI*ABK:{diagnosis}")
+        )
+    body = head + "".join(claims)
+    count = body.split("ST*837*", 1)[1].count("~") + 1
+    return (body + f"SE*{count}*" + tail.split("*", 1)[1]).encode()
+
+
+def _early_neighbours(report_findings, doses: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    """The units.frequency findings that name two doses next to each other in date order,
+    as those two dates. (A dose read before the one between them is compared with the one
+    beyond: such a finding is true when made, and the pair of neighbours is judged when the
+    dose between them is read.)"""
+    days = sorted(f"{day[:4]}-{day[4:6]}-{day[6:]}" for day, _ in doses)
+    neighbours = set(itertools.pairwise(days))
+    pairs = set()
+    for finding in report_findings:
+        if finding.rule == "units.frequency":
+            pair = tuple(sorted(re.findall(r"on (\d{4}-\d{2}-\d{2})", finding.message)[:2]))
+            if pair in neighbours:
+                pairs.add(pair)
+    return pairs
+
+
+@pytest.mark.parametrize(
+    "doses, expected",
+    [
+        # giant cell tumor of bone (loading doses on days 8 and 15), then a dose for bone
+        # metastases a week later: 4 weeks are due before it
+        (
+            [("20260311", "D480"), ("20260318", "D480"), ("20260325", "C7951")],
+            {("2026-03-18", "2026-03-25")},
+        ),
+        # a course opened for bone metastases, the week's doses after it for giant cell
+        # tumor of bone: loading doses, nothing early
+        ([("20260311", "C7951"), ("20260318", "D480"), ("20260325", "D480")], set()),
+    ],
+)
+def test_doses_with_mixed_diagnoses_give_one_verdict_in_any_file_order(doses, expected):
+    """Whichever of two neighbouring doses is read first, the interval between them is the
+    one the later dose's own diagnosis allows: the same verdict in every order of the
+    claims."""
+    for order in itertools.permutations(doses):
+        report = check_bytes(_xgeva_doses(list(order)), ig=False, today=date(2026, 11, 27))
+        assert _early_neighbours(report.findings, doses) == expected, order
+
+
+@pytest.mark.parametrize(
+    "checked, expected",
+    [(0, set()), (1, {("2026-03-18", "2026-03-25")}), (2, {("2026-03-18", "2026-03-25")})],
+)
+def test_doses_with_mixed_diagnoses_give_one_verdict_across_runs(store_url, checked, expected):
+    """The same when the other doses were sent in an earlier run: a dose on record keeps
+    whether it was a loading dose, so a loading dose checked before a later dose for bone
+    metastases is held to the 4 weeks that later dose needs."""
+    doses = [("20260311", "D480"), ("20260318", "D480"), ("20260325", "C7951")]
+    sent = [dose for position, dose in enumerate(doses) if position != checked]
+    recorded = run_cli(
+        "history", "record", "--history", store_url, "-", input_bytes=_xgeva_doses(sent)
+    )
+    assert recorded.exit_code == 0, recorded.output
+    result = run_cli(
+        "check", "--no-ig", "--format", "json", "--history", store_url, "-",
+        input_bytes=_xgeva_doses([doses[checked]]),
+    )  # fmt: skip
+    pairs = {
+        tuple(sorted(re.findall(r"on (\d{4}-\d{2}-\d{2})", f["message"])[:2]))
+        for f in json.loads(result.stdout)["files"][0]["findings"]
+        if f["rule"] == "units.frequency"
+    }
+    assert pairs == expected

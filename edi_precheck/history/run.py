@@ -13,6 +13,7 @@ every claim.
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from collections.abc import Iterable, Iterator
 from datetime import date
@@ -36,7 +37,7 @@ _FILTER_BITS = 1 << 23
 _LEDGER = (
     "CREATE TABLE ledger (file INTEGER, claim INTEGER, correction TEXT, patient TEXT,"
     " payer TEXT, family TEXT, product TEXT, code TEXT, service_date TEXT, units TEXT,"
-    " waste INTEGER, key_hash INTEGER, dose_hash INTEGER)",
+    " waste INTEGER, loading INTEGER, key_hash INTEGER, dose_hash INTEGER)",
     "CREATE INDEX ledger_by_key ON ledger (key_hash)",
     "CREATE INDEX ledger_by_dose ON ledger (dose_hash, service_date)",
 )
@@ -49,9 +50,10 @@ _CORRECTED = (
 )
 # Only split and history ask by claim: the index is made when first asked for.
 _BY_CLAIM = "CREATE INDEX IF NOT EXISTS ledger_by_claim ON ledger (file, claim)"
-_INSERT = "INSERT INTO ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_INSERT = "INSERT INTO ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 _COLUMNS = (
-    "file, claim, correction, patient, payer, family, product, code, service_date, units, waste"
+    "file, claim, correction, patient, payer, family, product, code, service_date, units, waste,"
+    " loading"
 )
 _Entry = tuple[int, int, Correction, Service]  # file number, claim index, correction, service
 _Slot = tuple[str, str, str, str]  # patient, payer, code, date: what a correction corrects
@@ -292,11 +294,8 @@ class RunHistory:
     def _with_origin(self, entry: _Entry) -> Service:
         """The service of an entry, saying where in this run it was read."""
         file_number, claim_index, _, service = entry
-        s = service
         origin = f"claim {claim_index} of {self._files.get(file_number, '?')}"
-        return Service(
-            s.patient, s.payer, s.family, s.product, s.code, s.day, s.units, s.waste, origin
-        )
+        return dataclasses.replace(service, origin=origin)
 
     def _bits(self, patient: str) -> tuple[int, int, int]:
         value = hash(patient) & ((1 << 64) - 1)
@@ -408,6 +407,7 @@ def _row(entry: _Entry) -> tuple[Any, ...]:
         s.day.isoformat(),
         s.units,
         int(s.waste),
+        int(s.loading),
         _key_hash(s.key),
         hash((s.patient, s.family)),
     )
@@ -419,8 +419,16 @@ def _key_hash(key: tuple[str, str, str, str, str, bool]) -> int:
 
 def _entry(row: tuple[Any, ...]) -> _Entry:
     file_number, claim_index, correction, patient, payer, family, product, code, *rest = row
-    day, units, waste = rest
+    day, units, waste, loading = rest
     service = Service(
-        patient, payer, family, product, code, date.fromisoformat(day), units, bool(waste)
+        patient,
+        payer,
+        family,
+        product,
+        code,
+        date.fromisoformat(day),
+        units,
+        bool(waste),
+        loading=bool(loading),
     )
     return file_number, claim_index, correction, service

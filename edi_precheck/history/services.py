@@ -26,6 +26,9 @@ class Service:
     units: str  # billed units, as decimal text (60, 1.5)
     waste: bool  # the discarded amount (JW), not a dose given
     origin: str = ""  # where it was seen: "recorded 2026-11-02", "claim 3 of batch.837"
+    # Given as a loading dose (its diagnosis is an indication with loading doses, as Xgeva's
+    # days 8 and 15): what the interval before it is, asked from a dose read after it.
+    loading: bool = False
 
     def __reduce__(self) -> tuple[type[Service], tuple[object, ...]]:
         # Pickled as its fields (a run checked in several processes sends thousands):
@@ -40,6 +43,7 @@ class Service:
             self.units,
             self.waste,
             self.origin,
+            self.loading,
         )
 
     @property

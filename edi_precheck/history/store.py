@@ -37,7 +37,7 @@ DEFAULT_WAIT_SECONDS = 60.0
 
 # The schema this version writes, and how to bring an older store to it: each step once,
 # in order, under the writer's lock. Plain SQL both databases take.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
     (
         1,
@@ -61,7 +61,13 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
         2,  # interchange and group control numbers, per sender, shared by every server
         ("CREATE TABLE control_numbers (sender TEXT PRIMARY KEY, last INTEGER NOT NULL)",),
     ),
+    (
+        3,  # whether a dose was a loading dose: the interval before it (units.frequency)
+        ("ALTER TABLE services ADD COLUMN loading INTEGER NOT NULL DEFAULT 0",),
+    ),
 )
+# The schema from which `services` has each column (a reader reads an older store as is).
+_COLUMN_SINCE = {"loading": 3}
 _META = "CREATE TABLE IF NOT EXISTS edi_precheck_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)"
 # The PostgreSQL advisory lock writers take: any fixed 64-bit number of our own.
 _WRITER_LOCK = 0x4544_4950_4843_4B31
@@ -110,6 +116,7 @@ class HistoryStore:
         self.url = shown_url(url)
         self.keyer = keyer
         self.read_only = read_only
+        self._schema = SCHEMA_VERSION  # the store's, once opened
         self._connection = connection
         self._dialect = dialect
         self._writing = False
@@ -154,9 +161,11 @@ class HistoryStore:
 
     def _prepare(self, create: bool, wait: float) -> None:
         """Check the schema version and the key; migrate when behind (under the lock). A
-        reader (`read_only`) reads an older schema as it is and never migrates it: every
-        schema so far holds the services table as readers read it."""
+        reader (`read_only`) reads an older schema as it is and never migrates it: a column
+        `services` gained since (`_COLUMN_SINCE`) reads as its default there."""
         version, key_check = self._meta()
+        if version is not None:
+            self._schema = version
         if version == SCHEMA_VERSION and key_check:
             self._check_key(key_check)
             return
@@ -175,21 +184,24 @@ class HistoryStore:
                 )
             self._check_key(key_check)
             return
-        if version is None and (tables := self._other_tables()):
-            raise HistoryError(
-                f"{self.url} is not an edi-precheck history store: it holds other tables "
-                f"({', '.join(sorted(tables)[:5])}); give the URL of an empty or new database"
-            )
         with self.writing(wait):
+            # Read again under the lock: another run may have made the store meanwhile.
             version, key_check = self._meta()
             if version is not None and version > SCHEMA_VERSION:
                 raise _newer(self.url, version)
+            if version is None and (tables := self._other_tables()):
+                raise HistoryError(
+                    f"{self.url} is not an edi-precheck history store: it holds other "
+                    f"tables ({', '.join(sorted(tables)[:5])}); give the URL of an empty or "
+                    "new database"
+                )
             try:
                 for step, statements in MIGRATIONS:
                     if version is None or step > version:
                         for statement in statements:
                             self._execute(statement)
                 self._set_meta("schema_version", str(SCHEMA_VERSION))
+                self._schema = SCHEMA_VERSION
                 if not key_check:
                     self._set_meta("key_check", self.keyer.check_value())
             except self._errors() as error:  # an account that may only read it, say
@@ -277,7 +289,10 @@ class HistoryStore:
 
     def _select(self, condition: str, parameters: tuple[Any, ...]) -> list[Service]:
         try:
-            rows = self._query(f"SELECT {_COLUMNS} FROM services WHERE {condition}", parameters)
+            loading = "loading" if self._schema >= _COLUMN_SINCE["loading"] else "0"
+            rows = self._query(
+                f"SELECT {_COLUMNS}, {loading} FROM services WHERE {condition}", parameters
+            )
         except self._errors() as error:
             raise self._failure("cannot read", error) from None
         return [
@@ -291,6 +306,7 @@ class HistoryStore:
                 units=row[6],
                 waste=bool(row[7]),
                 origin=f"recorded as sent on {row[8]}",
+                loading=bool(row[9]),
             )
             for row in rows
         ]
@@ -342,8 +358,8 @@ class HistoryStore:
             added = 0
             for service in services if correction != "void" else ():
                 added += self._execute(
-                    f"INSERT INTO services ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT DO NOTHING",
+                    f"INSERT INTO services ({_COLUMNS}, loading) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                     (
                         service.patient,
                         service.payer,
@@ -354,6 +370,7 @@ class HistoryStore:
                         service.units,
                         int(service.waste),
                         recorded_on,
+                        int(service.loading),
                     ),
                 )
         except self._errors() as error:

@@ -24,6 +24,7 @@ from edi_precheck.policy import (
     ICD10CM,
     CodeEntry,
     Crosswalk,
+    Dosing,
     PayerRule,
     Policy,
     Product,
@@ -270,10 +271,23 @@ class ClaimContext:
                     day=day,
                     units=decimal_text(units),
                     waste=waste_modifier in drug.line.modifiers,
+                    loading=self.dosing(drug)[1],
                 )
             )
         self._services = services
         return services
+
+    def dosing(self, drug: DrugLine) -> tuple[Dosing | None, bool]:
+        """The dosing interval `drug` is held to (the shortest of the products it may be;
+        None when none has one), and whether it is a loading dose: its diagnosis is an
+        indication the product gives loading doses for."""
+        diagnoses = tuple(d.code.upper() for d in self.claim.line_diagnoses(drug.line))
+        key = ("dosing", diagnoses, *map(id, drug.candidates))
+        found = self.memo.get(key)
+        if found is None:
+            found = _shortest_dosing(drug, diagnoses)
+            self.memo.put(key, found)
+        return found  # type: ignore[return-value]
 
     def history_may_know(self) -> bool:
         """False when the history a question goes to cannot know the claim's patient: a
@@ -510,3 +524,22 @@ def _dose_billed(group: LineGroup) -> Decimal | None:
 def decimal_text(value: Decimal) -> str:
     """A decimal as people write it: 60, 1.7 (no exponent, no trailing zeros)."""
     return format(value.normalize(), "f")
+
+
+def _shortest_dosing(drug: DrugLine, diagnoses: tuple[str, ...]) -> tuple[Dosing | None, bool]:
+    best: tuple[Dosing | None, bool, date] = (None, False, date.max)
+    probe = date(2001, 1, 1)  # any day: intervals are compared by the next dose they allow
+    for product in drug.candidates:
+        dosing = product.dosing
+        if not (dosing.days or dosing.months):
+            continue
+        loading = bool(dosing.loading_indications) and any(
+            indication.key in dosing.loading_indications
+            and matches_icd10(code, indication.diagnoses)
+            for indication in product.indications
+            for code in diagnoses
+        )
+        due = dosing.next_dose(probe, loading)
+        if due < best[2]:
+            best = (dosing, loading, due)
+    return best[0], best[1]

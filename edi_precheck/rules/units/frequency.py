@@ -43,7 +43,7 @@ from typing import NamedTuple
 
 from edi_precheck.findings import Severity, escaped
 from edi_precheck.history.services import Service, ServiceHistory
-from edi_precheck.policy import Dosing, matches_icd10
+from edi_precheck.policy import Dosing
 from edi_precheck.rules._registry import rule
 from edi_precheck.rules.context import ClaimContext, DrugLine, Problem, Where, parse_date
 
@@ -63,7 +63,7 @@ class DoseInterval(NamedTuple):
     segment: str
     segment_index: int | None
     # This claim's dose days before `day`, while a loading course is traced back (its
-    # other lines are not in the history yet): only for a line with loading doses.
+    # other lines are not in the history yet): only for a product with loading doses.
     own_days: tuple[date, ...] = ()
 
     def ask(self, history: ServiceHistory | None) -> Iterator[Problem]:
@@ -78,7 +78,7 @@ class DoseInterval(NamedTuple):
         day, dosing = self.day, self.dosing
         where: Where = {"segment": self.segment, "segment_index": self.segment_index}
         if earlier is not None:
-            due, loading = self._due_after(earlier.day, history)
+            due, loading = self._due_after(earlier.day, history, self.loading)
             if day < due:
                 yield Problem(
                     f"{self.code} on {day.isoformat()} comes {_days((day - earlier.day).days)} "
@@ -90,8 +90,8 @@ class DoseInterval(NamedTuple):
                     **where,
                 )
                 return
-        if later is not None:
-            due, loading = self._due_after(day, history)
+        if later is not None:  # held to the interval the later dose allows before it
+            due, loading = self._due_after(day, history, later.loading)
             if later.day < due:
                 yield Problem(
                     f"{self.code} on {day.isoformat()} comes {_days((later.day - day).days)} "
@@ -102,16 +102,20 @@ class DoseInterval(NamedTuple):
                     **where,
                 )
 
-    def _due_after(self, given: date, history: ServiceHistory | None) -> tuple[date, bool]:
-        """The first day the dose after one given on `given` is due, and whether that is a
-        loading dose's interval. Loading doses (a loading indication's line) follow the
-        first dose of their course within `loading_within` days; the dose after them is
-        due the product's interval after that first dose, and later ones after the last.
-        A course starts at a dose with no other within the product's interval (and the
-        loading days) before it; the doses before `given` are this claim's and `history`'s."""
+    def _due_after(
+        self, given: date, history: ServiceHistory | None, loading: bool
+    ) -> tuple[date, bool]:
+        """The first day a dose after one given on `given` is due, and whether that is a
+        loading dose's interval. `loading` says whether that next dose is a loading dose,
+        by its own line's diagnosis, whichever of the two doses is read first: so the
+        finding does not depend on file order. Loading doses follow the first dose of
+        their course within `loading_within` days; the dose after them is due the
+        product's interval after that first dose, and later ones after the last. A course
+        starts at a dose with no other within the product's interval (and the loading
+        days) before it; the doses before `given` are this claim's and `history`'s."""
         dosing = self.dosing
-        if not (self.loading and dosing.loading_days and dosing.loading_within):
-            return dosing.next_dose(given, self.loading), self.loading
+        if not (loading and dosing.loading_days and dosing.loading_within):
+            return dosing.next_dose(given, loading), loading
         start, previous = given, self._dose_before(given, history)
         window = timedelta(days=dosing.loading_within)
         for _ in range(dosing.loading_within // dosing.loading_days + 1):
@@ -148,11 +152,13 @@ def check(drug: DrugLine, ctx: ClaimContext) -> DoseInterval | None:
     own_earlier = ctx.dose_before(day)
     if own_earlier is None and not ctx.history_may_know():
         return None
-    dosing, loading = _dosing(drug, ctx)
+    dosing, loading = ctx.dosing(drug)
     if dosing is None:
         return None
     own_days = (
-        tuple(s.day for s in ctx.services() if not s.waste and s.day < day) if loading else ()
+        tuple(s.day for s in ctx.services() if not s.waste and s.day < day)
+        if dosing.loading_days
+        else ()
     )
     return DoseInterval(
         patient,
@@ -167,37 +173,6 @@ def check(drug: DrugLine, ctx: ClaimContext) -> DoseInterval | None:
         line.segment_index,
         own_days,
     )
-
-
-def _dosing(drug: DrugLine, ctx: ClaimContext) -> tuple[Dosing | None, bool]:
-    """The interval the line is held to (the shortest of what it may be), and whether it
-    is a loading dose (a diagnosis of an indication with loading doses)."""
-    diagnoses = tuple(d.code.upper() for d in ctx.claim.line_diagnoses(drug.line))
-    key = ("units.frequency", diagnoses, *map(id, drug.candidates))
-    found = ctx.memo.get(key)
-    if found is None:
-        found = _shortest(drug, diagnoses)
-        ctx.memo.put(key, found)
-    return found  # type: ignore[return-value]
-
-
-def _shortest(drug: DrugLine, diagnoses: tuple[str, ...]) -> tuple[Dosing | None, bool]:
-    best: tuple[Dosing | None, bool, date] = (None, False, date.max)
-    probe = date(2001, 1, 1)  # any day: intervals are compared by the next dose they allow
-    for product in drug.candidates:
-        dosing = product.dosing
-        if not (dosing.days or dosing.months):
-            continue
-        loading = bool(dosing.loading_indications) and any(
-            indication.key in dosing.loading_indications
-            and matches_icd10(code, indication.diagnoses)
-            for indication in product.indications
-            for code in diagnoses
-        )
-        due = dosing.next_dose(probe, loading)
-        if due < best[2]:
-            best = (dosing, loading, due)
-    return best[0], best[1]
 
 
 def _days(count: int) -> str:
