@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import secrets
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -84,6 +85,11 @@ class _ReadFile:
     pending: list[Finding] = field(default_factory=list)
     validation: Any = None  # ig.session.FileValidation when IG runs
     unreadable: bool = False  # a unit of it could not be read: said once
+    deadline: float | None = None  # the source's: past it, its sets are not validated
+
+    def given_up(self) -> bool:
+        """Whether the source's deadline has passed: its caller has stopped waiting."""
+        return self.deadline is not None and time.monotonic() > self.deadline
 
     def validation_done(self) -> bool:
         return self.validation is None or self.validation.done()
@@ -355,7 +361,7 @@ class Engine:
     ) -> _ReadFile:
         """Read and rule-check every claim of `source` (file `number` of `run`); IG outcomes
         may still be pending."""
-        read = _ReadFile(FileResult(source.name, keep=self.keep_findings))
+        read = _ReadFile(FileResult(source.name, keep=self.keep_findings), deadline=source.deadline)
         if self._validator is not None:
             from edi_precheck.ig.session import FileValidation
 
@@ -496,7 +502,7 @@ class Engine:
             return None  # read in one process, whose reader reports why it cannot be
         if first is None or second is None:
             return None  # not cut, or into one unit: nothing to share out
-        read = _ReadFile(FileResult(source.name, keep=self.keep_findings))
+        read = _ReadFile(FileResult(source.name, keep=self.keep_findings), deadline=source.deadline)
         result = read.result
         result.sha256 = envelope.sha256
         result.transaction_sets = envelope.transaction_sets
@@ -655,6 +661,8 @@ class Engine:
     def _finish(self, read: _ReadFile) -> FileResult:
         result = read.result
         if read.validation is not None:
+            if read.given_up():  # no one waits for the sets still pending: not validated
+                read.validation.abandon()
             read.validation.finish()  # what is still pending comes through _resolved
         rest = [*read.pending, *self._graded(result.reader_findings)]
         read.pending, result.reader_findings = [], []

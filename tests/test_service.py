@@ -8,6 +8,7 @@ status; the access log carries no claim content.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import socket
@@ -27,6 +28,7 @@ from conftest import FIXTURES, real_files, run_cli
 from edi_precheck.policy import schema
 from edi_precheck.service.app import create_app
 from edi_precheck.service.workers import Settings
+from edi_precheck.sources import Source
 
 X12 = {"Content-Type": "application/edi-x12"}
 STRICT = Path(__file__).parent / "fixtures" / "policies" / "commercial-strict.json"
@@ -263,7 +265,7 @@ def test_a_check_over_the_timeout_answers_504():
 
 def test_a_check_given_up_on_frees_its_worker_for_the_next(tmp_path):
     """One worker, a 2 s timeout, a check of some 20 s: it answers 504, and reading stops at
-    its deadline (what was read is still validated), so the worker is soon free and the
+    its deadline (the sets still pending are not validated), so the worker is soon free and the
     small check sent a few seconds later is answered, not refused behind it."""
     from edi_precheck.synth import write_837p
 
@@ -304,3 +306,37 @@ def test_with_a_history_store_a_resent_claim_is_a_duplicate(tmp_path):
             assert "claim.duplicate" in rules, (ig, rules)
     missing = run_cli("serve", "--history", f"sqlite:///{tmp_path}/none.db")
     assert missing.exit_code == 2 and "history record" in missing.output
+
+
+def test_a_check_past_its_deadline_validates_nothing_more(monkeypatch):
+    """Once reading stops at the deadline (the caller answered 504), the transaction sets
+    still pending are dropped, not validated: no validation starts after reading stops."""
+    from edi_precheck import Engine, sources
+    from edi_precheck.ig import validator
+    from edi_precheck.synth import write_837p
+
+    events: list[str] = []
+    validate, read = validator.validate, sources._MemoryReader.read
+
+    def slow_validate(text: str, engine: str = "native"):
+        events.append("validate")
+        time.sleep(0.2)
+        return validate(text, engine)
+
+    def reading(self, size=-1):
+        try:
+            return read(self, size)
+        except TimeoutError:
+            events.append("stopped")
+            raise
+
+    monkeypatch.setattr(validator, "validate", slow_validate)
+    monkeypatch.setattr(sources._MemoryReader, "read", reading)
+    body = io.BytesIO()
+    write_837p(body, 2_000, claims_per_st=20, drug_share=0.9)  # 100 sets: 20 s to validate
+    with Engine(ig=True) as engine:
+        result = engine.check(Source("body", None, body.getvalue(), deadline=time.monotonic() + 1))
+    assert "stopped" in events
+    assert "validate" in events[: events.index("stopped")]  # validated while reading
+    assert "validate" not in events[events.index("stopped") :]
+    assert any("ran out" in f.message for f in result.findings)

@@ -57,6 +57,17 @@ class FileValidation:
         """True when every transaction set of the file has its outcome."""
         return all(pending.done() for _, pending in self._pending)
 
+    def abandon(self) -> None:
+        """Drop the sets not validated yet (the caller has stopped waiting for the file):
+        what their validation would cost is not spent, and they give no findings."""
+        kept: deque[tuple[TransactionSet, Pending]] = deque()
+        for transaction, pending in self._pending:
+            if pending.done():
+                kept.append((transaction, pending))
+            else:
+                pending.cancel()
+        self._pending = kept
+
     def finish(self) -> None:
         """Wait for every set of the file; their findings go to `on_resolved`."""
         self._just_completed = None

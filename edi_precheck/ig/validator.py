@@ -65,6 +65,12 @@ class Pending:
     def done(self) -> bool:
         return self._outcome is not None or (self._future is not None and self._future.done())
 
+    def cancel(self) -> None:
+        """Not wanted any more: a worker that has not started on it never will."""
+        if self._future is not None:
+            self._future.cancel()
+        self._text = None
+
     def result(self) -> IGOutcome:
         if self._outcome is None:
             if self._future is not None:
