@@ -588,6 +588,35 @@ def test_check_reads_a_store_on_a_read_only_mount(read_only_mount, tmp_path):
     assert "history store" in refused.output and "Traceback" not in refused.output
 
 
+def test_a_store_being_written_is_not_read_as_a_snapshot_from_a_read_only_mount(
+    read_only_mount,
+):
+    """While a writer has the store open (its WAL file beside it), what the mount shows is
+    not a consistent store: check refuses it, saying why, rather than miss new records."""
+    folder, mount = read_only_mount
+    assert record(f"sqlite:///{folder}/history.db", TWO_CLAIMS).exit_code == 0
+    writer = sqlite3.connect(folder / "history.db")
+    try:
+        writer.execute("UPDATE services SET recorded_on = recorded_on")  # a write: WAL open
+        writer.commit()
+        assert (folder / "history.db-wal").exists()
+        result = check(f"sqlite:///{mount}/history.db", TWO_CLAIMS)
+    finally:
+        writer.close()
+    assert result.exit_code == 2
+    assert "while a writer has it open" in result.output and "Traceback" not in result.output
+
+
+def test_check_leaves_no_files_beside_the_store(tmp_path):
+    """A check reads the store and leaves its folder as it found it: WAL files left by a
+    reader would belong to the reader's account and could block the store's writer."""
+    url = f"sqlite:///{tmp_path}/history.db"
+    assert record(url, TWO_CLAIMS).exit_code == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["history.db"]
+    assert check(url, TWO_CLAIMS).exit_code == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["history.db"]
+
+
 def _void_of(data: bytes, claim_id: bytes) -> bytes:
     """The claim as a void (CLM05-3 8, REF*F8 naming the payer's claim), under a new CLM01."""
     return (

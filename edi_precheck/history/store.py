@@ -136,9 +136,9 @@ class HistoryStore:
         """Open the store at `url` and bring its schema up to date. Without `create`, a
         store that does not exist yet is an error (a mistyped URL must not pass as an
         empty history). `read_only` (a run that only compares claims with the store:
-        check, serve, Spark) never writes: a SQLite file on a read-only mount or owned by
-        another account can be read, and a store behind this release's schema is refused
-        rather than migrated."""
+        check, serve, Spark) never writes: it reads a store of an older schema as it is,
+        a SQLite store on a read-only mount as a snapshot, and a PostgreSQL store with an
+        account that may only read it."""
         wait = wait_seconds() if wait is None else wait
         if url.startswith("sqlite:"):
             connection = _connect_sqlite(url, create and not read_only, wait, read_only)
@@ -539,28 +539,39 @@ def _sqlite(path: Path, mode: str, wait: float) -> sqlite3.Connection:
 
 
 def _read_only_sqlite(path: Path, wait: float) -> sqlite3.Connection:
-    """A connection that cannot write. SQLite reads a store in WAL mode through a shared-
-    memory file beside it (-shm), made by the first reader: where none can be made, on a
-    read-only file system nothing can change the store, so it is read as immutable."""
-    modes = ["mode=ro"]
-    failure: sqlite3.Error | None = None
-    if _on_read_only_file_system(path):
-        modes.append("mode=ro&immutable=1")
-    for mode in modes:
-        connection = None
-        try:
-            connection = _sqlite(path, mode, wait)
-            connection.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
-            return connection
-        except sqlite3.Error as error:
-            if connection is not None:
-                connection.close()
-            failure = error
-    raise HistoryError(
-        f"cannot open the history store {path} to read it: {failure} (SQLite needs to make "
-        f"{path.name}-shm beside it: give this account write access to {path.parent}, "
-        "or keep a shared history on PostgreSQL)"
-    )
+    """A connection this run never writes through (`query_only`). Where this account may
+    write beside the store, SQLite opens it as a writer would, so that the last connection
+    to close tidies the WAL files away (a read-only connection cannot: its -wal and -shm
+    would stay, this account's, and could block the store's own writer). On a read-only
+    file system, a store with no WAL file beside it is read as the snapshot it is
+    (immutable: writes made elsewhere while it is open are not seen). Else it is refused."""
+    if os.access(path, os.W_OK) and os.access(path.parent, os.W_OK):
+        mode = "mode=rw"
+    elif _on_read_only_file_system(path):
+        if Path(f"{path}-wal").exists():
+            raise HistoryError(
+                f"cannot read the history store {path}: it is on a read-only file system "
+                f"while a writer has it open ({path.name}-wal beside it), so SQLite cannot "
+                "read it consistently from here; read it where it is written, or keep a "
+                "shared history on PostgreSQL"
+            )
+        mode = "mode=ro&immutable=1"
+    else:
+        raise HistoryError(
+            f"cannot read the history store {path}: SQLite must write its WAL files beside "
+            f"it ({path.name}-wal, -shm), and this account may not; give it write access to "
+            f"{path.parent} and the store, or keep a shared history on PostgreSQL"
+        )
+    connection: sqlite3.Connection | None = None
+    try:
+        connection = _sqlite(path, mode, wait)
+        connection.execute("PRAGMA query_only = ON")
+        connection.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        return connection
+    except sqlite3.Error as error:
+        if connection is not None:
+            connection.close()
+        raise HistoryError(f"cannot open the history store {path} to read it: {error}") from None
 
 
 def _on_read_only_file_system(path: Path) -> bool:
