@@ -815,3 +815,32 @@ def test_doses_with_mixed_diagnoses_give_one_verdict_across_runs(store_url, chec
         if f["rule"] == "units.frequency"
     }
     assert pairs == expected
+
+
+def test_a_reader_opened_before_a_migration_reads_the_new_column_after_it(store_url):
+    """A long-lived reader (serve) opened on a store of an older schema: once a writer
+    migrates it, the reader sees whether a dose recorded since was a loading dose, with no
+    restart."""
+    from edi_precheck.history.keys import site_key
+    from edi_precheck.history.services import Service
+    from edi_precheck.history.store import HistoryStore
+    from edi_precheck.model.patient import PatientKeyer
+
+    keyer = PatientKeyer(site_key())
+    with HistoryStore.open(store_url, keyer, create=True) as writer, writer.writing():
+        writer.record([])
+    _execute_all(
+        store_url,
+        [
+            "ALTER TABLE services DROP COLUMN loading",
+            "UPDATE edi_precheck_meta SET value = '2' WHERE name = 'schema_version'",
+        ],
+    )
+    dose = Service("p1", "01112", "denosumab", "Xgeva", "J0897", date(2026, 3, 18), "120",
+                   False, loading=True)  # fmt: skip
+    with HistoryStore.open(store_url, keyer, create=False, read_only=True) as reader:
+        assert reader.nearest_doses("p1", "denosumab", date(2026, 3, 11)) == (None, None)
+        with HistoryStore.open(store_url, keyer, create=False) as writer, writer.writing():
+            writer.record([dose])  # migrated on opening, then written
+        later = reader.nearest_doses("p1", "denosumab", date(2026, 3, 11))[1]
+        assert later is not None and later.day == dose.day and later.loading

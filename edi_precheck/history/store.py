@@ -287,9 +287,18 @@ class HistoryStore:
             found.append(rows[0] if rows else None)
         return found[0], found[1]
 
+    def _has_column(self, column: str) -> bool:
+        """Whether `services` has `column`. A reader of an older store asks again until a
+        writer migrates it (a long-lived `serve` then reads the new column without a
+        restart); a writer has migrated it on opening."""
+        if self._schema < _COLUMN_SINCE[column]:
+            version, _ = self._meta()
+            self._schema = max(self._schema, version or 0)
+        return self._schema >= _COLUMN_SINCE[column]
+
     def _select(self, condition: str, parameters: tuple[Any, ...]) -> list[Service]:
         try:
-            loading = "loading" if self._schema >= _COLUMN_SINCE["loading"] else "0"
+            loading = "loading" if self._has_column("loading") else "0"
             rows = self._query(
                 f"SELECT {_COLUMNS}, {loading} FROM services WHERE {condition}", parameters
             )
