@@ -764,6 +764,7 @@ def _early_neighbours(report_findings, doses: list[tuple[str, str]]) -> set[tupl
         if finding.rule == "units.frequency":
             pair = tuple(sorted(re.findall(r"on (\d{4}-\d{2}-\d{2})", finding.message)[:2]))
             if pair in neighbours:
+                assert pair not in pairs, f"{pair} reported twice"
                 pairs.add(pair)
     return pairs
 
@@ -780,6 +781,27 @@ def _early_neighbours(report_findings, doses: list[tuple[str, str]]) -> set[tupl
         # a course opened for bone metastases, the week's doses after it for giant cell
         # tumor of bone: loading doses, nothing early
         ([("20260311", "C7951"), ("20260318", "D480"), ("20260325", "D480")], set()),
+        # a fourth dose a week after the loading doses of days 8 and 15: early, also when
+        # the course is sent in reverse date order (each dose traced back from knew none)
+        (
+            [
+                ("20260311", "D480"),
+                ("20260318", "D480"),
+                ("20260325", "D480"),
+                ("20260401", "D480"),
+            ],
+            {("2026-03-25", "2026-04-01")},
+        ),
+        # the same course with the fourth dose on day 29: nothing early
+        (
+            [
+                ("20260311", "D480"),
+                ("20260318", "D480"),
+                ("20260325", "D480"),
+                ("20260408", "D480"),
+            ],
+            set(),
+        ),
     ],
 )
 def test_doses_with_mixed_diagnoses_give_one_verdict_in_any_file_order(doses, expected):

@@ -101,6 +101,38 @@ class DoseInterval(NamedTuple):
                     "check the date of service of both doses",
                     **where,
                 )
+            if dosing.loading_days and history is not None:
+                yield from self._later_in_course(later, history, where)
+
+    def _later_in_course(
+        self, first: Service, history: ServiceHistory, where: Where
+    ) -> Iterator[Problem]:
+        """The doses after `first` (this dose's next), each against the one before it, now
+        that this dose is known: a loading course is traced back from a dose through the
+        doses known then, so doses sent in reverse date order were judged without this
+        one. A pair already early without this dose was reported when it became so."""
+        dosing = self.dosing
+        known = self._replace(own_days=(*self.own_days, self.day))
+        previous = first
+        for _ in range(dosing.loading_within // max(dosing.loading_days, 1) + 1):
+            following = history.nearest_doses(self.patient, self.family, previous.day)[1]
+            if following is None:
+                return
+            due, loading = known._due_after(previous.day, history, following.loading)
+            if following.day < due and not (
+                following.day < self._due_after(previous.day, history, following.loading)[0]
+            ):
+                yield Problem(
+                    f"{self.code}: the dose on {following.day.isoformat()} comes "
+                    f"{_days((following.day - previous.day).days)} after the dose on "
+                    f"{previous.day.isoformat()} ({escaped(following.origin)}), in the course "
+                    f"this dose on {self.day.isoformat()} belongs to; {self.product} is given "
+                    f"{dosing.describe(loading)}, so not before {due.isoformat()}",
+                    "check the dates of service of the course's doses",
+                    **where,
+                )
+                return
+            previous = following
 
     def _due_after(
         self, given: date, history: ServiceHistory | None, loading: bool
