@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import itertools
 import secrets
-import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -39,7 +38,7 @@ from edi_precheck.reading import read_claims
 from edi_precheck.report.results import FileResult, Report
 from edi_precheck.rules import catalog
 from edi_precheck.rules.runner import AskedQuestion, ClaimChecker, grade_file_findings
-from edi_precheck.sources import Source
+from edi_precheck.sources import Source, past
 from edi_precheck.units import (
     SOUND_RULES,
     Unit,
@@ -89,7 +88,7 @@ class _ReadFile:
 
     def given_up(self) -> bool:
         """Whether the source's deadline has passed: its caller has stopped waiting."""
-        return self.deadline is not None and time.monotonic() > self.deadline
+        return past(self.deadline)
 
     def validation_done(self) -> bool:
         return self.validation is None or self.validation.done()

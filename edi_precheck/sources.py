@@ -156,6 +156,11 @@ def _once(sources: list[Source], on_repeat: Callable[[str, str], None] | None) -
     return kept
 
 
+def past(deadline: float | None) -> bool:
+    """Whether `deadline` (time.monotonic; None: none) has passed."""
+    return deadline is not None and time.monotonic() > deadline
+
+
 class _MemoryReader(io.RawIOBase):
     """Read bytes held in memory without copying them whole (io.BytesIO copies its
     initial value): each read copies only the chunk asked for."""
@@ -170,7 +175,7 @@ class _MemoryReader(io.RawIOBase):
         return True
 
     def read(self, size: int | None = -1) -> bytes:
-        if self._deadline is not None and time.monotonic() > self._deadline:
+        if past(self._deadline):
             raise TimeoutError(errno.ETIMEDOUT, "the time given to this check ran out")
         end = len(self._view) if size is None or size < 0 else self._position + size
         chunk = self._view[self._position : end].tobytes()

@@ -525,26 +525,31 @@ def _connect_sqlite(url: str, create: bool, wait: float, read_only: bool) -> sql
             ) from None
     if read_only:
         return _read_only_sqlite(path, wait)
-    connection: sqlite3.Connection | None = None
+    # readers never wait for a writer (WAL)
+    setup = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL")
     try:
-        connection = _sqlite(path, "mode=rw", wait)
-        connection.execute("PRAGMA journal_mode=WAL")  # readers never wait for a writer
-        connection.execute("PRAGMA synchronous=NORMAL")
+        return _sqlite(path, "mode=rw", wait, setup)
     except sqlite3.Error as error:
-        if connection is not None:  # closed now, not when the traceback goes
-            connection.close()
         raise HistoryError(f"cannot open the history store {path}: {error}") from None
-    return connection
 
 
-def _sqlite(path: Path, mode: str, wait: float) -> sqlite3.Connection:
-    return sqlite3.connect(
+def _sqlite(path: Path, mode: str, wait: float, setup: tuple[str, ...]) -> sqlite3.Connection:
+    """A connection, `setup` run on it; closed at once when that fails (not when the
+    traceback goes), so that a failed open holds no file."""
+    connection = sqlite3.connect(
         f"file:{quote(str(path))}?{mode}",
         uri=True,
         timeout=wait,
         isolation_level=None,  # transactions as we begin them
         check_same_thread=False,  # one thread at a time, as the engine uses it
     )
+    try:
+        for statement in setup:
+            connection.execute(statement)
+    except sqlite3.Error:
+        connection.close()
+        raise
+    return connection
 
 
 def _read_only_sqlite(path: Path, wait: float) -> sqlite3.Connection:
@@ -571,15 +576,11 @@ def _read_only_sqlite(path: Path, wait: float) -> sqlite3.Connection:
             f"it ({path.name}-wal, -shm), and this account may not; give it write access to "
             f"{path.parent} and the store, or keep a shared history on PostgreSQL"
         )
-    connection: sqlite3.Connection | None = None
-    try:
-        connection = _sqlite(path, mode, wait)
-        connection.execute("PRAGMA query_only = ON")
-        connection.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
-        return connection
+    try:  # the count makes SQLite open the file now, so that a failure is said here
+        return _sqlite(
+            path, mode, wait, ("PRAGMA query_only = ON", "SELECT COUNT(*) FROM sqlite_master")
+        )
     except sqlite3.Error as error:
-        if connection is not None:
-            connection.close()
         raise HistoryError(f"cannot open the history store {path} to read it: {error}") from None
 
 

@@ -48,6 +48,7 @@ from edi_precheck.service.workers import (
     check_with,
     lines_of,
 )
+from edi_precheck.sources import past
 
 log = structlog.get_logger("edi_precheck.service")
 
@@ -131,7 +132,7 @@ def create_app(
             answer = await asyncio.wait_for(future, timeout)
         except TimeoutError:
             raise too_long from None
-        if time.monotonic() > deadline:  # done just as time ran out: reading may be cut
+        if past(deadline):  # done just as time ran out: reading may be cut
             raise too_long
         return answer
 
@@ -175,13 +176,10 @@ def create_app(
         data = await _body(request, max_body)
         assert pools is not None
         # as `lines`: the codes asked for, else every line with `all`, else the drug codes
-        wanted = (
-            frozenset(codes)
-            if codes
-            else None
-            if every
-            else frozenset(pools.engines.get(overlay, False).checker.skim_codes() or ())
-        )
+        wanted: frozenset[str] | None = frozenset(codes)
+        if not codes:
+            checker = pools.engines.get(overlay, False).checker
+            wanted = None if every else frozenset(checker.skim_codes() or ())
         rows = await run(lines_of, data, wanted)
         return JSONResponse(rows)
 

@@ -114,7 +114,7 @@ class DoseInterval(NamedTuple):
         dosing = self.dosing
         known = self._replace(own_days=(*self.own_days, self.day))
         previous = first
-        for _ in range(dosing.loading_within // max(dosing.loading_days, 1) + 1):
+        for _ in range(dosing.loading_within // dosing.loading_days + 1):
             following = history.nearest_doses(self.patient, self.family, previous.day)[1]
             if following is None:
                 return
