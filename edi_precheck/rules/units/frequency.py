@@ -6,7 +6,9 @@ for the same patient lies closer to its date than the product's dosing interval:
 its biosimilars once every 6 months, Xgeva and its biosimilars once every 4 weeks (7 days
 apart during the loading doses of days 8 and 15 of a course, when the line's diagnosis is
 giant cell tumor of bone or hypercalcemia of malignancy; the next dose on day 29, then
-every 4 weeks; a course starts at a dose with none in the 6 weeks before it). The other
+every 4 weeks; a course starts at a dose with none in the 6 weeks before it). Between
+two doses the interval is the one the later dose's own diagnosis allows, whichever is read
+first; a dose read after later doses of its course checks those too. The other
 doses are the claim's other lines, the claims read before it in the same run (files of one
 `check` or `split`), and, with
 `--history`, the services on record. The patient is known only by a keyed hash of member
