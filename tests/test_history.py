@@ -866,3 +866,42 @@ def test_a_reader_opened_before_a_migration_reads_the_new_column_after_it(store_
             writer.record([dose])  # migrated on opening, then written
         later = reader.nearest_doses("p1", "denosumab", date(2026, 3, 11))[1]
         assert later is not None and later.day == dose.day and later.loading
+
+
+def _open_new_store_at_once(url: str, barrier, failures) -> None:
+    from edi_precheck.history.errors import HistoryError
+    from edi_precheck.history.keys import site_key
+    from edi_precheck.history.store import HistoryStore
+    from edi_precheck.model.patient import PatientKeyer
+
+    keyer = PatientKeyer(site_key())
+    barrier.wait()
+    try:
+        with HistoryStore.open(url, keyer, create=True) as store, store.writing():
+            store.record([])
+    except HistoryError as error:
+        failures.put(str(error))
+        raise SystemExit(3) from None
+
+
+def test_runs_that_make_the_same_new_store_at_once_all_open_it(tmp_path):
+    """Hooks started together on a store none has made yet: SQLite tells all but one that
+    the store is locked while they turn it to WAL, without waiting; each must still open
+    it and go on."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    failures = context.Queue()
+    for attempt in range(8):
+        url = f"sqlite:///{tmp_path / f'history{attempt}.db'}"
+        barrier = context.Barrier(4)
+        runs = [
+            context.Process(target=_open_new_store_at_once, args=(url, barrier, failures))
+            for _ in range(4)
+        ]
+        for run in runs:
+            run.start()
+        for run in runs:
+            run.join(timeout=120)
+        said = [failures.get(timeout=10) for run in runs if run.exitcode == 3]
+        assert [run.exitcode for run in runs] == [0, 0, 0, 0], said

@@ -535,7 +535,9 @@ def _connect_sqlite(url: str, create: bool, wait: float, read_only: bool) -> sql
 
 def _sqlite(path: Path, mode: str, wait: float, setup: tuple[str, ...]) -> sqlite3.Connection:
     """A connection, `setup` run on it; closed at once when that fails (not when the
-    traceback goes), so that a failed open holds no file."""
+    traceback goes), so that a failed open holds no file. SQLite does not call its busy
+    handler where waiting could deadlock (two connections turning a new store to WAL at
+    once: one is told "locked" at once), so a busy setup is tried again until `wait`."""
     connection = sqlite3.connect(
         f"file:{quote(str(path))}?{mode}",
         uri=True,
@@ -543,9 +545,20 @@ def _sqlite(path: Path, mode: str, wait: float, setup: tuple[str, ...]) -> sqlit
         isolation_level=None,  # transactions as we begin them
         check_same_thread=False,  # one thread at a time, as the engine uses it
     )
+    deadline = time.monotonic() + wait
+    pause = 0.01
     try:
         for statement in setup:
-            connection.execute(statement)
+            while True:
+                try:
+                    connection.execute(statement)
+                    break
+                except sqlite3.OperationalError as error:
+                    busy = "locked" in str(error) or "busy" in str(error)
+                    if not busy or time.monotonic() + pause > deadline:
+                        raise
+                    time.sleep(pause)
+                    pause = min(pause * 2, 0.25)
     except sqlite3.Error:
         connection.close()
         raise
