@@ -187,6 +187,12 @@ class Claim:
         return self.frequency_code in ("7", "8") and bool(self.original_reference.strip())
 
     @property
+    def is_void(self) -> bool:
+        """CLM05-3 8: cancels a claim sent before. It repeats that claim as it was sent
+        (the payer matches it so), so its lines are no service to judge."""
+        return self.frequency_code == "8"
+
+    @property
     def kind(self) -> str:
         return self.transaction.kind
 

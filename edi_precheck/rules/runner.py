@@ -324,13 +324,17 @@ class ClaimChecker:
             ]
             if not drugs:
                 continue
-            if covered == 0:
-                grading_policy, grading_drugs, grading_groups = policy, drugs, groups
-            covered += len(drugs)
             ctx = ClaimContext(
                 claim, policy, self.crosswalk, self.icd10, today, drugs, groups, self._memo, knows
             )
             services += ctx.services()
+            if claim.is_void:
+                # A void must repeat what it cancels, mistakes included: none of them is
+                # the payer's to deny now. What it cancels is the history's (its services).
+                continue
+            if covered == 0:
+                grading_policy, grading_drugs, grading_groups = policy, drugs, groups
+            covered += len(drugs)
             for rule, check in self._covered_claim_checks:
                 for problem in _guarded(rule, ctx) if guarded else check(ctx):
                     findings.extend(self._finding(rule, problem, ctx, None))
