@@ -650,6 +650,66 @@ def test_a_void_in_the_run_is_no_service_and_takes_away_what_it_voids(
     assert services_on_record(store_url) == 1  # the rebill, in place of the voided original
 
 
+def test_a_void_repeating_the_mistakes_it_cancels_is_sent_and_removes_them(
+    store_url, tmp_path, tmp_copy
+):
+    """A void must carry the claim it cancels as that claim was sent, mistakes included (12
+    units, no JZ): none is the payer's to deny now, so the void is not held. Split sends it
+    beside its rebill, and the store keeps the rebill alone."""
+    mistaken = PROLIA.read_bytes().replace(b"HC:J0897:JZ*1650*UN*60", b"HC:J0897*1650*UN*12")
+    assert record(store_url, tmp_copy("original.837", mistaken)).exit_code == 0
+    void = tmp_copy("void.837", _void_of(mistaken, b"PMCV001"))
+    alone = run_cli("check", "--no-ig", "--format", "json", str(void))
+    assert alone.exit_code == 0, alone.output
+    assert json.loads(alone.stdout)["files"][0]["findings"] == []
+    rebill = tmp_copy("rebill.837", PROLIA.read_bytes().replace(b"PMC0001", b"PMCN001"))
+    result = split(store_url, tmp_path, void, rebill, name="both")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert (summary["clean"]["claims"], summary["held"]["claims"]) == (2, 0)
+    rows = stored_rows(store_url)
+    assert [row[6] for row in rows if len(row) > 7] == ["60"]  # the rebill's units alone
+    as_new = tmp_copy("as-new.837", mistaken.replace(b"PMC0001", b"PMCN002"))
+    checked = run_cli("check", "--no-ig", "--format", "json", str(as_new))
+    assert {f["rule"] for f in json.loads(checked.stdout)["files"][0]["findings"]} >= {
+        "units.dose",
+        "modifier.waste_missing",
+    }  # the same mistakes on a claim that is no void are still found
+
+
+def test_a_second_dose_the_same_day_in_another_claim_is_found_in_a_run_and_across_runs(
+    store_url, tmp_path, tmp_copy
+):
+    """Two claims to one payer for one patient's doses on one day (each fine alone): the
+    payer pays one. Whichever is read second is told so, in one run and against the store;
+    not a claim to another payer (coordination of benefits), nor a replacement."""
+    second = PROLIA.read_bytes().replace(b"PMC0001", b"PMC0002")
+    second = second.replace(b"HC:J0897:JZ*1650*UN*60", b"HC:J0897:JZ*1650*UN*50")
+    first_path = tmp_copy("first.837", PROLIA.read_bytes())
+    second_path = tmp_copy("second.837", second)
+
+    def same_day(result) -> list[str]:
+        return [
+            f["claim_id"]
+            for f in findings(result, "units.frequency")
+            if "second dose of denosumab that day" in f["message"]
+        ]
+
+    in_one_run = run_cli("check", "--no-ig", "--format", "json", str(first_path), str(second_path))
+    assert same_day(in_one_run) == ["PMC0002"]
+    assert record(store_url, first_path).exit_code == 0
+    assert same_day(check(store_url, second_path)) == ["PMC0002"]
+    other_payer = tmp_copy("secondary.837", second.replace(b"PI*01112", b"PI*SUPP77"))
+    assert same_day(check(store_url, other_payer)) == []
+    replacement = tmp_copy(
+        "replacement.837",
+        second.replace(b"11:B:1", b"11:B:7")
+        .replace(b"HI*ABK:M810", b"REF*F8*PAYERICN77~HI*ABK:M810")
+        .replace(b"SE*31*", b"SE*32*"),
+    )
+    assert same_day(check(store_url, replacement)) == []
+
+
 def test_a_held_claim_is_not_compared_with_its_corrected_copy_in_the_same_run(
     tmp_path, tmp_copy, store_url
 ):

@@ -2,7 +2,9 @@
 
 ## What it checks
 For each dose line (not the JW wasted amount), that no other dose of the same drug family
-for the same patient lies closer to its date than the product's dosing interval: Prolia and
+for the same patient lies closer to its date than the product's dosing interval (a dose
+billed to the same payer on the same day in another claim is a second dose; a claim's own
+lines are added up by `units.dose`): Prolia and
 its biosimilars once every 6 months, Xgeva and its biosimilars once every 4 weeks (7 days
 apart during the loading doses of days 8 and 15 of a course, when the line's diagnosis is
 giant cell tumor of bone or hypercalcemia of malignancy; the next dose on day 29, then
@@ -44,7 +46,7 @@ from datetime import date, timedelta
 from typing import NamedTuple
 
 from edi_precheck.findings import Severity, escaped
-from edi_precheck.history.services import Service, ServiceHistory
+from edi_precheck.history.services import Service, ServiceHistory, ServiceKey
 from edi_precheck.policy import Dosing
 from edi_precheck.rules._registry import rule
 from edi_precheck.rules.context import ClaimContext, DrugLine, Problem, Where, parse_date
@@ -67,8 +69,26 @@ class DoseInterval(NamedTuple):
     # This claim's dose days before `day`, while a loading course is traced back (its
     # other lines are not in the history yet): only for a product with loading doses.
     own_days: tuple[date, ...] = ()
+    payer: str = ""
+    # This claim's own services: one on record is this claim sent before (claim.duplicate
+    # says so), not a second dose.
+    own_keys: frozenset[ServiceKey] = frozenset()
+    corrects: bool = False  # a replacement: the dose on record that day is what it corrects
 
     def ask(self, history: ServiceHistory | None) -> Iterator[Problem]:
+        if (twice := self._same_day(history)) is not None:
+            yield Problem(
+                f"{self.code} on {self.day.isoformat()} is a second dose of {self.family} "
+                f"that day for this patient: {twice.code} for {twice.units} units was billed "
+                f"to the same payer in another claim ({escaped(twice.origin)}); "
+                f"{self.product} is given {self.dosing.describe(self.loading)}, so the payer "
+                "denies one of them",
+                "if the two claims bill one dose, bill it on one claim and correct the other "
+                "(CLM05-3 7 or 8 with REF*F8); else check the date of service",
+                segment=self.segment,
+                segment_index=self.segment_index,
+            )
+            return
         earlier, later = (
             history.nearest_doses(self.patient, self.family, self.day)
             if history is not None and history.may_know(self.patient)
@@ -105,6 +125,21 @@ class DoseInterval(NamedTuple):
                 )
             if dosing.loading_days and history is not None:
                 yield from self._later_in_course(later, history, where)
+
+    def _same_day(self, history: ServiceHistory | None) -> Service | None:
+        """A dose of the family given the same day, billed to the same payer in another
+        claim (a claim's own lines are added up by units.dose), if any is known."""
+        if history is None or self.corrects or not history.may_know(self.patient):
+            return None
+        found = history.nearest_doses(self.patient, self.family, self.day + timedelta(days=1))[0]
+        if (
+            found is None
+            or found.day != self.day
+            or found.payer != self.payer
+            or found.key in self.own_keys
+        ):
+            return None
+        return found
 
     def _later_in_course(
         self, first: Service, history: ServiceHistory, where: Where
@@ -206,6 +241,9 @@ def check(drug: DrugLine, ctx: ClaimContext) -> DoseInterval | None:
         drug.service_segment,
         line.segment_index,
         own_days,
+        ctx.claim.payer.payer_id,
+        frozenset(s.key for s in ctx.services()),
+        ctx.claim.replaces_another,
     )
 
 
