@@ -72,7 +72,7 @@ def test_top_level_schemas_folder_is_the_packaged_one():
 def test_shipped_policy_is_valid():
     result = run_cli("policy", "validate")
     assert result.exit_code == 0, result.output
-    assert "valid: policy 'denosumab' (base 2026.11.1 + denosumab 2026.11.1)" in result.stdout
+    assert "valid: policy 'denosumab' (base 2026.11.1 + denosumab 2026.12.1)" in result.stdout
 
 
 def test_shipped_policy_says_which_facts_are_unconfirmed():

@@ -157,6 +157,30 @@ def test_the_same_claim_at_an_institution_is_clean_in_every_setting_that_bills_d
         assert report.findings == [], (facility, [f.message for f in report.findings])
 
 
+def test_medicare_home_health_pays_osteoporosis_drugs_only():
+    """On a home health agency's claim (TOB 034x) Medicare pays the osteoporosis drugs: an
+    Xgeva line there is denied, and the fix says what to do instead; Prolia for
+    osteoporosis is paid, and a commercial plan's Xgeva there is not Medicare's rule."""
+    at_home = (("*13:A:1*", "*34:A:1*"), ("SV2*0636*HC:J0897:JZ", "SV2*0636*HC:J0897"))
+    report = check_bytes(edited("837i/xgeva_outpatient.837", *at_home), name="hh", today=TODAY)
+    (place,) = [f for f in report.findings if f.rule == "pos.not_allowed"]
+    assert str(place.severity) == "error"
+    assert "osteoporosis drugs only" in place.message and "type of bill 0341" in place.message
+    assert "facility bill" not in place.hint and "Prolia" in place.hint
+    prolia = edited(
+        "837i/xgeva_outpatient.837",
+        *at_home,
+        ("HC:J0897*2600*UN*120", "HC:J0897*1650*UN*60"),
+        ("N4*55513073021~CTP****1.7*ML", "N4*55513071001~CTP****1*ML"),
+        ("HI*ABK:C7951", "HI*ABK:M8008XA"),
+        ("CLM*XOP0001*2710", "CLM*XOP0001*1760"),
+    )
+    assert [f.rule for f in check_bytes(prolia, name="hh-prolia", today=TODAY).findings] == []
+    commercial = edited("837i/xgeva_outpatient.837", *at_home, ("*******MB", "*******CI"))
+    report = check_bytes(commercial, name="hh-ci", today=TODAY)
+    assert "pos.not_allowed" not in {f.rule for f in report.findings}
+
+
 def test_a_medicare_line_outside_the_label_names_only_what_medicare_pays():
     report = check_bytes(
         edited("837i/xgeva_outpatient.837", ("HI*ABK:C7951", "HI*ABK:D4702")),

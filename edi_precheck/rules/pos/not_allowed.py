@@ -23,7 +23,7 @@ Correct the place of service if the drug was given in the office (11).
 
 ## Policy keys
 `settings.*.places`, `settings.*.drug_lines`, `payer_rules.*.place_not_payable`,
-`payer_rules.*.match.settings`.
+`payer_rules.*.place_fix`, `payer_rules.*.match.settings`.
 
 ## References
 CMS place of service code set; NUBC type of bill; Medicare Benefit Policy Manual ch.15
@@ -63,8 +63,9 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
             yield Problem(
                 f"{drug.code} ({drug.describe_product()}) at {named}: "
                 f"{payer_rule.place_not_payable} (payer rule '{payer_rule.id}')",
-                "let the facility bill the drug on its claim; if the drug was given in the "
-                "office, correct the place of service",
+                payer_rule.place_fix
+                or "let the facility bill the drug on its claim; if the drug was given in "
+                "the office, correct the place of service",
                 **where,
             )
             return
