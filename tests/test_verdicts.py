@@ -181,6 +181,22 @@ def test_medicare_home_health_pays_osteoporosis_drugs_only():
     assert "pos.not_allowed" not in {f.rule for f in report.findings}
 
 
+def test_prolia_administered_under_xgevas_code_is_told_to_replace_it_not_add_one():
+    """Prolia's injection billed as 96401 (Xgeva's chemotherapy administration): the fix
+    replaces that code; adding 96372 beside it would bill one injection twice."""
+    report = check_bytes(
+        edited("837p/prolia_medicare_clean.837", ("HC:96372*45", "HC:96401*45")),
+        name="prolia-96401",
+        today=TODAY,
+    )
+    (admin,) = [f for f in report.findings if f.rule == "admin.missing"]
+    assert "administered as 96401 (line 2)" in admin.message
+    assert admin.hint.startswith("replace 96401 with 96372")
+    visit = edited("837p/prolia_medicare_clean.837", ("HC:96372*45", "HC:99213*45"))
+    (admin,) = [f for f in check_bytes(visit, name="v", today=TODAY).findings]
+    assert "has no administration line (96372)" in admin.message  # a visit is no injection
+
+
 def test_a_medicare_line_outside_the_label_names_only_what_medicare_pays():
     report = check_bytes(
         edited("837i/xgeva_outpatient.837", ("HI*ABK:C7951", "HI*ABK:D4702")),

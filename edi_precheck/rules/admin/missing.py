@@ -18,7 +18,9 @@ A claim with `SV1*HC:J0897:JZ*1650*UN*60***1~` and no other line that day, or a 
 line with only `96402`.
 
 ## Use instead
-Add `SV1*HC:96372*45*UN*1***1~` with the same DTP*472 date.
+Add `SV1*HC:96372*45*UN*1***1~` with the same DTP*472 date. Where the injection is billed
+under another product's administration code (96401 for Prolia), replace that code: a
+second administration line would bill the injection twice.
 
 ## Policy keys
 `products.*.administration_codes`, `settings.*.administration_line`.
@@ -32,7 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from edi_precheck.findings import Severity
+from edi_precheck.findings import Severity, shown
 from edi_precheck.model import ServiceLine
 from edi_precheck.rules._registry import rule
 from edi_precheck.rules.context import ClaimContext, Problem
@@ -49,10 +51,24 @@ def check(ctx: ClaimContext) -> Iterator[Problem]:
         if not codes:
             continue
         start, end = _dates(line, ctx)
-        if any(
-            other.code in codes and _overlap(_dates(other, ctx), start, end)
-            for other in ctx.claim.lines
-        ):
+        same_day = [other for other in ctx.claim.lines if _overlap(_dates(other, ctx), start, end)]
+        if any(other.code in codes for other in same_day):
+            continue
+        # Another product's administration code that day: the injection is billed, under
+        # the wrong code (96401 for Prolia); adding a line would bill it twice.
+        others = {c for p in ctx.policy.products.values() for c in p.administration_codes}
+        wrong = next((other for other in same_day if other.code in others), None)
+        if wrong is not None:
+            yield Problem(
+                f"{drug.code} ({drug.describe_product()}) on {ctx.date_text(line)} is "
+                f"administered as {wrong.code} (line {shown(wrong.number)}), which is not its "
+                f"administration code ({' or '.join(codes)})",
+                f"replace {wrong.code} with {codes[0]} on that line; do not add a second "
+                "administration line",
+                line=line,
+                segment=drug.service_segment,
+                segment_index=line.segment_index,
+            )
             continue
         yield Problem(
             f"{drug.code} ({drug.describe_product()}) on "
