@@ -91,6 +91,21 @@ def test_a_denosumab_line_under_j3486_says_which_code_to_bill():
     assert wrong.hint.startswith("bill J0897 for Prolia")
 
 
+def test_a_j3486_line_whose_units_and_ndc_disagree_names_both_ways_out():
+    """J3486 at Prolia's 60 units with an NDC no denosumab product has: an error (either
+    drug is billed wrong), whose message does not call the line Prolia outright and whose
+    fix names both corrections."""
+    report = check_bytes(
+        edited("837p/j3486_prolia.837", ("LIN**N4*55513071001", "LIN**N4*00049392083")),
+        name="j3486-unknown-ndc",
+        today=TODAY,
+    )
+    (wrong,) = [f for f in report.findings if f.rule == "code.wrong_drug"]
+    assert str(wrong.severity) == "error"
+    assert "its NDC 00049392083 is no denosumab product" in wrong.message
+    assert "bill J0897 with the product's NDC" in wrong.hint and "correct the units" in wrong.hint
+
+
 def test_an_aukelso_line_under_j3486_is_told_its_own_q_code():
     report = check_bytes(
         edited(

@@ -49,6 +49,20 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
     else:
         instead = codes or "the drug's own code"
     product = drug.describe_product()
+    if drug.ndc11 and drug.decided_by != "ndc":
+        # Its units say the policy's drug, its NDC does not: either may be the mistake.
+        yield Problem(
+            f"{drug.code} is {entry.another_drug}, and a payer reads the line's units as that "
+            f"drug; {drug.recognised_by}, but its NDC {drug.ndc11} is no {ctx.policy.id} "
+            f"product the policy or the crosswalk knows: {entry.another_drug}, billed at a "
+            f"{ctx.policy.id} dose, or {product} under the wrong code and NDC",
+            f"if the line is {product}, bill {instead} with the product's NDC; if it is "
+            f"{entry.another_drug}, correct the units",
+            segment=drug.service_segment,
+            segment_index=drug.line.segment_index,
+            element=drug.line.element("procedure"),
+        )
+        return
     yield Problem(
         f"{drug.code} is {entry.another_drug}, and a payer reads the line's units as that "
         f"drug; but this line is {product} ({drug.recognised_by}): bill it as {instead}",
