@@ -212,6 +212,28 @@ def test_prolia_administered_under_xgevas_code_is_told_to_replace_it_not_add_one
     assert "has no administration line (96372)" in admin.message  # a visit is no injection
 
 
+def test_small_mistakes_are_named_for_what_they_are():
+    """Pointer 0, a modifier in lower case, a diagnosis typed with its dot: each message
+    names that mistake, and the dotted code is not also said to support nothing."""
+    report = check_bytes(
+        edited(
+            "837p/prolia_medicare_clean.837",
+            ("HC:J0897:JZ*1650*UN*60***1", "HC:J0897:jz*1650*UN*60***0"),
+            ("HI*ABK:M810", "HI*ABK:M81.0"),
+        ),
+        name="small",
+        today=TODAY,
+        ig=False,
+    )
+    said = {f.rule: (f.message, f.hint) for f in report.findings}
+    assert said["dx.pointer"] == ("diagnosis pointer '0' is no pointer: they count from 1",
+                                  "use pointer 1")  # fmt: skip
+    assert said["modifier.invalid"] == ("modifier 'jz' is in lower case", "send JZ")
+    pointed = edited("837p/prolia_medicare_clean.837", ("HI*ABK:M810", "HI*ABK:M81.0"))
+    rules = [f.rule for f in check_bytes(pointed, name="dot", today=TODAY, ig=False).findings]
+    assert rules == ["dx.invalid"]
+
+
 def test_a_medicare_line_outside_the_label_names_only_what_medicare_pays():
     report = check_bytes(
         edited("837i/xgeva_outpatient.837", ("HI*ABK:C7951", "HI*ABK:D4702")),

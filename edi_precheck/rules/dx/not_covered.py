@@ -43,12 +43,13 @@ from edi_precheck.rules.context import ClaimContext, DrugLine, Problem
 
 @rule("dx.not_covered", snip=6, severity=Severity.WARNING)
 def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
-    codes = tuple(d.code.upper() for d in ctx.claim.line_diagnoses(drug.line))
+    # Read as the code a dot was typed into (C79.51): dx.invalid says that mistake.
+    codes = tuple(_code(d.code) for d in ctx.claim.line_diagnoses(drug.line))
     if not codes or not drug.candidates:
         return  # no usable diagnosis: dx.pointer says why
     indications, with_any = _indications(drug.candidates, ctx)
     limiting = tuple(rule for rule in drug.payer_rules if rule.indication_basis)
-    claim_codes = tuple(d.code.upper() for d in ctx.claim.diagnoses) if with_any else ()
+    claim_codes = tuple(_code(d.code) for d in ctx.claim.diagnoses) if with_any else ()
     # The verdict depends on these alone; a file repeats them claim after claim.
     key = ("dx.not_covered", codes, claim_codes, tuple(map(id, indications)), *map(id, limiting))
     verdict = ctx.memo.get(key, _UNKNOWN)
@@ -155,3 +156,7 @@ def _resting_on(
     groups = sorted({indication.group for indication in indications if not indication.confirmed})
     named = " and ".join(f"'{group}'" for group in groups)
     return f"the diagnosis list of indications {named}" if groups else ""
+
+
+def _code(text: str) -> str:
+    return text.upper().replace(".", "")

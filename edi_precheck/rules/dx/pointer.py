@@ -51,12 +51,22 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
         if number is None:
             yield Problem(
                 f"diagnosis pointer {quoted(pointer)} is not a number",
-                f"use a pointer from 1 to {count}",
+                _use(count),
                 **where,
             )
-        elif not 1 <= number <= count:
+        elif number == 0:
+            yield Problem(
+                f"diagnosis pointer {quoted(pointer)} is no pointer: they count from 1",
+                _use(count),
+                **where,
+            )
+        elif number > count:
             yield Problem(
                 f"diagnosis pointer {pointer} points past the claim's {listed}",
-                f"use a pointer from 1 to {count}",
+                _use(count),
                 **where,
             )
+
+
+def _use(count: int) -> str:
+    return "use pointer 1" if count == 1 else f"use a pointer from 1 to {count}"

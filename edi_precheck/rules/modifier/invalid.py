@@ -37,9 +37,15 @@ MODIFIER = re.compile(r"[A-Z0-9]{2}")
 def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
     for modifier in drug.line.modifiers:
         if not MODIFIER.fullmatch(modifier):
+            upper = modifier.upper() if modifier.isascii() else ""
+            if MODIFIER.fullmatch(upper):
+                message, hint = f"modifier {quoted(modifier)} is in lower case", f"send {upper}"
+            else:
+                message = f"modifier {quoted(modifier)} is not two letters or digits"
+                hint = "send modifiers as two upper-case characters, e.g. JZ"
             yield Problem(
-                f"modifier {quoted(modifier)} is not two letters or digits",
-                "send modifiers as two upper-case characters, e.g. JZ",
+                message,
+                hint,
                 segment=drug.service_segment,
                 segment_index=drug.line.segment_index,
             )
