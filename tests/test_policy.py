@@ -672,3 +672,37 @@ def test_a_code_set_release_is_for_the_services_of_its_year():
     for published in (date(2025, 10, 1), date(2026, 4, 1), date(2026, 9, 30)):
         assert billing.code_set_year(published) == year
     assert billing.code_set_year(date(2026, 10, 1)) == (date(2026, 10, 1), date(2027, 9, 30))
+
+
+def test_a_plan_that_confirms_the_indication_lists_gets_its_errors_and_only_it(tmp_path):
+    """The example plan pays only the label's diagnoses and its policy confirms the lists:
+    a Prolia line for hypertension alone is an error on its claims, while the same line to
+    Medicare stays a warning (the shipped lists are UNCONFIRMED). A group the overlay
+    names that does not exist is an error that points at it."""
+    strict = str(FIXTURES / "policies/commercial-plan-strict.json")
+    xgeva = (FIXTURES / "837p/xgeva_commercial_clean.837").read_text()
+    hypertension = xgeva.replace("HI*ABK:C7951*ABF:C50911", "HI*ABK:I10*ABF:C50911")
+    plan = tmp_path / "plan.837"
+    plan.write_text(hypertension)
+    medicare = tmp_path / "medicare.837"
+    medicare.write_text(
+        hypertension.replace("******CI~", "******MB~").replace("PI*TCHP1", "PI*01112")
+    )
+
+    def graded(path: Path) -> list[str]:
+        result = run_cli("check", "--no-ig", "--format", "json", "--policy", strict, str(path))
+        findings = json.loads(result.stdout)["files"][0]["findings"]
+        return [f["severity"] for f in findings if f["rule"] == "dx.not_covered"]
+
+    assert graded(plan) == ["error"]
+    assert graded(medicare) == ["warning"]
+    policy = overlay(
+        tmp_path,
+        payer_rules={"commercial": {"confirms_indications": ["osteoporosys"]}},
+    )
+    result = run_cli("policy", "validate", str(policy))
+    assert result.exit_code == 2
+    assert (
+        f"{policy}:/payer_rules/commercial/confirms_indications/0: no indication group named "
+        "'osteoporosys' in /indications" in result.stderr
+    )

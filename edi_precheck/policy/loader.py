@@ -172,6 +172,12 @@ def _reference_problems(
         match = payer_rule["match"]
         named([*here, "match", "products"], match.get("products", ()), "products", "product")
         named([*here, "match", "settings"], match.get("settings", ()), "settings", "setting")
+        named(
+            [*here, "confirms_indications"],
+            payer_rule.get("confirms_indications", ()),
+            "indications",
+            "indication group",
+        )
         for index, code in enumerate(match.get("codes", ())):
             if code not in document["codes"]:  # a typo would make the rule match nothing
                 problems.append(([*here, "match", "codes", index], f"no code '{code}' in /codes"))

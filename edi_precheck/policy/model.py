@@ -208,6 +208,8 @@ class PayerRule:
     service_from: date | None = None  # the first date of service it applies to
     service_through: date | None = None  # the last
     place_fix: str = ""  # pos.not_allowed's fix for place_not_payable ("": the default)
+    # Indication groups this payer's own policy confirms, for the lines the rule matches.
+    confirms_indications: frozenset[str] = frozenset()
 
     def matches_payer(self, filing_indicator: str, payer_id: str) -> bool:
         return filing_indicator in self.filing_indicators or payer_id in self.payer_ids
@@ -440,4 +442,5 @@ def _payer_rule(name: str, rule: dict[str, Any]) -> PayerRule:
         service_from=_date(match.get("service_dates", {}).get("from")),
         service_through=_date(match.get("service_dates", {}).get("through")),
         place_fix=rule.get("place_fix", ""),
+        confirms_indications=frozenset(rule.get("confirms_indications", ())),
     )

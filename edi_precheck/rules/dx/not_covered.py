@@ -15,7 +15,8 @@ article, so there it is an error; other plans differ, so by default a warning th
 overlay can make an error. A diagnosis that is another product's indication (bone
 metastases on a Prolia line) is outside the label for certain; one that no list of the
 policy names is outside only if the product's lists are complete, so while a policy marks
-them UNCONFIRMED that finding is a warning at most.
+them UNCONFIRMED that finding is a warning at most, unless the payer's own policy confirms
+the lists for its lines (`confirms_indications` in a payer rule of an overlay).
 
 ## Example
 Xgeva `LIN**N4*55513073001~` on a Medicare line pointing at `HI*ABK:M810~`.
@@ -24,7 +25,8 @@ Xgeva `LIN**N4*55513073001~` on a Medicare line pointing at `HI*ABK:M810~`.
 Point the line at the diagnosis that supports the drug, e.g. `C7951` for Xgeva.
 
 ## Policy keys
-`products.*.indications`, `indications`, `payer_rules.*.indication_basis`.
+`products.*.indications`, `indications`, `payer_rules.*.indication_basis`,
+`payer_rules.*.confirms_indications`.
 
 ## References
 MAC billing and coding article A52399 (denosumab); Prolia and Xgeva labels; Prime
@@ -60,6 +62,8 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
         return
     product = drug.describe_product()
     listed = ", ".join(shown(code) for code in codes)
+    # Groups the payer's own policy confirms (an overlay's payer rule): graded as it says.
+    confirmed = {group for rule in drug.payer_rules for group in rule.confirms_indications}
     if isinstance(verdict, Indication):  # an indication some payers pay, but not this one
         rule_ids = ", ".join(f"'{rule.id}'" for rule in limiting)
         bases = " and ".join(
@@ -74,11 +78,11 @@ def check(drug: DrugLine, ctx: ClaimContext) -> Iterator[Problem]:
             segment_index=drug.line.segment_index,
             # The use is not a label use by its own basis; what rests on is its list.
             unconfirmed=""
-            if verdict.confirmed
+            if verdict.confirmed or verdict.group in confirmed
             else f"the diagnosis list of indications '{verdict.group}'",
         )
         return
-    unconfirmed = _resting_on(indications, codes, ctx)
+    unconfirmed = _resting_on(indications, codes, confirmed, ctx)
     payable = [indication for indication in indications if _paid(indication, limiting)]
     labels = sorted({indication.label for indication in payable or indications})
     if drug.decided_by == "dose":
@@ -140,12 +144,16 @@ def _verdict(
 
 
 def _resting_on(
-    indications: tuple[Indication, ...], codes: tuple[str, ...], ctx: ClaimContext
+    indications: tuple[Indication, ...],
+    codes: tuple[str, ...],
+    confirmed: set[str],
+    ctx: ClaimContext,
 ) -> str:
     """The unconfirmed fact a 'not covered' finding rests on, or "". A diagnosis that is
     the indication of another product of the family (bone metastases on a Prolia line) is
     outside this product's label whatever its code lists hold; a diagnosis no list names
-    is outside only if the product's lists are complete, which a policy may not confirm."""
+    is outside only if the product's lists are complete, which a policy may not confirm
+    (a payer's own policy may, for its lines: `confirmed`)."""
     own = set(indications)
     for product in ctx.policy.products.values():
         for indication in product.indications:
@@ -153,7 +161,13 @@ def _resting_on(
                 matches_icd10(code, indication.diagnoses) for code in codes
             ):
                 return ""
-    groups = sorted({indication.group for indication in indications if not indication.confirmed})
+    groups = sorted(
+        {
+            indication.group
+            for indication in indications
+            if not indication.confirmed and indication.group not in confirmed
+        }
+    )
     named = " and ".join(f"'{group}'" for group in groups)
     return f"the diagnosis list of indications {named}" if groups else ""
 
