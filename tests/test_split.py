@@ -712,3 +712,23 @@ def test_a_claim_holding_the_first_inputs_separator_keeps_its_own(tmp_path):
     clean = (tmp_path / "clean.837").read_text()
     assert "NM1|85|2|A*B " in clean
     assert claim_ids(tmp_path / "clean.837") == claim_ids(first) + claim_ids(second)
+
+
+def test_a_claim_cut_off_outside_any_hierarchy_is_not_written_and_the_rest_split(tmp_path):
+    """A transfer cut off inside a claim that has no billing provider or subscriber loop
+    above it: that claim is named not written (cut off), and the batch's other files are
+    split as usual; it used to stop the whole run as an internal error."""
+    prolia = (FIXTURES / "837p/prolia_medicare_clean.837").read_text()
+    header, rest = prolia.split("~HL*1**20*1~", 1)
+    claim = rest[rest.index("CLM*") :]
+    cut = tmp_path / "cut.837"
+    cut.write_text(header + "~" + claim[: claim.index("~DTP*472")] + "~")
+    summary, code = split(tmp_path, str(FIXTURES / "demo/demo.837"), str(cut), extra=("--no-ig",))
+    assert code == 1
+    routes = [r for r in summary["claims"] if r["file"] == str(cut)]
+    assert [(r["output"], r["reasons"]) for r in routes] == [
+        ("not written", ["it is cut off by the end of the file"])
+    ]
+    demo = [r for r in summary["claims"] if r["file"] != str(cut)]
+    assert demo and {r["output"] for r in demo} <= {"clean", "held"}
+    assert summary["clean"]["claims"] + summary["held"]["claims"] == len(demo)

@@ -96,7 +96,8 @@ class ClaimSpool:
 
     def end_of_file(self, position: Position) -> None:
         if self._unit is not None and position.claim is self._claim:
-            self._unit.not_written = self._unit.not_written or CUT_OFF
+            # Cut off whatever else it lacks: the check did not read it as a claim either.
+            self._unit.not_written = CUT_OFF
             self._unit.segments = []
         self._close()
         for index, claim_id in position.unread_claims:
