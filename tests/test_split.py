@@ -732,3 +732,26 @@ def test_a_claim_cut_off_outside_any_hierarchy_is_not_written_and_the_rest_split
     demo = [r for r in summary["claims"] if r["file"] != str(cut)]
     assert demo and {r["output"] for r in demo} <= {"clean", "held"}
     assert summary["clean"]["claims"] + summary["held"]["claims"] == len(demo)
+
+
+@pytest.mark.parametrize("damaged", ["clm*", "CLM *", "\x00CLM*"], ids=["lower", "space", "nul"])
+def test_a_claim_whose_clm_tag_is_damaged_is_named_not_written(tmp_path, damaged):
+    """A CLM tag in lower case, with a space or a stray byte: no reader takes it for a
+    claim. It is named not written (the counts still add up to the file's claims), and
+    check says which claim went unchecked, even with --fail-on never."""
+    multi = (FIXTURES / "837p/multi_st.837").read_text()
+    source = tmp_path / "damaged.837"
+    source.write_text(multi.replace("~CLM*MST0005*", f"~{damaged}MST0005*"))
+    summary, code = split(tmp_path, str(source), extra=("--no-ig", "--fail-on", "never"))
+    routes = {r["claim_id"]: r for r in summary["claims"]}
+    assert code == 1 and len(routes) == multi.count("~CLM*")
+    assert routes["MST0005"]["output"] == "not written"
+    assert "tag is damaged" in routes["MST0005"]["reasons"][0]
+    checked = run_cli("check", "--no-ig", "--format", "json", str(source))
+    syntax = [
+        f for f in json.loads(checked.stdout)["files"][0]["findings"] if f["rule"] == "x12.syntax"
+    ]
+    assert checked.exit_code == 1
+    assert [f["message"].split(": ", 1)[1] for f in syntax] == [
+        "claim MST0005 is not read, and its lines are not checked"
+    ]

@@ -16,7 +16,7 @@
  *   codes         frozenset of covered procedure codes, upper case
  *   held          list of HL unit events held back from earlier blocks; replaced on success
  * returns (events, carry) as skim.py's units() yields and leaves them, or None when a
- * segment tag is malformed (the block is then read segment by segment).
+ * segment tag is malformed or not upper case (the block is then read segment by segment).
  */
 
 #define PY_SSIZE_T_CLEAN
@@ -52,6 +52,12 @@ typedef struct {
 
 static int is_alnum(Py_UCS1 c) {
     return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
+/* A tag's character: X12 tags are upper case; a lower-case one ('clm') is read segment
+ * by segment, where a damaged CLM is reported. */
+static int is_tag_char(Py_UCS1 c) {
+    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z');
 }
 
 static enum tag classify(const Py_UCS1 *tag, Py_ssize_t length) {
@@ -232,7 +238,7 @@ static PyObject *scan(PyObject *module, PyObject *args) {
         if (tag_end - start < 2 || tag_end - start > 3)
             goto malformed;
         for (Py_ssize_t i = start; i < tag_end; i++) {
-            if (!is_alnum(block.text[i]))
+            if (!is_tag_char(block.text[i]))
                 goto malformed;
         }
         enum tag tag = classify(block.text + start, tag_end - start);

@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import BinaryIO
 
-from edi_precheck.findings import Finding, file_finding
+from edi_precheck.findings import Finding, file_finding, quoted, shown
 from edi_precheck.model.claim import (
     Claim,
     Diagnosis,
@@ -289,12 +289,32 @@ class ClaimParser:
             raw = raw.strip(LAYOUT_WHITESPACE)
             if raw[:3] in self._wanted:
                 return raw
-        if is_segment_tag(raw.split(separator, 1)[0]):
+        tag = raw.split(separator, 1)[0]
+        if _damaged_claim_tag(tag):
+            self._damaged_claim(index, raw.split(separator, 2), tag)
+        elif is_segment_tag(tag):
             self._known.add(raw[:4])
         else:
             self.reader.report_bad_tag(index)
             self.envelope.note_unreadable()
         return raw
+
+    def _damaged_claim(self, index: int, fields: list[str], tag: str) -> None:
+        """A CLM whose tag is damaged ('clm', 'CLM ', a NUL before it): no reader takes it
+        for a claim, so its lines would go unchecked and a split would drop it unnoticed.
+        It is reported, and named to the sinks as a claim not read."""
+        claim_id = shown(fields[1]) if len(fields) > 1 else ""
+        self.position.damaged_claims.append((index, claim_id))
+        self._findings.append(
+            file_finding(
+                "x12.syntax",
+                f"segment {index} is a CLM segment with a damaged tag ({quoted(tag)}): "
+                f"claim {claim_id or '(no CLM01)'} is not read, and its lines are not checked",
+                "write the tag as CLM, in capitals with nothing around it, and resend",
+                segment_index=index,
+            )
+        )
+        self.envelope.note_unreadable()
 
     def _finish_claim(self, index: int) -> Claim | None:
         """Close the open claim (if any) before segment `index`; hand it back for yielding."""
@@ -695,3 +715,8 @@ class ClaimParser:
         line.ctp_segment_index = index
         line.ctp_quantity = fields[4]
         line.ctp_unit = fields[5].split(self._component)[0]
+
+
+def _damaged_claim_tag(tag: str) -> bool:
+    """A tag that is CLM but for case, layout or stray characters around it."""
+    return tag != "CLM" and "".join(ch for ch in tag if ch.isalnum()).upper() == "CLM"

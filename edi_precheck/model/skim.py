@@ -64,12 +64,11 @@ class ClaimSkimmer:
             f"(?:{separator}({element})(?:{separator}({element})"
             f"(?:{separator}({element}))?)?)?"
         )
-        # A segment whose tag is not two or three ASCII letters or digits: the reader
-        # reports a malformed tag, which only the segment-by-segment path does (it also
-        # takes the rare tag of other letters). Upper-case tags, the rule, are tried first.
+        # A segment whose tag is not two or three upper-case ASCII letters or digits: the
+        # reader reports a malformed tag, or a damaged CLM ('clm'), which only the
+        # segment-by-segment path does.
         self._bad_tag = re.compile(
-            f"{terminator}(?![A-Z0-9]{{2,3}}[{separator}{terminator}])"
-            f"(?![A-Za-z0-9]{{2,3}}(?:[{separator}{terminator}]|\\Z))"
+            f"{terminator}(?![A-Z0-9]{{2,3}}(?:[{separator}{terminator}]|\\Z))"
         )
         self._terminator = delimiters.segment
         self._separator = delimiters.element
