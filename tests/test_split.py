@@ -755,3 +755,24 @@ def test_a_claim_whose_clm_tag_is_damaged_is_named_not_written(tmp_path, damaged
     assert [f["message"].split(": ", 1)[1] for f in syntax] == [
         "claim MST0005 is not read, and its lines are not checked"
     ]
+
+
+def test_a_transaction_set_cut_off_inside_a_claim_is_held_and_the_next_one_is_not(tmp_path):
+    """A transfer lost the end of ST 0001 (inside MST0003) and goes on with ST 0002: the cut
+    set's claims are held, the intact set's are clean, and the clean output re-checks
+    clean with the implementation guide; the next set used to be held in its place while
+    the bare CLM went out clean."""
+    multi = (FIXTURES / "837p/multi_st.837").read_text()
+    clm = multi.index("CLM*MST0003*")
+    cut = multi[: multi.index("~", clm) + 1] + multi[multi.index("ST*837*0002*") :]
+    source = tmp_path / "cut.837"
+    source.write_text(cut)
+    summary, code = split(tmp_path, str(source))
+    routes = {r["claim_id"]: r["output"] for r in summary["claims"]}
+    assert code == 1
+    assert routes == {
+        **{f"MST000{n}": "held" for n in (1, 2, 3)},
+        **{f"MST000{n}": "clean" for n in (4, 5, 6, 7, 8)},
+    }
+    clean = check(tmp_path / "clean.837")
+    assert clean["findings"] == [] and clean["claims"] == 5

@@ -37,7 +37,8 @@ class EnvelopeChecker:
     end of the file, it records envelope findings.
 
     `transaction_sets` counts the ST segments seen; `transaction_spans` holds (ST position,
-    position of the SE, or of whatever closed the set or ended the file).
+    position of the SE, else of the segment before whatever closed the set, or the file's
+    last).
     """
 
     def __init__(self) -> None:
@@ -264,15 +265,17 @@ class EnvelopeChecker:
         if opened is None:
             return
         header = {"SE": "ST", "GE": "GS", "IEA": "ISA"}[trailer]
+        # A set without its SE is said at its ST: what closed it (the next ST) lies in
+        # another set, which must not be held for it.
         self._report(
             f"{header} {shown(opened.control)} (segment {opened.index}) has no {trailer} "
             f"before segment {index}",
             f"close {header} {shown(opened.control)} with its {trailer}",
-            index,
-            trailer,
+            opened.index if trailer == "SE" else index,
+            "ST" if trailer == "SE" else trailer,
         )
         if trailer == "SE":
-            self.transaction_spans.append((opened.index, index))
+            self.transaction_spans.append((opened.index, index - 1))
             self._st = None
         elif trailer == "GE":
             self._gs = None
