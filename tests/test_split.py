@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from conftest import FIXTURES, REAL, real_files, run_cli
 from edi_precheck.synth import write_837p
+from test_rule_cases import recount_se
 
 OWN_FIXTURES = [
     *sorted(FIXTURES.glob("837*/*.837")),
@@ -776,3 +777,56 @@ def test_a_transaction_set_cut_off_inside_a_claim_is_held_and_the_next_one_is_no
     }
     clean = check(tmp_path / "clean.837")
     assert clean["findings"] == [] and clean["claims"] == 5
+
+
+def _subscriber_and_dependent(dependent_units: str, dependent_parent: str = "2") -> str:
+    """Prolia's clean claim for the subscriber, then a dependent's (HL 23) claim."""
+    prolia = (FIXTURES / "837p/prolia_medicare_clean.837").read_text()
+    head, claim = prolia.split("~CLM*", 1)
+    claim, trailer = claim.split("~SE*", 1)
+    dependent = (
+        f"HL*3*{dependent_parent}*23*0~PAT*19~NM1*QC*1*TESTDEPENDENT*NORA~N3*12 EXAMPLE LANE~"
+        "N4*SPRINGFIELD*IL*62704~DMG*D8*19520101*F~"
+        + ("CLM*" + claim).replace("PMC0001", "PMC0002").replace("UN*60", f"UN*{dependent_units}")
+    )
+    text = head.replace("HL*2*1*22*0", "HL*2*1*22*1") + "~CLM*" + claim + "~" + dependent
+    return recount_se(text + "~SE*" + trailer)
+
+
+def test_split_writes_each_hl04_as_its_output_has_children(tmp_path):
+    """A subscriber's own claim clean, a dependent's held: each output's subscriber loop
+    says whether an HL follows it (HL04), and both outputs re-check clean of structure."""
+    source = tmp_path / "family.837"
+    source.write_text(_subscriber_and_dependent("1"))
+    summary, _ = split(tmp_path, str(source))
+    assert {r["claim_id"]: r["output"] for r in summary["claims"]} == {
+        "PMC0001": "clean",
+        "PMC0002": "held",
+    }
+
+    def loops(path: Path) -> list[str]:
+        return [s for s in path.read_text().replace("\n", "").split("~") if s.startswith("HL*")]
+
+    assert loops(tmp_path / "clean.837") == ["HL*1**20*1", "HL*2*1*22*0"]
+    assert loops(tmp_path / "held.837") == ["HL*1**20*1", "HL*2*1*22*1", "HL*3*2*23*0"]
+    for name in ("clean.837", "held.837"):
+        assert [f for f in check(tmp_path / name)["findings"] if f["rule"].startswith("x12")] == []
+    source.write_text(_subscriber_and_dependent("60"))
+    summary, _ = split(tmp_path, str(source), extra=("--fail-on", "never"))
+    assert check(tmp_path / "clean.837")["findings"] == []
+
+
+def test_a_claim_whose_hl_parent_is_not_the_loop_above_it_is_not_written(tmp_path):
+    """A dependent whose HL02 names the billing provider, not the subscriber above it: the
+    writer would file it under that subscriber, in a file that reads clean; it is named
+    not written instead, with the reason."""
+    source = tmp_path / "misplaced.837"
+    source.write_text(_subscriber_and_dependent("60", dependent_parent="1"))
+    summary, code = split(tmp_path, str(source), extra=("--no-ig",))
+    routes = {r["claim_id"]: r for r in summary["claims"]}
+    assert code == 1 and routes["PMC0001"]["output"] == "clean"
+    assert routes["PMC0002"]["output"] == "not written"
+    assert (
+        "names HL 1 as its parent (HL02), not the loop above it (HL 2)"
+        in (routes["PMC0002"]["reasons"][0])
+    )

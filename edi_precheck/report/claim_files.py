@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, TextIO
 
+from edi_precheck.findings import shown
 from edi_precheck.model.structure import ClaimSpan, Position, TransactionSpan
 from edi_precheck.report.control_numbers import NumberSource
 from edi_precheck.report.files import replaced_atomically
@@ -64,6 +65,10 @@ class ClaimSpool:
         self._transaction: TransactionSpan | None = None
         self._header: list[Segment] = []
         self._loops: dict[int, list[Segment]] = {}  # open HL loops by HL position
+        # The set's HL ids so far, and the HLs whose parent (HL02) names one of them: a
+        # pointer to no earlier HL is read by position, as the parser reads it.
+        self._hl_ids: set[str] = set()
+        self._points_back: set[int] = set()
 
     def segment(self, index: int, raw: str, position: Position) -> None:
         claim = position.claim
@@ -80,6 +85,7 @@ class ClaimSpool:
         transaction = position.transaction
         if transaction is not self._transaction:
             self._transaction, self._header, self._loops = transaction, [], {}
+            self._hl_ids, self._points_back = set(), set()
         if (
             transaction is None
             or transaction.kind is None
@@ -93,7 +99,13 @@ class ClaimSpool:
         open_loops = {loop.index for loop in position.loops}
         for known in [at for at in self._loops if at not in open_loops]:
             del self._loops[known]
-        self._keep(self._loops.setdefault(position.loops[-1].index, []), raw)
+        loop = self._loops.setdefault(position.loops[-1].index, [])
+        self._keep(loop, raw)
+        if len(loop) == 1 and loop[0][0] == "HL":  # the loop's HL: its parent pointer
+            hl = padded(loop[0], 3)
+            if hl[2] in self._hl_ids:
+                self._points_back.add(index)
+            self._hl_ids.add(hl[1])
 
     def end_of_file(self, position: Position) -> None:
         if self._unit is not None and position.claim is self._claim:
@@ -149,6 +161,8 @@ class ClaimSpool:
                 "it has no billing provider or subscriber loop (HL 20, HL 22) above it, so "
                 "no valid 837 can be written for it"
             )
+        elif misplaced := self._misplaced_parent(claim):
+            unit.not_written = misplaced
         elif too_long := _too_long_for_isa(envelope.isa):
             unit.not_written = (
                 f"its interchange header cannot be rebuilt: {too_long} holds more than "
@@ -163,6 +177,27 @@ class ClaimSpool:
             ]
             unit.segments = [raw.split(envelope.delimiters.element)]
         return unit
+
+    def _misplaced_parent(self, claim: ClaimSpan) -> str:
+        """Why the claim's loops cannot be written as the input has them ("" when they
+        can): an HL whose parent (HL02) names an earlier HL that is not the loop above it.
+        The writer renumbers the loops it writes, parents included, so such a claim would
+        come out under another subscriber, a file that then reads clean. (A pointer to no
+        earlier HL says nothing: the loop above it is its parent, as the parser reads it.)"""
+        above = ""
+        for loop in claim.loops:
+            kept = self._loops.get(loop.index)
+            hl = padded(kept[0], 3) if kept and kept[0][0] == "HL" else None
+            if hl is None:
+                return "one of the HL segments above it cannot be read"
+            if hl[2] != above and loop.index in self._points_back:
+                return (
+                    f"its HL {shown(hl[1])} names HL {shown(hl[2]) or '(none)'} as its parent "
+                    f"(HL02), not the loop above it (HL {shown(above) or '(none)'}), so no "
+                    "837 can be written for it without moving it to another subscriber"
+                )
+            above = hl[1]
+        return ""
 
     def _close(self) -> None:
         if self._unit is not None:
@@ -299,7 +334,8 @@ class _Output:
         self._groups = self._sets = self._segments = self._hl = 0
         self._isa_segment: Segment = []
         self._gs_segment: Segment = []
-        self._written_loops: dict[int, str] = {}  # input HL position -> output HL id
+        # input HL position -> output HL id, HL04 and parent as written
+        self._written_loops: dict[int, tuple[str, str, str]] = {}
 
     def _write(self, fields: Segment) -> None:
         assert self._delimiters is not None
@@ -356,15 +392,21 @@ class _Output:
             for fields in claim.header[1:]:
                 self._write(fields)
         parent = ""
-        for position, loop in claim.hierarchy:
-            if position not in self._written_loops:
+        last = len(claim.hierarchy) - 1
+        for depth, (position, loop) in enumerate(claim.hierarchy):
+            # HL04 says whether a loop has an HL below it, as written here: a subscriber
+            # whose own claim went out with HL04 0 is written again, with 1, above a
+            # dependent's claim (a subscriber loop may repeat; its HL04 may not be wrong).
+            child = "1" if depth < last else "0"
+            written = self._written_loops.get(position)
+            if written is None or written[1:] != (child, parent):
                 self._hl += 1
-                hl = _with(_with(loop[0], 1, str(self._hl)), 2, parent)
+                hl = _with(_with(_with(loop[0], 1, str(self._hl)), 2, parent), 4, child)
                 self._write(hl)
                 for fields in loop[1:]:
                     self._write(fields)
-                self._written_loops[position] = str(self._hl)
-            parent = self._written_loops[position]
+                written = self._written_loops[position] = (str(self._hl), child, parent)
+            parent = written[0]
         for fields in claim.segments:
             self._write(fields)
         self.claims += 1
