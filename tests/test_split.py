@@ -830,3 +830,19 @@ def test_a_claim_whose_hl_parent_is_not_the_loop_above_it_is_not_written(tmp_pat
         "names HL 1 as its parent (HL02), not the loop above it (HL 2)"
         in (routes["PMC0002"]["reasons"][0])
     )
+
+
+@pytest.mark.parametrize(
+    "before", ["Content-Type: application/edi-x12\r\n\r\n", "\x00\x00\x00", "lower"]
+)
+def test_claims_behind_a_leading_header_are_counted_not_written(tmp_path, before):
+    """An interchange behind a mail header, NUL bytes, or with its ISA in lower case: the
+    file cannot be read, but its claims are counted as not written, so the counts still
+    add up to the file's claims."""
+    multi = (FIXTURES / "837p/multi_st.837").read_text()
+    text = "isa" + multi[3:] if before == "lower" else before + multi
+    source = tmp_path / "behind.837"
+    source.write_text(text)
+    summary, code = split(tmp_path, str(source), extra=("--no-ig",))
+    assert code == 1 and summary["not_written"] == multi.count("~CLM*") == 8
+    assert [r["claim_id"] for r in summary["claims"]] == [f"MST000{n}" for n in range(1, 9)]

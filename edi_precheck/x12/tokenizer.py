@@ -51,11 +51,20 @@ def _finding(
     return file_finding(rule, message, hint, segment=segment, segment_index=index)
 
 
+_ANY_ISA = re.compile("isa", re.IGNORECASE | re.ASCII)
+
+
 def _guessed_separators(buffer: str) -> tuple[str, str] | None:
     """The segment terminator and element separator of a damaged ISA, from what follows
     it: the separator is the character after 'ISA', the terminator the last character
-    before the GS that opens the group (layout whitespace aside). None when no GS says."""
-    if len(buffer) < 4 or not buffer.startswith("ISA"):
+    before the GS that opens the group (layout whitespace aside). None when no GS says.
+    An ISA behind a few bytes (a mail header, NULs) or in lower case counts too: the
+    claims after it must be counted as not read."""
+    found = _ANY_ISA.search(buffer, 0, ISA_WINDOW)
+    if found is None:
+        return None
+    buffer = buffer[found.start() :]
+    if len(buffer) < 4:
         return None
     separator = buffer[3]
     if separator.isalnum() or separator in LAYOUT_WHITESPACE:
