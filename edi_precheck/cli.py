@@ -356,6 +356,11 @@ class _Commands(click.Group):
         event on stderr when the logs are JSON lines, like everything else there."""
         kwargs["standalone_mode"] = False
         logs.json_lines = None
+        # A hook started with stderr or stdout closed (2>&-): Python has no stream there.
+        # What would go to it goes nowhere; the exit code still says what was found.
+        for name in ("stderr", "stdout"):
+            if getattr(sys, name) is None:
+                setattr(sys, name, open(os.devnull, "w"))  # noqa: SIM115
         try:
             return super().main(*args, **kwargs)
         except click.ClickException as error:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
@@ -360,3 +362,17 @@ def test_claims_alike_but_for_their_payer_are_each_held_to_their_own_payer(tmp_p
         False,
         True,
     ]
+
+
+@pytest.mark.parametrize("closed", ["2>&-", ">&-"], ids=["stderr", "stdout"])
+def test_a_hook_started_with_a_stream_closed_still_gets_its_verdict(tmp_path, closed):
+    """A daemon may start the hook with stderr (or stdout) closed: the report still goes
+    to --output and the exit code says what was found, not an internal error."""
+    report = tmp_path / "report.json"
+    command = [sys.executable, "-m", "edi_precheck", "check", "--format", "json",
+               "--output", str(report), str(FIXTURES / "demo/demo.837")]  # fmt: skip
+    result = subprocess.run(
+        ["bash", "-c", f'"$@" {closed}', "hook", *command], capture_output=True, timeout=300
+    )
+    assert result.returncode == 1, result
+    assert json.loads(report.read_text())["summary"]["claims"] == 6
