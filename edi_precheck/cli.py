@@ -11,7 +11,7 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
@@ -63,8 +63,16 @@ class RunError(click.ClickException):
 
     exit_code = EXIT_RUN_FAILED
 
-    def __init__(self, message: str) -> None:
-        super().__init__(escaped(message))
+    def __init__(self, message: str, lines: Sequence[str] = ()) -> None:
+        # `lines` each on a line of its own, escaped one by one: only our breaks stay.
+        super().__init__(escaped(message) + "".join(f"\n  {escaped(line)}" for line in lines))
+
+    @classmethod
+    def of(cls, error: Exception) -> RunError:
+        """The error's message; an invalid policy's problems each on a line."""
+        if isinstance(error, PolicyError):
+            return cls("invalid policy:", error.problems)
+        return cls(str(error))
 
 
 @contextmanager
@@ -557,7 +565,7 @@ def _engine(
     except (PolicyError, CrosswalkError) as error:
         if history is not None:
             history.close()
-        raise RunError(str(error)) from None
+        raise RunError.of(error) from None
 
 
 def _write_ack(path: Path, text: str) -> None:
@@ -935,7 +943,7 @@ def lines(
             else []
         )
     except PolicyError as error:
-        raise RunError(str(error)) from None
+        raise RunError.of(error) from None
     wanted: frozenset[str] | None = None
     if codes:
         wanted = frozenset(code.upper() for code in codes)
@@ -1045,7 +1053,7 @@ def policy_validate(files: tuple[Path, ...]) -> None:
     try:
         resolved = resolve_policies(files, catalog().keys())
     except PolicyError as error:
-        raise RunError(str(error)) from None
+        raise RunError.of(error) from None
     for policy, _ in resolved:
         layers = " + ".join(f"{layer.id} {layer.version}" for layer in policy.layers)
         click.echo(
@@ -1064,7 +1072,7 @@ def policy_show(files: tuple[Path, ...]) -> None:
     try:
         resolved = resolve_policies(files, catalog().keys())
     except PolicyError as error:
-        raise RunError(str(error)) from None
+        raise RunError.of(error) from None
     documents = [
         {"layers": [layer.source for layer in merged.chain], **merged.document}
         for _, merged in resolved
@@ -1291,7 +1299,7 @@ def serve(
         try:
             load_policies(settings.policy_paths(name), catalog().keys())
         except PolicyError as error:
-            raise RunError(str(error)) from None
+            raise RunError.of(error) from None
     token = os.environ.get(TOKEN_ENV) or None
     if token_file is not None:
         try:

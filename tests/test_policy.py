@@ -114,6 +114,11 @@ def test_schema_error_names_pointer_and_stops_check(tmp_path):
     assert "/products/Prolia/dose_units/0: 'sixty' is not of type 'number'" in result.stderr
     assert "/settings/office/places/2" in result.stderr  # every error, not just the first
     assert result.stdout == ""  # no EDI was read
+    said = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    (failed,) = [event for event in said if event["event"] == "run.failed"]
+    problems = failed["message"].split("\n  ")  # one problem a line, no escaped breaks
+    assert problems[0] == "invalid policy:" and len(problems) == 3
+    assert "\\x0a" not in failed["message"]
 
 
 def test_a_valid_policy_is_remembered_an_invalid_one_never(tmp_path, monkeypatch):
