@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
 from os import PathLike
 from pathlib import Path
@@ -68,6 +68,7 @@ def check_file(
     problems with the file itself are findings in the report, never exceptions.
     `ig=False` skips implementation-guide validation; `ig_engine="pyx12"` has pyx12 itself
     do it (the native engine, its maps compiled, is the default)."""
+    _check_today(today)
     engine = _engine(*_key(policies, crosswalk), ig, ig_engine)
     report = engine.new_report()
     report.files.append(engine.check(Source(str(path), Path(path)), today=today))
@@ -90,10 +91,20 @@ def check_bytes(
             f"check_bytes takes the file's bytes, not {type(data).__name__} "
             "(read it in binary, or encode the text as it was received)"
         )
+    _check_today(today)
     engine = _engine(*_key(policies, crosswalk), ig, ig_engine)
     report = engine.new_report()
     report.files.append(engine.check(Source(name, None, data), today=today))
     return report
+
+
+def _check_today(today: object) -> None:
+    """A caller's mistake is an exception, not a date finding on every line."""
+    if today is not None and (not isinstance(today, date) or isinstance(today, datetime)):
+        raise TypeError(
+            f"today must be a datetime.date, not {type(today).__name__} "
+            "(date.fromisoformat('2026-01-01'))"
+        )
 
 
 def open_history(

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import jsonschema
+import pytest
 
 import edi_precheck
 from conftest import FIXTURES
@@ -104,3 +105,14 @@ def test_text_instead_of_bytes_is_a_clear_type_error():
         assert "takes the file's bytes, not str" in str(error)
     else:
         raise AssertionError("check_bytes must refuse text")
+
+
+@pytest.mark.parametrize("today", ["2026-01-01", datetime(2026, 1, 1, 12, 0)])
+def test_a_today_that_is_no_date_is_a_clear_type_error(today):
+    """A caller's type mistake raises; it must not become a date.invalid error on every
+    drug line, holding every claim."""
+    data = (FIXTURES / "demo/demo.837").read_bytes()
+    with pytest.raises(TypeError, match=r"today must be a datetime\.date"):
+        edi_precheck.check_bytes(data, today=today)
+    with pytest.raises(TypeError, match=r"today must be a datetime\.date"):
+        edi_precheck.check_file(FIXTURES / "demo/demo.837", today=today)
