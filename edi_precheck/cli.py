@@ -108,6 +108,8 @@ def _sources(
     }
     seen: dict[object, str] = {}
     for option, path in written.items():
+        if not str(path) or str(path) == "." or path.is_dir():
+            raise RunError(f"{option} {path}: names a folder, not a file to write")
         # By the file a name reaches, not the name: a hard link or a symbolic link to an
         # input is the input, and writing it would destroy what is being read.
         identity = file_identity(path)
@@ -122,7 +124,10 @@ def _sources(
                 f"{option} {path} is an input file ({inputs[identity]}): edi-precheck never "
                 "writes over its input"
             )
-        if not path.resolve().parent.is_dir() and not make_folders:
+        folder = path.resolve().parent
+        if folder.exists() and not folder.is_dir():
+            raise RunError(f"{option} {path}: {path.parent} is a file, not a folder")
+        if not folder.is_dir() and not make_folders:
             raise RunError(f"{option} {path}: folder {path.parent} does not exist")
     for option, path in written.items() if make_folders else ():
         try:

@@ -281,3 +281,15 @@ def test_no_message_carries_an_input_value_raw():
     for finding in report.findings:
         shown = finding.message + finding.hint
         assert ESC not in shown and "9" * 100 not in shown, (finding.rule, shown[:200])
+
+
+def test_an_output_path_through_a_file_or_naming_a_folder_says_so(tmp_path):
+    """--output under a regular file, or an empty --clean: exit 2 with what is wrong, not
+    'folder does not exist' nor an OS error about renaming over a folder."""
+    plain = tmp_path / "afile"
+    plain.write_text("not a folder")
+    demo = str(FIXTURES / "demo/demo.837")
+    result = run_cli("check", demo, "--output", str(plain / "r.json"))
+    assert result.exit_code == 2 and f"{plain} is a file, not a folder" in result.stderr
+    result = run_cli("split", demo, "--clean", "", "--held", str(tmp_path / "h.837"))
+    assert result.exit_code == 2 and "names a folder, not a file to write" in result.stderr
