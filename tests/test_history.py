@@ -965,3 +965,12 @@ def test_runs_that_make_the_same_new_store_at_once_all_open_it(tmp_path):
             run.join(timeout=120)
         said = [failures.get(timeout=10) for run in runs if run.exitcode == 3]
         assert [run.exitcode for run in runs] == [0, 0, 0, 0], said
+
+
+def test_a_wait_that_is_no_number_of_seconds_stops_the_run(store_url, tmp_path, monkeypatch):
+    """$EDI_PRECHECK_HISTORY_WAIT=abc: exit 2 saying so, as other settings; it passed as
+    the default 60 s."""
+    monkeypatch.setenv("EDI_PRECHECK_HISTORY_WAIT", "abc")
+    result = split(store_url, tmp_path, PROLIA)
+    assert result.exit_code == 2
+    assert "EDI_PRECHECK_HISTORY_WAIT must be a number of seconds, not 'abc'" in result.stderr

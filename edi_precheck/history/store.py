@@ -77,11 +77,18 @@ _COLUMNS = "patient, payer, family, product, code, service_date, units, waste, r
 
 
 def wait_seconds() -> float:
-    """How long a run waits for a store another run is writing."""
-    try:
-        return max(0.0, float(os.environ.get(WAIT_ENV, DEFAULT_WAIT_SECONDS)))
-    except ValueError:
+    """How long a run waits for a store another run is writing. A value that is no
+    number of seconds stops the run, as other settings do: a typo must not pass as 60 s."""
+    text = os.environ.get(WAIT_ENV, "").strip()
+    if not text:
         return DEFAULT_WAIT_SECONDS
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 <= seconds < float("inf"):
+        raise HistoryError(f"${WAIT_ENV} must be a number of seconds, not {shown(text)!r}")
+    return seconds
 
 
 def shown_url(url: str) -> str:
