@@ -57,6 +57,22 @@ def test_shipped_schemas_are_valid_json_schema(name):
     jsonschema.Draft202012Validator.check_schema(schema(name))
 
 
+def test_no_shipped_json_names_a_key_twice():
+    """A repeated key is legal to Python's parser (the last wins) but not to strict JSON
+    tools: a schema or policy that says a property twice says it wrongly once."""
+
+    def unique(pairs: list[tuple[str, object]]) -> dict:
+        keys = [key for key, _ in pairs]
+        assert len(keys) == len(set(keys)), sorted(k for k in keys if keys.count(k) > 1)
+        return dict(pairs)
+
+    package = DATA.parent.parent
+    shipped = [*package.glob("schemas/*.json"), *DATA.glob("*.json")]
+    assert len(shipped) >= 5
+    for path in [*shipped, *(FIXTURES / "policies").glob("*.json")]:
+        json.loads(path.read_text(), object_pairs_hook=unique)
+
+
 def test_the_layer_schema_is_valid_json_schema_and_requires_only_id_and_version():
     jsonschema.Draft202012Validator.check_schema(layer_schema())
     assert layer_schema()["required"] == ["id", "version"]
