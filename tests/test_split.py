@@ -846,3 +846,23 @@ def test_claims_behind_a_leading_header_are_counted_not_written(tmp_path, before
     summary, code = split(tmp_path, str(source), extra=("--no-ig",))
     assert code == 1 and summary["not_written"] == multi.count("~CLM*") == 8
     assert [r["claim_id"] for r in summary["claims"]] == [f"MST000{n}" for n in range(1, 9)]
+
+
+@pytest.mark.parametrize("damaged", ["clm*", "CLM *"], ids=["lower", "space"])
+def test_the_lines_of_a_damaged_claim_are_no_other_claims(tmp_path, damaged):
+    """A damaged CLM right after another claim of the same subscriber: its lines are not
+    read as that claim's (no false balance error, no second dose), and split writes that
+    claim alone, in an output that re-checks clean."""
+    prolia = (FIXTURES / "837p/prolia_medicare_clean.837").read_text()
+    head, rest = prolia.split("~CLM*", 1)
+    claim, trailer = rest.split("~SE*", 1)
+    second = damaged + claim.replace("PMC0001", "PMC0002")
+    source = tmp_path / "two.837"
+    source.write_text(recount_se(f"{head}~CLM*{claim}~{second}~SE*{trailer}"))
+    result = run_cli("check", "--no-ig", "--format", "json", str(source))
+    findings = json.loads(result.stdout)["files"][0]["findings"]
+    assert [(f["claim_id"], f["rule"]) for f in findings] == [(None, "x12.syntax")]
+    summary, _ = split(tmp_path, str(source), extra=("--fail-on", "never"))
+    routes = {r["claim_id"]: r["output"] for r in summary["claims"]}
+    assert routes == {"PMC0001": "clean", "PMC0002": "not written"}
+    assert check(tmp_path / "clean.837")["findings"] == []

@@ -121,6 +121,7 @@ class ClaimParser:
         self._sinks = tuple(sinks)
         self.position = Position()
         self._findings: list[Finding] = []
+        self._closed_by_damage: Claim | None = None  # see _damaged_claim
         self.claims = 0
         self.service_lines = 0
         self._component = ":"
@@ -236,6 +237,9 @@ class ClaimParser:
                     self._first_sight(index, raw, separator)
                 elif (finished := handler(index, fields)) is not None:
                     yield finished
+            if self._closed_by_damage is not None:  # the claim a damaged CLM closed
+                yield self._closed_by_damage
+                self._closed_by_damage = None
             for sink in sinks:  # after the handler: a CLM or HL belongs to what it opens
                 sink.segment(index, raw, position)
 
@@ -301,10 +305,16 @@ class ClaimParser:
 
     def _damaged_claim(self, index: int, fields: list[str], tag: str) -> None:
         """A CLM whose tag is damaged ('clm', 'CLM ', a NUL before it): no reader takes it
-        for a claim, so its lines would go unchecked and a split would drop it unnoticed.
-        It is reported, and named to the sinks as a claim not read."""
+        for a claim, so its lines would go unchecked, or be read as the claim before's, and
+        a split would drop it unnoticed. It closes the claim before it, is reported, and is
+        a claim not read to the sinks: its segments are read as no claim's."""
+        self._closed_by_damage = self._finish_claim(index)
         claim_id = shown(fields[1]) if len(fields) > 1 else ""
-        self.position.damaged_claims.append((index, claim_id))
+        position = self.position
+        position.claim = ClaimSpan(
+            index, claim_id, None, position.transaction, tuple(position.loops)
+        )
+        position.claim.not_read = "its CLM segment's tag is damaged, so it was not read"
         self._findings.append(
             file_finding(
                 "x12.syntax",

@@ -112,8 +112,6 @@ class Position:
     # At the end of the file: CLMs in text the reader could not read as X12 (segment
     # position as far as it could count, CLM01).
     unread_claims: list[tuple[int, str]] = field(default_factory=list)
-    # CLMs whose tag is damaged ('clm'), as the parser meets them: not read as claims.
-    damaged_claims: list[tuple[int, str]] = field(default_factory=list)
 
 
 class SegmentSink(Protocol):

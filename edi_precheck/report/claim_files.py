@@ -31,7 +31,6 @@ from edi_precheck.x12.tokenizer import ISA_WIDTHS, is_segment_tag
 Segment = list[str]
 CUT_OFF = "it is cut off by the end of the file"
 UNREAD = "it lies in text that could not be read as an X12 interchange"
-DAMAGED = "its CLM segment's tag is damaged, so it was not read as a claim"
 
 
 @dataclass(slots=True)
@@ -113,13 +112,9 @@ class ClaimSpool:
             self._unit.not_written = CUT_OFF
             self._unit.segments = []
         self._close()
-        for claims, reason in (
-            (position.damaged_claims, DAMAGED),
-            (position.unread_claims, UNREAD),
-        ):
-            for index, claim_id in claims:
-                self._unit = ClaimUnit(None, index, claim_id, (0, 0, 0), None, not_written=reason)
-                self._close()
+        for index, claim_id in position.unread_claims:
+            self._unit = ClaimUnit(None, index, claim_id, (0, 0, 0), None, not_written=UNREAD)
+            self._close()
 
     def units(self) -> Iterator[ClaimUnit]:
         """Every claim met, in file order (read once)."""
