@@ -54,6 +54,7 @@ ADDED_RULE_IDS = {
     "code.wrong_drug",
     "ndc.unit",
     "x12.version",
+    "claim.original_missing",  # a replacement or void without REF*F8 (README, Contracts)
 }
 
 

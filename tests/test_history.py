@@ -669,6 +669,19 @@ def test_a_void_repeating_the_mistakes_it_cancels_is_sent_and_removes_them(
     assert (summary["clean"]["claims"], summary["held"]["claims"]) == (2, 0)
     rows = stored_rows(store_url)
     assert [row[6] for row in rows if len(row) > 7] == ["60"]  # the rebill's units alone
+    no_reference = tmp_copy(
+        "no-ref.837",
+        _void_of(mistaken, b"PMCV002")
+        .replace(b"REF*F8*PAYERICN77~", b"")
+        .replace(b"SE*32*", b"SE*31*"),
+    )
+    rules = {
+        f["rule"]
+        for f in json.loads(
+            run_cli("check", "--no-ig", "--format", "json", str(no_reference)).stdout
+        )["files"][0]["findings"]
+    }
+    assert {"claim.original_missing", "units.dose"} <= rules  # no void: it names no claim
     as_new = tmp_copy("as-new.837", mistaken.replace(b"PMC0001", b"PMCN002"))
     checked = run_cli("check", "--no-ig", "--format", "json", str(as_new))
     assert {f["rule"] for f in json.loads(checked.stdout)["files"][0]["findings"]} >= {

@@ -188,9 +188,10 @@ class Claim:
 
     @property
     def is_void(self) -> bool:
-        """CLM05-3 8: cancels a claim sent before. It repeats that claim as it was sent
-        (the payer matches it so), so its lines are no service to judge."""
-        return self.frequency_code == "8"
+        """CLM05-3 8 with the REF*F8 of the claim it cancels: it repeats that claim as it
+        was sent (the payer matches it so), so its lines are no service to judge. Without
+        REF*F8 it cancels nothing (claim.original_missing)."""
+        return self.frequency_code == "8" and self.replaces_another
 
     @property
     def kind(self) -> str:
