@@ -77,6 +77,21 @@ def log_events(result: Result) -> list[dict[str, Any]]:
     return [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
 
 
+def without_envelope_clock(ack: str) -> str:
+    """A 999 with its envelopes' date and time (ISA09, ISA10, GS04, GS05) blanked: they are
+    the clock's, and on some day or minute hold any four digits a patient's data has."""
+    segments = []
+    for segment in ack.split("~"):
+        fields = segment.split("*")
+        tag = fields[0].strip()
+        if tag == "ISA" and len(fields) > 10:
+            fields[9] = fields[10] = ""
+        elif tag == "GS" and len(fields) > 5:
+            fields[4] = fields[5] = ""
+        segments.append("*".join(fields))
+    return "~".join(segments)
+
+
 def segment_terminator(data: bytes) -> bytes:
     """The terminator an ISA declares: the byte after ISA16 (ISA is 106 bytes)."""
     start = data.index(b"ISA")
